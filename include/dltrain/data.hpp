@@ -1,0 +1,94 @@
+// data: files -> in-memory datasets (uint8 images, int32 labels) -> shuffled float batches.
+// Readers validate everything they read and name the file in every error.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "dltrain/core.hpp"
+
+namespace dltrain {
+
+// Labelled images kept as uint8 (N,H,W,C); converted to float one batch at a time.
+struct Dataset {
+  Tensor images;
+  std::vector<int32_t> labels;
+  std::vector<std::string> class_names;
+  int64_t size() const { return int64_t(labels.size()); }
+  Shape sample_shape() const { return images.shape().without_batch(); }
+  Dataset head(int64_t count) const;  // the first `count` samples, copied
+};
+
+struct DatasetSplits {
+  std::string name;    // catalog name or the folder given
+  std::string folder;
+  Dataset train, test;
+};
+
+// Reads an IDX file (raw or gzip) of unsigned bytes. Checks magic, element type, rank, dimensions
+// and that the data length matches the header exactly; memory grows only with bytes actually read.
+Tensor read_idx(const std::string& path);
+
+// Loads the standard train/test IDX pairs (train-images-idx3-ubyte[.gz], t10k-..., also the
+// EMNIST-style prefixed names) from a folder. Images become (N,H,W,1).
+DatasetSplits load_idx_folder(const std::string& folder, std::vector<std::string> class_names = {});
+
+// The dltrain cache: $DLTRAIN_CACHE, else $XDG_CACHE_HOME/dltrain, else ~/.cache/dltrain.
+std::string cache_dir();
+
+struct CatalogEntry {
+  std::string name;
+  std::string description;
+  std::vector<std::string> class_names;
+  std::vector<std::string> system_folders;  // read-only places a distribution installs it
+};
+const std::vector<CatalogEntry>& catalog();
+// A catalog name ("mnist", "fashion-mnist", "kmnist") or a folder path -> loaded splits.
+// A catalog dataset that is not on disk gets an error saying where its files are expected.
+DatasetSplits load_dataset(const std::string& name_or_folder);
+
+// One batch: x (B,H,W,C) float32 = pixel * scale + offset, and its labels.
+struct Batch {
+  Tensor x;
+  std::vector<int32_t> labels;
+};
+
+// Iterates a dataset in batches (the last one may be smaller), in a seeded random order when
+// `order` is given, preparing the next batch on a worker thread while the current one is used.
+class BatchLoader {
+ public:
+  BatchLoader(const Dataset& data, int64_t batch_size, std::vector<int64_t> order, float scale, float offset);
+  ~BatchLoader();
+  BatchLoader(const BatchLoader&) = delete;
+  BatchLoader& operator=(const BatchLoader&) = delete;
+  const Batch* next();  // nullptr after the last batch; the previous batch is invalidated
+  int64_t steps() const { return steps_; }
+
+ private:
+  void produce();
+  const Dataset& data_;
+  int64_t batch_size_, steps_;
+  std::vector<int64_t> order_;
+  float scale_, offset_;
+  Batch slots_[2];
+  bool ready_[2] = {false, false};
+  int64_t consumed_ = 0;
+  bool stop_ = false;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::thread worker_;
+};
+
+// A random permutation of [0, n) drawn from rng (Fisher-Yates).
+std::vector<int64_t> shuffled_order(int64_t n, Rng& rng);
+std::vector<int64_t> sequential_order(int64_t n);
+
+// Reads a PNG/JPEG/BMP (any size, converted to `channels` and resized to h x w) or a raw file of
+// exactly h*w*channels bytes, as uint8 (1,h,w,channels).
+Tensor load_image(const std::string& path, int64_t h, int64_t w, int64_t channels);
+
+}  // namespace dltrain

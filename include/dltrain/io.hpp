@@ -1,0 +1,66 @@
+// io: files dltrain reads and writes. safetensors (weights + string metadata), atomic writes,
+// and model files: weights plus architecture, labels and preprocessing in one self-contained file.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "dltrain/nn.hpp"
+
+namespace dltrain {
+
+// Writes to a temporary file in the same folder, fsyncs it and renames it over `path`, so readers
+// see the old file or the new one, never a partial one. Nothing is left behind on failure.
+void write_file_atomic(const std::string& path, std::string_view content);
+std::string read_file(const std::string& path);
+
+using Metadata = std::map<std::string, std::string>;
+struct TensorRef {
+  std::string name;
+  const Tensor* tensor;
+};
+// safetensors: u64 little-endian header length, JSON header (dtype, shape, data_offsets per tensor
+// and "__metadata__" of strings), then the raw little-endian data. F32 and U8 are supported.
+std::string encode_safetensors(const std::vector<TensorRef>& tensors, const Metadata& metadata);
+void write_safetensors(const std::string& path, const std::vector<TensorRef>& tensors, const Metadata& metadata);
+
+struct SafetensorsFile {
+  Metadata metadata;
+  std::map<std::string, Tensor> tensors;
+};
+// Validates the header (length, JSON, dtypes, shapes, offsets in bounds and not overlapping).
+SafetensorsFile read_safetensors(const std::string& path);
+
+// How raw pixels become model input: x = pixel * scale + offset, images resized to the model's
+// input height and width with `channels` channels.
+struct Preprocessing {
+  float scale = 1.0f / 255.0f;
+  float offset = 0.0f;
+};
+
+// Everything a model file carries besides weights.
+struct ModelInfo {
+  std::string title;                 // preset name or "custom"
+  std::string dataset;               // what it was trained on
+  std::vector<std::string> labels;   // class names, index = class id
+  Preprocessing preprocessing;
+};
+
+struct LoadedModel {
+  std::unique_ptr<Model> model;
+  ModelInfo info;
+};
+
+// Model <-> safetensors. Tensor names are "<layer>/<param>"; metadata keys: format,
+// architecture (the text format), input_shape, labels, preprocessing (JSON), title, dataset.
+Metadata model_metadata(const Model& m, const ModelInfo& info);
+std::vector<TensorRef> model_tensors(Model& m);
+void save_model(const std::string& path, Model& m, const ModelInfo& info);
+LoadedModel load_model(const std::string& path);
+// Builds the model a file describes and copies the weights in; used by load_model and checkpoints.
+LoadedModel model_from(const SafetensorsFile& file, const std::string& path);
+
+}  // namespace dltrain

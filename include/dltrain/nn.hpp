@@ -1,0 +1,161 @@
+// nn: the layer contract, the layers, the model graph (a DAG, so residual blocks work), the text
+// format for networks, initializers and the Keras-style summary. Layers call ops:: only; they never
+// see which device their tensors live on.
+#pragma once
+
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "dltrain/core.hpp"
+#include "dltrain/ops.hpp"
+
+namespace dltrain {
+
+enum class Mode : uint8_t { train, infer };
+
+// What a forward pass needs besides its inputs. `seed` and `step` key per-step randomness
+// (dropout), so a resumed run draws exactly what an uninterrupted one would.
+struct Context {
+  Mode mode = Mode::infer;
+  uint64_t seed = 0;
+  uint64_t step = 0;
+};
+
+enum class Init : uint8_t { zeros, ones, he_uniform, glorot_uniform };
+// Keras's definitions: limit = sqrt(6 / fan_in) (he) or sqrt(6 / (fan_in + fan_out)) (glorot).
+void initialize(Tensor& t, Init init, int64_t fan_in, int64_t fan_out, Rng& rng);
+const char* init_name(Init init);
+
+struct Param {
+  std::string name;      // "kernel", "bias", "gamma", "beta", "moving_mean", "moving_variance"
+  Tensor value;
+  Tensor grad;           // empty for non-trainable state such as moving statistics
+  bool trainable = true;
+};
+
+// The layer contract.
+// - build(in): given per-sample input shapes (no batch dimension), checks them, creates parameters
+//   and returns the per-sample output shape. Called once.
+// - forward(xs, ctx): computes y from batch-first inputs into the layer's own output tensor (reused
+//   across steps of the same batch size) and returns it. The inputs must stay unchanged until
+//   backward.
+// - backward(dy, dxs): for the most recent forward in Mode::train, given dL/dy, OVERWRITES the grad
+//   of each trainable parameter with dL/dparam and writes dL/dx_i into *dxs[i] for every non-null
+//   entry (null: the caller needs no input gradient, which saves work for the first layer).
+class Layer {
+ public:
+  virtual ~Layer() = default;
+  virtual const char* type() const = 0;   // Keras class name, e.g. "Conv2D"
+  virtual std::string spec() const = 0;   // this layer in the text format, e.g. "conv:32x3x3,relu"
+  virtual int n_inputs() const { return 1; }
+  virtual void init_params(Rng&) {}
+
+  Shape build(std::span<const Shape> in);
+  const Tensor& forward(std::span<const Tensor* const> xs, const Context& ctx);
+  void backward(const Tensor& dy, std::span<Tensor* const> dxs);
+
+  const std::string& name() const { return name_; }
+  void set_name(std::string n) { name_ = std::move(n); }
+  std::vector<Param>& params() { return params_; }
+  const std::vector<Param>& params() const { return params_; }
+  const Shape& output_shape() const { return out_shape_; }
+  const Tensor& output() const { return y_; }
+  void set_trainable(bool t);
+
+ protected:
+  virtual Shape build_impl(std::span<const Shape> in) = 0;
+  virtual void forward_impl(std::span<const Tensor* const> xs, const Context& ctx, Tensor& y) = 0;
+  virtual void backward_impl(std::span<const Tensor* const> xs, const Tensor& y, const Tensor& dy,
+                             std::span<Tensor* const> dxs) = 0;
+  Param& add_param(std::string name, Shape shape, bool trainable = true);
+  Param& param(size_t i) { return params_[i]; }
+
+ private:
+  std::string name_;
+  std::vector<Param> params_;
+  std::vector<Shape> in_shapes_;
+  Shape out_shape_;
+  Tensor y_;
+  std::vector<const Tensor*> xs_;
+  bool built_ = false;
+};
+
+// Layer constructors. `act` is fused into conv and dense (Keras's `activation=`).
+std::unique_ptr<Layer> make_dense(int64_t units, Act act = Act::none, Init init = Init::glorot_uniform);
+std::unique_ptr<Layer> make_conv2d(int64_t filters, int64_t kh, int64_t kw, int64_t stride = 1,
+                                   Padding padding = Padding::valid, Act act = Act::none,
+                                   Init init = Init::glorot_uniform);
+std::unique_ptr<Layer> make_maxpool(int64_t k, int64_t stride = 0, Padding padding = Padding::valid);
+std::unique_ptr<Layer> make_avgpool(int64_t k, int64_t stride = 0, Padding padding = Padding::valid);
+std::unique_ptr<Layer> make_global_avgpool();
+std::unique_ptr<Layer> make_flatten();
+std::unique_ptr<Layer> make_activation(Act act);
+std::unique_ptr<Layer> make_softmax();
+std::unique_ptr<Layer> make_dropout(float rate);
+std::unique_ptr<Layer> make_batchnorm(float eps = 1e-3f, float momentum = 0.99f);
+std::unique_ptr<Layer> make_add();
+
+// What the model returns: with a softmax head, training wants the logits (the loss fuses softmax).
+enum class Output : uint8_t { probabilities, logits };
+
+// A DAG of layers over one input. Nodes are added in topological order; input id -1 is the model
+// input. Node outputs that feed several nodes have their gradients summed.
+class Model {
+ public:
+  static constexpr int input = -1;
+  explicit Model(Shape input_shape);
+  int add(std::unique_ptr<Layer> layer);                          // fed by the previous node
+  int add(std::unique_ptr<Layer> layer, std::vector<int> inputs);
+  int last() const { return int(nodes_.size()) - 1; }
+
+  void init_params(uint64_t seed);
+  // x: (N, input_shape...) float32
+  const Tensor& forward(const Tensor& x, const Context& ctx, Output out = Output::probabilities);
+  // dL/d(output of the last forward) -> parameter gradients
+  void backward(const Tensor& dout);
+
+  const Shape& input_shape() const { return input_shape_; }
+  Shape output_shape() const;
+  int64_t n_classes() const;
+  std::vector<Param*> params();              // every parameter and state tensor, in order
+  std::vector<Param*> trainable_params();
+  std::string param_key(const Layer& l, const Param& p) const { return l.name() + "/" + p.name; }
+  size_t size() const { return nodes_.size(); }
+  Layer& layer(size_t i) { return *nodes_[i].layer; }
+  const Layer& layer(size_t i) const { return *nodes_[i].layer; }
+  const std::vector<int>& inputs_of(size_t i) const { return nodes_[i].inputs; }
+  bool has_softmax_head() const;
+
+  std::string spec;  // the text form this model was built from
+  std::string title = "model";
+
+ private:
+  struct Node {
+    std::unique_ptr<Layer> layer;
+    std::vector<int> inputs;
+    Tensor grad;       // dL/d(output)
+    bool has_grad = false;
+  };
+  int end_node(Output out) const;
+  std::vector<Node> nodes_;
+  Shape input_shape_;
+  const Tensor* x_ = nullptr;
+  int end_ = 0;
+  Tensor scratch_;
+};
+
+// The text format: layers separated by spaces, each `kind[:arg][,option...]`, and `res{ ... }` for
+// a residual block (output = input + block(input)). For example
+//   conv:32x3x3,relu,he_uniform maxpool:2 flatten dense:100,relu,he_uniform dense:10,softmax
+// Throws dltrain::Error naming the token on a mistake.
+std::unique_ptr<Model> parse_model(const std::string& text, const Shape& input_shape);
+// The format's reference, for --help.
+std::string model_format_help();
+
+// Keras-style table: layer (type), output shape, parameter count, then totals.
+std::string summary(const Model& m);
+int64_t count_params(const Model& m, bool trainable_only);
+
+}  // namespace dltrain

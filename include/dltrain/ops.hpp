@@ -1,0 +1,95 @@
+// ops: the one dispatch surface for math. Each function validates shapes at the boundary, then
+// routes to the backend of its tensors' device (only the CPU backend is built today).
+// Layout is NHWC throughout; conv weights are (KH, KW, C, K) and dense weights (IN, OUT), as Keras.
+#pragma once
+
+#include <cstdint>
+#include <span>
+
+#include "dltrain/core.hpp"
+
+namespace dltrain {
+
+enum class Act : uint8_t { none, relu, relu6 };
+enum class Padding : uint8_t { valid, same };
+
+// Geometry of a 2-D window op (conv or pool) over NHWC input.
+struct Window {
+  int64_t n = 0, h = 0, w = 0, c = 0;   // input
+  int64_t kh = 1, kw = 1;               // window
+  int64_t sh = 1, sw = 1;               // strides
+  int64_t pad_top = 0, pad_left = 0;    // SAME padding puts the extra row/column at the bottom/right
+  int64_t oh = 0, ow = 0;               // output
+  int64_t k = 0;                        // conv output channels (pools: k == c)
+  // Computes padding and output size the way TensorFlow does for VALID and SAME.
+  static Window make(const Shape& x_nhwc, int64_t kh, int64_t kw, int64_t sh, int64_t sw,
+                     Padding padding, int64_t k);
+  int64_t cols() const { return kh * kw * c; }  // im2col row length
+};
+
+// Result of a fused softmax-cross-entropy over a batch.
+struct LossStats {
+  double loss_sum = 0;   // summed over rows
+  int64_t correct = 0;   // rows whose argmax equals the label
+};
+
+namespace ops {
+
+// x (N,IN) . w (IN,OUT) + b (OUT) -> y (N,OUT)
+void dense_forward(const Tensor& x, const Tensor& w, const Tensor& b, Tensor& y);
+// dy (N,OUT) -> dw (IN,OUT), db (OUT), and dx (N,IN) unless dx is null
+void dense_backward(const Tensor& x, const Tensor& w, const Tensor& dy, Tensor* dx, Tensor& dw, Tensor& db);
+
+// x (N,H,W,C), w (KH,KW,C,K), b (K) -> y (N,OH,OW,K)
+void conv2d_forward(const Tensor& x, const Tensor& w, const Tensor& b, Tensor& y, const Window& g);
+// dy (N,OH,OW,K) -> dw, db, and dx (N,H,W,C) unless dx is null
+void conv2d_backward(const Tensor& x, const Tensor& w, const Tensor& dy, Tensor* dx, Tensor& dw, Tensor& db,
+                     const Window& g);
+
+// x (N,H,W,C) -> y (N,OH,OW,C); backward routes dy to the first maximum of each window.
+void maxpool_forward(const Tensor& x, Tensor& y, const Window& g);
+void maxpool_backward(const Tensor& x, const Tensor& y, const Tensor& dy, Tensor& dx, const Window& g);
+// Average over the window's elements inside the input (padding is not counted), as TFLite.
+void avgpool_forward(const Tensor& x, Tensor& y, const Window& g);
+void avgpool_backward(const Tensor& dy, Tensor& dx, const Window& g);
+
+// Elementwise activation; y may be x. Backward uses the output: dx = dy * act'(y).
+void activation_forward(Act act, const Tensor& x, Tensor& y);
+void activation_backward(Act act, const Tensor& y, const Tensor& dy, Tensor& dx);
+
+// Inverted dropout: each element is kept with probability 1-p (decided by hash(key, index)),
+// kept elements are scaled by 1/(1-p). The same key reproduces the same mask in backward.
+void dropout_forward(const Tensor& x, Tensor& y, float p, uint64_t key);
+void dropout_backward(const Tensor& dy, Tensor& dx, float p, uint64_t key);
+
+// Batch norm over all but the last (channel) axis.
+// Training: normalises with batch statistics and writes them (mean, invstd: (C)) for backward.
+void batchnorm_forward_train(const Tensor& x, const Tensor& gamma, const Tensor& beta, Tensor& y, Tensor& mean,
+                             Tensor& invstd, float eps);
+void batchnorm_forward_infer(const Tensor& x, const Tensor& gamma, const Tensor& beta, const Tensor& running_mean,
+                             const Tensor& running_var, Tensor& y, float eps);
+void batchnorm_backward(const Tensor& x, const Tensor& gamma, const Tensor& mean, const Tensor& invstd,
+                        const Tensor& dy, Tensor& dx, Tensor& dgamma, Tensor& dbeta);
+
+// y = a + b (same shape); y may alias a or b.
+void add(const Tensor& a, const Tensor& b, Tensor& y);
+// y += x
+void accumulate(const Tensor& x, Tensor& y);
+
+// Row-wise softmax of x (N,K).
+void softmax(const Tensor& x, Tensor& y);
+// Fused softmax + cross-entropy: logits (N,K), labels in [0,K). Writes dlogits = (p - onehot) / N
+// when dlogits is not null.
+LossStats softmax_cross_entropy(const Tensor& logits, std::span<const int32_t> labels, Tensor* dlogits);
+
+// Optimizer updates, PyTorch's definitions (see optim.hpp).
+void sgd_update(Tensor& w, const Tensor& g, Tensor& velocity, float lr, float momentum, float weight_decay,
+                bool nesterov);
+void adam_update(Tensor& w, const Tensor& g, Tensor& m, Tensor& v, float lr, float beta1, float beta2, float eps,
+                 float weight_decay, bool decoupled, int64_t step);
+
+// dst = src * scale + offset, uint8 -> float32.
+void u8_to_f32(const Tensor& src, Tensor& dst, float scale, float offset);
+
+}  // namespace ops
+}  // namespace dltrain

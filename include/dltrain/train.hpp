@@ -1,0 +1,118 @@
+// train: the Trainer (epochs, metrics, run folder, checkpoints, exact resume), evaluation and
+// prediction. It reports progress through callbacks and never prints.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "dltrain/data.hpp"
+#include "dltrain/io.hpp"
+#include "dltrain/optim.hpp"
+
+namespace dltrain {
+
+struct TrainConfig {
+  std::string model = "cnn";                       // preset name or text format
+  std::string data = "fashion-mnist";              // catalog name or IDX folder
+  int64_t epochs = 5;
+  int64_t batch = 32;
+  std::string optim = "sgd:lr=0.01,momentum=0.9";
+  std::string schedule = "constant";
+  uint64_t seed = 1;
+  int threads = 0;                                 // 0: all cores
+  bool validate = true;                            // evaluate on the test split after each epoch
+  int64_t train_limit = 0;                         // use only the first N training samples (0: all)
+  std::string to_json() const;
+  static TrainConfig from_json(const std::string& json);
+};
+
+struct EpochStats {
+  int64_t epoch = 0;  // 1-based
+  int64_t steps = 0;
+  double loss = 0, accuracy = 0;
+  bool validated = false;
+  double val_loss = 0, val_accuracy = 0;
+  double lr = 0;
+  double seconds = 0;
+};
+
+struct StepStats {
+  int64_t epoch = 0, epochs = 0;
+  int64_t step = 0, steps = 0;       // step is 1-based within the epoch
+  double loss = 0, accuracy = 0;     // running means over the epoch so far
+  double seconds = 0;                // since the epoch began
+};
+
+// How the caller follows (and may stop) training.
+struct TrainCallbacks {
+  std::function<void(int64_t epoch, int64_t epochs, int64_t steps)> epoch_begin = [](int64_t, int64_t, int64_t) {};
+  std::function<void(const StepStats&)> step = [](const StepStats&) {};
+  std::function<void(const EpochStats&)> epoch_end = [](const EpochStats&) {};
+  std::function<bool()> stop_requested = [] { return false; };
+};
+
+struct EvalResult {
+  double loss = 0, accuracy = 0;
+  int64_t samples = 0;
+  std::vector<std::vector<int64_t>> confusion;  // [true class][predicted class]
+};
+
+// Loss, accuracy and confusion matrix of a model over a dataset (inference mode).
+EvalResult evaluate(Model& model, const Dataset& data, const Preprocessing& pre, int64_t batch = 500);
+// Class probabilities for one uint8 image (1,H,W,C).
+std::vector<float> predict(Model& model, const Tensor& image_u8, const Preprocessing& pre);
+
+// A training run bound to its folder. Each finished epoch atomically rewrites
+// model.safetensors, checkpoint.safetensors (weights, optimizer state, epoch, RNG) and
+// history.csv/.jsonl; resuming from the checkpoint reproduces an uninterrupted run bit for bit
+// (same seed and thread count).
+class Trainer {
+ public:
+  // Starts a new run in `run_dir` (created; must not hold a run already).
+  Trainer(TrainConfig config, DatasetSplits data, std::string run_dir);
+  // Continues the run in `run_dir`; `epochs` > 0 changes the total number of epochs.
+  static std::unique_ptr<Trainer> resume(const std::string& run_dir, int64_t epochs = 0);
+  ~Trainer();
+
+  // Trains until config.epochs are done. Returns false when stopped by the callbacks (the last
+  // finished epoch's checkpoint stays on disk), true when complete.
+  bool fit(const TrainCallbacks& cb = {});
+
+  const TrainConfig& config() const { return config_; }
+  const std::string& run_dir() const { return run_dir_; }
+  int64_t epochs_done() const { return epochs_done_; }
+  Model& model() { return *model_; }
+  const ModelInfo& info() const { return info_; }
+  const std::vector<EpochStats>& history() const { return history_; }
+  const DatasetSplits& data() const { return data_; }
+
+ private:
+  Trainer(TrainConfig config, DatasetSplits data, std::string run_dir, bool resuming);
+  EpochStats run_epoch(const TrainCallbacks& cb, bool& stopped);
+  void save_epoch();
+  void restore_checkpoint();
+
+  TrainConfig config_;
+  DatasetSplits data_;
+  std::string run_dir_;
+  std::unique_ptr<Model> model_;
+  std::unique_ptr<Optimizer> optimizer_;
+  Schedule schedule_;
+  ModelInfo info_;
+  Rng rng_;
+  int64_t epochs_done_ = 0;
+  int64_t global_step_ = 0;
+  std::vector<EpochStats> history_;
+  Tensor dlogits_;
+};
+
+// runs/<model>-<data>-<YYYYmmdd-HHMMSS>[-N]: a fresh run folder name under `root`.
+std::string new_run_dir(const std::string& root, const TrainConfig& config);
+
+// history.csv and history.jsonl from epoch stats (written atomically), and reading them back.
+void write_history(const std::string& run_dir, const std::vector<EpochStats>& history);
+std::vector<EpochStats> read_history(const std::string& run_dir);
+
+}  // namespace dltrain

@@ -1,0 +1,143 @@
+// Fast 2-D convolution over NHWC: output pixels are rows of an im2col matrix (row = KH*KW*C taps),
+// so y (P,K) = cols (P,KH*KW*C) . w (KH*KW*C,K) with no layout change. Rows are processed in
+// tiles that stay in cache. Narrow rows (few taps, e.g. a first layer on grayscale input) use a
+// vectorised loop, wide ones OpenBLAS.
+#include <cblas.h>
+
+#include <cstring>
+#include <vector>
+
+#include "cpu.hpp"
+#include "parallel.hpp"
+
+namespace dltrain::cpu {
+namespace {
+constexpr int64_t tile_rows = 128;
+constexpr int64_t narrow_cols = 32;
+
+// Writes im2col rows [p0, p1) (p = (n*OH + oy)*OW + ox) into cols (p1-p0, KH*KW*C).
+void im2col(const float* x, const Window& g, int64_t p0, int64_t p1, float* cols) {
+  const int64_t rc = g.cols();
+  for (int64_t p = p0; p < p1; ++p) {
+    const int64_t n = p / (g.oh * g.ow), oy = p / g.ow % g.oh, ox = p % g.ow;
+    float* row = cols + (p - p0) * rc;
+    for (int64_t ky = 0; ky < g.kh; ++ky)
+      for (int64_t kx = 0; kx < g.kw; ++kx) {
+        const int64_t iy = oy * g.sh + ky - g.pad_top, ix = ox * g.sw + kx - g.pad_left;
+        float* dst = row + (ky * g.kw + kx) * g.c;
+        if (iy >= 0 && iy < g.h && ix >= 0 && ix < g.w)
+          std::memcpy(dst, x + ((n * g.h + iy) * g.w + ix) * g.c, size_t(g.c) * sizeof(float));
+        else
+          std::memset(dst, 0, size_t(g.c) * sizeof(float));
+      }
+  }
+}
+
+// Adds the rows of dcols back onto dx (the transpose of im2col).
+void col2im_add(const float* dcols, const Window& g, int64_t p0, int64_t p1, float* dx) {
+  const int64_t rc = g.cols();
+  for (int64_t p = p0; p < p1; ++p) {
+    const int64_t n = p / (g.oh * g.ow), oy = p / g.ow % g.oh, ox = p % g.ow;
+    const float* row = dcols + (p - p0) * rc;
+    for (int64_t ky = 0; ky < g.kh; ++ky)
+      for (int64_t kx = 0; kx < g.kw; ++kx) {
+        const int64_t iy = oy * g.sh + ky - g.pad_top, ix = ox * g.sw + kx - g.pad_left;
+        if (iy < 0 || iy >= g.h || ix < 0 || ix >= g.w) continue;
+        const float* src = row + (ky * g.kw + kx) * g.c;
+        float* dst = dx + ((n * g.h + iy) * g.w + ix) * g.c;
+        for (int64_t c = 0; c < g.c; ++c) dst[c] += src[c];
+      }
+  }
+}
+
+// y (rows,K) = bias + cols (rows,RC) . w (RC,K)
+void tile_forward(const float* cols, const float* w, const float* b, float* y, int64_t rows, int64_t rc, int64_t k) {
+  for (int64_t r = 0; r < rows; ++r) std::memcpy(y + r * k, b, size_t(k) * sizeof(float));
+  if (rc > narrow_cols) {
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, int(rows), int(k), int(rc), 1.0f, cols, int(rc), w,
+                int(k), 1.0f, y, int(k));
+    return;
+  }
+  for (int64_t r = 0; r < rows; ++r) {
+    float* yr = y + r * k;
+    for (int64_t t = 0; t < rc; ++t) {
+      const float v = cols[r * rc + t];
+      const float* wt = w + t * k;
+#pragma omp simd
+      for (int64_t j = 0; j < k; ++j) yr[j] += v * wt[j];
+    }
+  }
+}
+
+// dw (RC,K) += cols^T (RC,rows) . dy (rows,K)
+void tile_weight_grad(const float* cols, const float* dy, float* dw, int64_t rows, int64_t rc, int64_t k) {
+  if (rc > narrow_cols) {
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, int(rc), int(k), int(rows), 1.0f, cols, int(rc), dy, int(k),
+                1.0f, dw, int(k));
+    return;
+  }
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* dyr = dy + r * k;
+    for (int64_t t = 0; t < rc; ++t) {
+      const float v = cols[r * rc + t];
+      float* dwt = dw + t * k;
+#pragma omp simd
+      for (int64_t j = 0; j < k; ++j) dwt[j] += v * dyr[j];
+    }
+  }
+}
+}  // namespace
+
+void conv2d_forward(const float* x, const float* w, const float* b, float* y, const Window& g) {
+  const int64_t rows = g.n * g.oh * g.ow, rc = g.cols();
+  parallel_chunks(rows, tile_rows, [&](int64_t p0, int64_t p1, int64_t) {
+    std::vector<float> cols(static_cast<size_t>(tile_rows * rc));
+    for (int64_t p = p0; p < p1; p += tile_rows) {
+      const int64_t pe = std::min(p1, p + tile_rows);
+      im2col(x, g, p, pe, cols.data());
+      tile_forward(cols.data(), w, b, y + p * g.k, pe - p, rc, g.k);
+    }
+  });
+}
+
+void conv2d_backward(const float* x, const float* w, const float* dy, float* dx, float* dw, float* db,
+                     const Window& g) {
+  const int64_t rows = g.n * g.oh * g.ow, rc = g.cols(), nw = rc * g.k;
+  // Weight and bias gradients: a partial sum per thread, added in thread order.
+  const int64_t chunks = chunk_count(rows, tile_rows);
+  std::vector<float> partial(static_cast<size_t>(chunks * (nw + g.k)), 0.0f);
+  parallel_chunks(rows, tile_rows, [&](int64_t p0, int64_t p1, int64_t t) {
+    std::vector<float> cols(static_cast<size_t>(tile_rows * rc));
+    float* pdw = partial.data() + t * (nw + g.k);
+    float* pdb = pdw + nw;
+    for (int64_t p = p0; p < p1; p += tile_rows) {
+      const int64_t pe = std::min(p1, p + tile_rows);
+      im2col(x, g, p, pe, cols.data());
+      tile_weight_grad(cols.data(), dy + p * g.k, pdw, pe - p, rc, g.k);
+      for (int64_t r = p; r < pe; ++r)
+        for (int64_t j = 0; j < g.k; ++j) pdb[j] += dy[r * g.k + j];
+    }
+  });
+  for (int64_t i = 0; i < nw; ++i) dw[i] = 0;
+  for (int64_t j = 0; j < g.k; ++j) db[j] = 0;
+  for (int64_t t = 0; t < chunks; ++t) {
+    const float* pdw = partial.data() + t * (nw + g.k);
+    for (int64_t i = 0; i < nw; ++i) dw[i] += pdw[i];
+    for (int64_t j = 0; j < g.k; ++j) db[j] += pdw[nw + j];
+  }
+  if (!dx) return;
+  // Input gradient: dcols = dy . w^T, scattered back; split by image so scatters never collide.
+  const int64_t per_image = g.oh * g.ow;
+  parallel_chunks(g.n, 1, [&](int64_t n0, int64_t n1, int64_t) {
+    std::memset(dx + n0 * g.h * g.w * g.c, 0, size_t((n1 - n0) * g.h * g.w * g.c) * sizeof(float));
+    std::vector<float> dcols(static_cast<size_t>(tile_rows * rc));
+    for (int64_t p = n0 * per_image; p < n1 * per_image; p += tile_rows) {
+      const int64_t pe = std::min(n1 * per_image, p + tile_rows);
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, int(pe - p), int(rc), int(g.k), 1.0f, dy + p * g.k,
+                  int(g.k), w, int(g.k), 0.0f, dcols.data(), int(rc));
+      col2im_add(dcols.data(), g, p, pe, dx);
+    }
+  });
+}
+
+}  // namespace dltrain::cpu

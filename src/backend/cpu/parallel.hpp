@@ -1,0 +1,31 @@
+// parallel_chunks: splits [0, n) into one contiguous chunk per thread (at least `grain` items
+// each) and runs f(begin, end, chunk) on OpenMP threads. The split depends only on n, grain and
+// the thread count, so results are reproducible for a given thread count.
+#pragma once
+
+#include <omp.h>
+
+#include <algorithm>
+#include <cstdint>
+
+namespace dltrain::cpu {
+
+inline int64_t chunk_count(int64_t n, int64_t grain) {
+  return std::clamp<int64_t>(n / std::max<int64_t>(grain, 1), 1, omp_get_max_threads());
+}
+
+template <class F>
+void parallel_chunks(int64_t n, int64_t grain, F&& f) {
+  const int64_t chunks = chunk_count(n, grain);
+  if (chunks == 1) {
+    f(int64_t{0}, n, int64_t{0});
+    return;
+  }
+#pragma omp parallel num_threads(static_cast<int>(chunks))
+  {
+    const int64_t t = omp_get_thread_num();
+    f(n * t / chunks, n * (t + 1) / chunks, t);
+  }
+}
+
+}  // namespace dltrain::cpu

@@ -1,0 +1,27 @@
+// The subcommands of the dltrain program. Each registers its flags on the app; its callback does
+// the work through libdltrain and prints. Library errors propagate to main(), which maps them to
+// messages and exit codes.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <string>
+
+namespace dltrain::cli {
+
+void add_train(CLI::App& app);
+void add_eval(CLI::App& app);
+void add_predict(CLI::App& app);
+void add_summary(CLI::App& app);
+
+// Thrown by a command that stopped on the user's request (Ctrl-C); main() exits with 130.
+struct Interrupted {
+  std::string message;
+};
+
+// The command line as typed (shell-quoted for display), saved in run folders as command.txt.
+extern std::string command_line;
+
+// "1,234,567"
+std::string thousands(int64_t v);
+
+}  // namespace dltrain::cli

@@ -1,0 +1,67 @@
+// `dltrain eval MODEL --data D`: loss, accuracy, per-class accuracy and the confusion matrix on
+// the test split.
+#include <algorithm>
+#include <cstdio>
+#include <memory>
+
+#include "commands.hpp"
+#include "dltrain/io.hpp"
+#include "dltrain/train.hpp"
+
+namespace dltrain::cli {
+namespace {
+
+struct EvalArgs {
+  std::string model_path, data;
+  int64_t batch = 500;
+  int threads = 0;
+};
+
+void print_confusion(const EvalResult& r, const std::vector<std::string>& labels) {
+  const size_t k = labels.size();
+  size_t w = 6;
+  for (const auto& row : r.confusion)
+    for (int64_t v : row) w = std::max(w, std::to_string(v).size() + 1);
+  size_t lw = 5;
+  for (const std::string& l : labels) lw = std::max(lw, l.size());
+  std::printf("\nConfusion matrix (rows: true class, columns: predicted class)\n%*s", int(lw + 6), "");
+  for (size_t j = 0; j < k; ++j) std::printf("%*zu", int(w), j);
+  std::printf("  accuracy\n");
+  for (size_t i = 0; i < k; ++i) {
+    int64_t total = 0;
+    for (int64_t v : r.confusion[i]) total += v;
+    std::printf("%3zu %-*s  ", i, int(lw), labels[i].c_str());
+    for (size_t j = 0; j < k; ++j) std::printf("%*lld", int(w), (long long)r.confusion[i][j]);
+    if (total) std::printf("  %.4f\n", double(r.confusion[i][i]) / double(total));
+    else std::printf("  -\n");
+  }
+}
+
+void run(const EvalArgs& a) {
+  set_num_threads(a.threads);
+  LoadedModel m = load_model(a.model_path);
+  const std::string data_name = a.data.empty() ? m.info.dataset : a.data;
+  if (data_name.empty()) throw Error("the model does not say what it was trained on", "pass --data NAME_OR_FOLDER");
+  DatasetSplits data = load_dataset(data_name);
+  if (int64_t(data.test.class_names.size()) > m.model->n_classes())
+    throw Error(data_name + " has " + std::to_string(data.test.class_names.size()) + " classes, the model " +
+                std::to_string(m.model->n_classes()));
+  const EvalResult r = evaluate(*m.model, data.test, m.info.preprocessing, a.batch);
+  std::printf("%s on %s (test split, %s images)\n", a.model_path.c_str(), data.name.c_str(), thousands(r.samples).c_str());
+  std::printf("loss: %.4f - accuracy: %.4f\n", r.loss, r.accuracy);
+  print_confusion(r, m.info.labels);
+}
+
+}  // namespace
+
+void add_eval(CLI::App& app) {
+  auto a = std::make_shared<EvalArgs>();
+  CLI::App* cmd = app.add_subcommand("eval", "Evaluate a trained model on a dataset's test split");
+  cmd->add_option("model", a->model_path, "model file (runs/<run>/model.safetensors)")->required()->check(CLI::ExistingFile);
+  cmd->add_option("--data,-d", a->data, "dataset name or IDX folder (default: the one the model was trained on)");
+  cmd->add_option("--batch,-b", a->batch, "batch size")->capture_default_str()->check(CLI::PositiveNumber);
+  cmd->add_option("--threads,-j", a->threads, "threads (0: all cores)")->check(CLI::NonNegativeNumber);
+  cmd->callback([a] { run(*a); });
+}
+
+}  // namespace dltrain::cli

@@ -1,0 +1,59 @@
+// dltrain: the command-line program. Parses the command, runs it, and turns errors into messages
+// and exit codes: 0 success, 1 failure, 2 bad usage, 130 interrupted.
+#include <cstdio>
+#include <iostream>
+
+#include "commands.hpp"
+#include "dltrain/core.hpp"
+
+namespace dltrain::cli {
+
+std::string command_line;
+
+std::string thousands(int64_t v) {
+  std::string s = std::to_string(v);
+  for (int i = int(s.size()) - 3; i > (v < 0 ? 1 : 0); i -= 3) s.insert(size_t(i), ",");
+  return s;
+}
+
+}  // namespace dltrain::cli
+
+int main(int argc, char** argv) {
+  for (int i = 0; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a.empty() || a.find_first_of(" '\"\\$`*?!;&|<>(){}") != std::string::npos) {
+      std::string q = "'";
+      for (char c : a) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
+      a = q + "'";
+    }
+    dltrain::cli::command_line += (i ? " " : "") + a;
+  }
+  CLI::App app{"dltrain: train deep-learning models on your own machine"};
+  app.set_version_flag("--version", "dltrain 0.1.0");
+  app.require_subcommand(1);
+  dltrain::cli::add_train(app);
+  dltrain::cli::add_eval(app);
+  dltrain::cli::add_predict(app);
+  dltrain::cli::add_summary(app);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::Success& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    app.exit(e);
+    return 2;
+  } catch (const dltrain::Error& e) {
+    std::cout.flush();
+    std::cerr << "dltrain: error: " << e.what() << "\n";
+    if (!e.hint().empty()) std::cerr << "  hint: " << e.hint() << "\n";
+    return 1;
+  } catch (const dltrain::cli::Interrupted& e) {
+    std::cout.flush();
+    std::cerr << "\ndltrain: interrupted. " << e.message << "\n";
+    return 130;
+  } catch (const std::exception& e) {
+    std::cerr << "dltrain: error: " << e.what() << "\n";
+    return 1;
+  }
+  return 0;
+}

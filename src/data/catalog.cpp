@@ -1,0 +1,134 @@
+// IDX folders and the dataset catalog: names -> folders -> train/test splits.
+#include <algorithm>
+#include <cstdlib>
+#include <filesystem>
+
+#include "dltrain/data.hpp"
+
+namespace fs = std::filesystem;
+
+namespace dltrain {
+namespace {
+
+// The one file in `folder` whose name contains `part` and `kind` ("images-idx3" / "labels-idx1").
+std::string find_idx(const std::string& folder, const std::vector<std::string>& parts, const std::string& kind) {
+  std::vector<std::string> hits;
+  for (const auto& e : fs::directory_iterator(folder)) {
+    if (!e.is_regular_file()) continue;
+    const std::string n = e.path().filename().string();
+    for (const std::string& p : parts)
+      if (n.find(p + "-" + kind + "-ubyte") != std::string::npos) hits.push_back(e.path().string());
+  }
+  if (hits.empty())
+    throw Error("no " + parts[0] + "-" + kind + "-ubyte[.gz] file in " + folder,
+                "an IDX folder holds train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte and "
+                "t10k-labels-idx1-ubyte (each optionally .gz)");
+  std::sort(hits.begin(), hits.end());
+  // The same file both raw and gzipped is fine: prefer the raw one.
+  if (hits.size() == 2 && hits[1] == hits[0] + ".gz") return hits[0];
+  if (hits.size() > 1) throw Error("several " + parts[0] + "-" + kind + " files in " + folder + ": " + hits[0] + ", " + hits[1],
+                                   "keep one dataset per folder");
+  return hits[0];
+}
+
+Dataset load_split(const std::string& folder, const std::vector<std::string>& parts) {
+  const std::string ip = find_idx(folder, parts, "images-idx3"), lp = find_idx(folder, parts, "labels-idx1");
+  Dataset d;
+  Tensor images = read_idx(ip);
+  Tensor labels = read_idx(lp);
+  if (images.shape().rank() != 3) throw Error(ip + ": expected 3 dimensions (count, rows, columns), got " + images.shape().str());
+  if (labels.shape().rank() != 1) throw Error(lp + ": expected 1 dimension (count), got " + labels.shape().str());
+  if (images.shape()[0] != labels.shape()[0])
+    throw Error(ip + " has " + std::to_string(images.shape()[0]) + " images but " + lp + " has " +
+                std::to_string(labels.shape()[0]) + " labels", "the two files come from different datasets or downloads");
+  images.reshape({images.shape()[0], images.shape()[1], images.shape()[2], 1});
+  d.images = std::move(images);
+  d.labels.assign(labels.u8(), labels.u8() + labels.numel());
+  return d;
+}
+
+bool has_idx_files(const std::string& folder) {
+  if (!fs::is_directory(folder)) return false;
+  for (const auto& e : fs::directory_iterator(folder))
+    if (e.path().filename().string().find("train-images-idx3-ubyte") != std::string::npos) return true;
+  return false;
+}
+
+}  // namespace
+
+Dataset Dataset::head(int64_t count) const {
+  count = std::min(count, size());
+  Dataset d;
+  d.images = Tensor(sample_shape().with_batch(count), DType::u8);
+  std::copy(images.u8(), images.u8() + d.images.numel(), d.images.u8());
+  d.labels.assign(labels.begin(), labels.begin() + count);
+  d.class_names = class_names;
+  return d;
+}
+
+DatasetSplits load_idx_folder(const std::string& folder, std::vector<std::string> class_names) {
+  if (!fs::is_directory(folder)) throw Error(folder + ": no such folder");
+  DatasetSplits s;
+  s.name = s.folder = folder;
+  s.train = load_split(folder, {"train"});
+  s.test = load_split(folder, {"t10k", "test"});
+  if (s.train.sample_shape() != s.test.sample_shape())
+    throw Error(folder + ": train images are " + s.train.sample_shape().str() + " but test images are " +
+                s.test.sample_shape().str());
+  int32_t max_label = 0;
+  for (int32_t l : s.train.labels) max_label = std::max(max_label, l);
+  for (int32_t l : s.test.labels) max_label = std::max(max_label, l);
+  if (class_names.empty())
+    for (int32_t i = 0; i <= max_label; ++i) class_names.push_back(std::to_string(i));
+  if (max_label >= int32_t(class_names.size()))
+    throw Error(folder + ": label " + std::to_string(max_label) + " is outside the " +
+                std::to_string(class_names.size()) + " classes this dataset has");
+  s.train.class_names = s.test.class_names = class_names;
+  return s;
+}
+
+std::string cache_dir() {
+  if (const char* c = std::getenv("DLTRAIN_CACHE"); c && *c) return c;
+  if (const char* x = std::getenv("XDG_CACHE_HOME"); x && *x) return std::string(x) + "/dltrain";
+  const char* home = std::getenv("HOME");
+  return std::string(home && *home ? home : ".") + "/.cache/dltrain";
+}
+
+const std::vector<CatalogEntry>& catalog() {
+  static const std::vector<CatalogEntry> entries = {
+      {"mnist", "handwritten digits, 28x28 grayscale, 60,000 + 10,000",
+       {"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"}, {}},
+      {"fashion-mnist", "Zalando clothing photos, 28x28 grayscale, 60,000 + 10,000",
+       {"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"},
+       {"/usr/share/datasets/fashion-mnist"}},
+      {"kmnist", "Kuzushiji (cursive Japanese) characters, 28x28 grayscale, 60,000 + 10,000",
+       {"o", "ki", "su", "tsu", "na", "ha", "ma", "ya", "re", "wo"}, {}},
+  };
+  return entries;
+}
+
+DatasetSplits load_dataset(const std::string& name_or_folder) {
+  for (const CatalogEntry& e : catalog()) {
+    if (e.name != name_or_folder) continue;
+    std::vector<std::string> places = e.system_folders;
+    places.push_back(cache_dir() + "/datasets/" + e.name);
+    for (const std::string& f : places)
+      if (has_idx_files(f)) {
+        DatasetSplits s = load_idx_folder(f, e.class_names);
+        s.name = e.name;
+        return s;
+      }
+    std::string where;
+    for (const std::string& f : places) where += (where.empty() ? "" : " or ") + f;
+    throw Error("dataset '" + e.name + "' is not on this machine: its IDX files are expected in " + where,
+                "run `dltrain fetch " + e.name + "` once fetching is available, or put train-images-idx3-ubyte.gz, "
+                "train-labels-idx1-ubyte.gz, t10k-images-idx3-ubyte.gz and t10k-labels-idx1-ubyte.gz there, or pass "
+                "--data /path/to/folder" + (e.name == "fashion-mnist" ? " (Debian: apt-get install dataset-fashion-mnist)" : ""));
+  }
+  if (fs::is_directory(name_or_folder)) return load_idx_folder(name_or_folder);
+  std::string names;
+  for (const CatalogEntry& e : catalog()) names += (names.empty() ? "" : ", ") + e.name;
+  throw Error("'" + name_or_folder + "' is neither a known dataset nor a folder", "known datasets: " + names);
+}
+
+}  // namespace dltrain

@@ -1,0 +1,88 @@
+// IDX reader (the MNIST family's format): big-endian header, unsigned bytes, raw or gzip.
+#include <zlib.h>
+
+#include <array>
+#include <filesystem>
+#include <memory>
+
+#include "dltrain/data.hpp"
+
+namespace dltrain {
+namespace {
+
+constexpr int64_t max_payload = int64_t(16) << 30;  // 16 GiB: anything larger is a lying header
+
+const char* idx_type_name(int t) {
+  switch (t) {
+    case 0x08: return "unsigned byte";
+    case 0x09: return "signed byte";
+    case 0x0B: return "short";
+    case 0x0C: return "int";
+    case 0x0D: return "float";
+    case 0x0E: return "double";
+    default: return nullptr;
+  }
+}
+
+struct GzFile {
+  gzFile f;
+  ~GzFile() { if (f) gzclose(f); }
+};
+
+}  // namespace
+
+Tensor read_idx(const std::string& path) {
+  auto fail = [&](const std::string& what) -> Error {
+    return Error(path + ": " + what, "re-download the file; IDX files are read as published (raw or .gz)");
+  };
+  if (!std::filesystem::is_regular_file(path)) throw Error(path + ": no such file");
+  GzFile gz{gzopen(path.c_str(), "rb")};
+  if (!gz.f) throw Error(path + ": cannot open for reading");
+  auto read_exact = [&](void* dst, size_t n) -> size_t {
+    int got = gzread(gz.f, dst, unsigned(n));
+    if (got < 0) throw fail("corrupt gzip stream");
+    return size_t(got);
+  };
+  std::array<uint8_t, 4> magic{};
+  if (read_exact(magic.data(), 4) != 4) throw fail("truncated: shorter than the 4-byte IDX header");
+  if (magic[0] != 0 || magic[1] != 0 || !idx_type_name(magic[2]))
+    throw fail("not an IDX file (bad magic " + std::to_string(magic[0]) + " " + std::to_string(magic[1]) + " " +
+               std::to_string(magic[2]) + ")");
+  if (magic[2] != 0x08)
+    throw fail(std::string("element type is ") + idx_type_name(magic[2]) + "; the MNIST family uses unsigned byte");
+  const int rank = magic[3];
+  if (rank < 1 || rank > 4) throw fail("rank " + std::to_string(rank) + " is not 1-4");
+  std::vector<int64_t> dims;
+  int64_t payload = 1;
+  for (int i = 0; i < rank; ++i) {
+    std::array<uint8_t, 4> b{};
+    if (read_exact(b.data(), 4) != 4) throw fail("truncated inside the header");
+    const int64_t d = (int64_t(b[0]) << 24) | (int64_t(b[1]) << 16) | (int64_t(b[2]) << 8) | int64_t(b[3]);
+    if (d == 0) throw fail("dimension " + std::to_string(i) + " is zero");
+    if (d > max_payload || payload * d > max_payload)
+      throw fail("absurd dimensions (header claims more than 16 GiB of data)");
+    payload *= d;
+    dims.push_back(d);
+  }
+  // Read in chunks so a header that lies about the size cannot make us allocate its claim.
+  std::vector<uint8_t> data;
+  constexpr size_t chunk = size_t(1) << 20;
+  while (int64_t(data.size()) < payload) {
+    const size_t want = size_t(std::min<int64_t>(int64_t(chunk), payload - int64_t(data.size())));
+    const size_t at = data.size();
+    data.resize(at + want);
+    const size_t got = read_exact(data.data() + at, want);
+    data.resize(at + got);
+    if (got < want) break;
+  }
+  if (int64_t(data.size()) < payload)
+    throw fail("truncated: header promises " + std::to_string(payload) + " data bytes, file has " +
+               std::to_string(data.size()));
+  uint8_t extra = 0;
+  if (read_exact(&extra, 1) != 0) throw fail("trailing bytes after the " + std::to_string(payload) + " data bytes");
+  Tensor t(Shape(std::span<const int64_t>(dims)), DType::u8);
+  std::copy(data.begin(), data.end(), t.u8());
+  return t;
+}
+
+}  // namespace dltrain

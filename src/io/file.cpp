@@ -1,0 +1,49 @@
+// Atomic file writes (temp file + fsync + rename) and whole-file reads.
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "dltrain/io.hpp"
+
+namespace dltrain {
+
+void write_file_atomic(const std::string& path, std::string_view content) {
+  const std::filesystem::path target(path);
+  const std::string tmp = (target.parent_path() / ("." + target.filename().string() + ".tmp." +
+                                                   std::to_string(::getpid()))).string();
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) throw Error("cannot write " + path + ": " + std::strerror(errno), "check that the folder exists and is writable");
+  size_t done = 0;
+  while (done < content.size()) {
+    const ssize_t n = ::write(fd, content.data() + done, content.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      const std::string why = std::strerror(errno);
+      ::close(fd);
+      ::unlink(tmp.c_str());
+      throw Error("cannot write " + path + ": " + why, "is the disk full?");
+    }
+    done += size_t(n);
+  }
+  if (::fsync(fd) != 0 || ::close(fd) != 0 || ::rename(tmp.c_str(), path.c_str()) != 0) {
+    const std::string why = std::strerror(errno);
+    ::unlink(tmp.c_str());
+    throw Error("cannot write " + path + ": " + why);
+  }
+}
+
+std::string read_file(const std::string& path) {
+  if (!std::filesystem::is_regular_file(path)) throw Error(path + ": no such file");
+  std::ifstream f(path, std::ios::binary);
+  std::ostringstream s;
+  s << f.rdbuf();
+  if (!f.good() && !f.eof()) throw Error(path + ": read failed");
+  return s.str();
+}
+
+}  // namespace dltrain

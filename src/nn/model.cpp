@@ -1,0 +1,137 @@
+// Model: a DAG of layers run in insertion (topological) order; backward in reverse, summing the
+// gradients of outputs that feed several nodes and skipping what no trainable parameter needs.
+#include <algorithm>
+#include <map>
+#include <regex>
+
+#include "dltrain/nn.hpp"
+
+namespace dltrain {
+namespace {
+// Keras's layer naming: "MaxPooling2D" -> "max_pooling2d".
+std::string snake_case(const std::string& type) {
+  std::string s = std::regex_replace(type, std::regex("(.)([A-Z][a-z]+)"), "$1_$2");
+  s = std::regex_replace(s, std::regex("([a-z])([A-Z])"), "$1_$2");
+  for (char& c : s) c = char(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+}  // namespace
+
+Model::Model(Shape input_shape) : input_shape_(input_shape) {
+  DLT_CHECK(input_shape.numel() > 0, "model input shape " + input_shape.str() + " is empty");
+}
+
+int Model::add(std::unique_ptr<Layer> layer) { return add(std::move(layer), {last() < 0 ? input : last()}); }
+
+int Model::add(std::unique_ptr<Layer> layer, std::vector<int> inputs) {
+  std::vector<Shape> shapes;
+  for (int i : inputs) {
+    DLT_CHECK(i >= input && i <= last(), "node input " + std::to_string(i) + " does not exist yet");
+    shapes.push_back(i == input ? input_shape_ : nodes_[size_t(i)].layer->output_shape());
+  }
+  std::map<std::string, int> seen;
+  for (const Node& n : nodes_) ++seen[snake_case(n.layer->type())];
+  const std::string base = snake_case(layer->type());
+  const int k = seen[base];
+  layer->set_name(k == 0 ? base : base + "_" + std::to_string(k));
+  try {
+    layer->build(shapes);
+  } catch (const Error& e) {
+    throw Error("layer " + std::to_string(nodes_.size() + 1) + " (" + layer->spec() + "): " + e.what(), e.hint());
+  }
+  nodes_.push_back(Node{std::move(layer), std::move(inputs), Tensor(), false});
+  return last();
+}
+
+void Model::init_params(uint64_t seed) {
+  Rng rng(seed);
+  for (Node& n : nodes_) n.layer->init_params(rng);
+}
+
+bool Model::has_softmax_head() const {
+  return !nodes_.empty() && std::string(nodes_.back().layer->type()) == "Softmax";
+}
+
+int Model::end_node(Output out) const {
+  return out == Output::logits && has_softmax_head() ? last() : last() + 1;
+}
+
+const Tensor& Model::forward(const Tensor& x, const Context& ctx, Output out) {
+  DLT_CHECK(!nodes_.empty(), "the model has no layers");
+  DLT_CHECK(x.shape().rank() >= 1 && x.shape().without_batch() == input_shape_,
+            "model input must be (N, " + input_shape_.str().substr(1) + ", got " + x.shape().str());
+  x_ = &x;
+  end_ = end_node(out);
+  std::vector<const Tensor*> xs;
+  for (int i = 0; i < end_; ++i) {
+    Node& n = nodes_[size_t(i)];
+    xs.clear();
+    for (int in : n.inputs) xs.push_back(in == input ? &x : &nodes_[size_t(in)].layer->output());
+    n.layer->forward(xs, ctx);
+  }
+  return nodes_[size_t(end_ - 1)].layer->output();
+}
+
+void Model::backward(const Tensor& dout) {
+  DLT_CHECK(x_ != nullptr, "backward before forward");
+  // needs[i]: node i's output gradient leads to some trainable parameter.
+  std::vector<bool> needs(nodes_.size(), false);
+  for (size_t i = 0; i < size_t(end_); ++i) {
+    for (const Param& p : nodes_[i].layer->params()) needs[i] = needs[i] || p.trainable;
+    for (int in : nodes_[i].inputs) needs[i] = needs[i] || (in != input && needs[size_t(in)]);
+  }
+  for (Node& n : nodes_) n.has_grad = false;
+  std::vector<Tensor*> dxs;
+  std::vector<int> accumulate_into;
+  std::vector<Tensor> scratch(2);
+  for (int i = end_ - 1; i >= 0; --i) {
+    Node& n = nodes_[size_t(i)];
+    const Tensor* dy = i == end_ - 1 ? &dout : n.has_grad ? &n.grad : nullptr;
+    if (!dy || !needs[size_t(i)]) continue;
+    dxs.assign(n.inputs.size(), nullptr);
+    accumulate_into.assign(n.inputs.size(), -1);
+    for (size_t j = 0; j < n.inputs.size(); ++j) {
+      const int in = n.inputs[j];
+      if (in == input || !needs[size_t(in)]) continue;
+      Node& src = nodes_[size_t(in)];
+      const bool taken_here = std::find(n.inputs.begin(), n.inputs.begin() + long(j), in) != n.inputs.begin() + long(j);
+      if (!src.has_grad && !taken_here) {
+        dxs[j] = &src.grad;
+      } else {
+        if (scratch.size() <= j) scratch.resize(j + 1);
+        dxs[j] = &scratch[j];
+        accumulate_into[j] = in;
+      }
+    }
+    n.layer->backward(*dy, dxs);
+    for (size_t j = 0; j < n.inputs.size(); ++j) {
+      if (!dxs[j]) continue;
+      if (accumulate_into[j] >= 0) ops::accumulate(scratch[j], nodes_[size_t(accumulate_into[j])].grad);
+      nodes_[size_t(n.inputs[j])].has_grad = true;
+    }
+  }
+}
+
+Shape Model::output_shape() const { return nodes_.back().layer->output_shape(); }
+
+int64_t Model::n_classes() const {
+  const Shape s = output_shape();
+  DLT_CHECK(s.rank() == 1, "the model's output " + s.str() + " is not a class vector");
+  return s[0];
+}
+
+std::vector<Param*> Model::params() {
+  std::vector<Param*> out;
+  for (Node& n : nodes_)
+    for (Param& p : n.layer->params()) out.push_back(&p);
+  return out;
+}
+
+std::vector<Param*> Model::trainable_params() {
+  std::vector<Param*> out;
+  for (Param* p : params())
+    if (p->trainable) out.push_back(p);
+  return out;
+}
+
+}  // namespace dltrain

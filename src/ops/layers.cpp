@@ -1,0 +1,69 @@
+// Dispatch for the ops with weights or windows: dense, conv2d, pooling.
+#include "dispatch.hpp"
+
+namespace dltrain::ops {
+using namespace detail;
+
+void dense_forward(const Tensor& x, const Tensor& w, const Tensor& b, Tensor& y) {
+  require_cpu_f32("dense_forward", x, w, b, y);
+  const int64_t n = x.shape()[0], in = w.shape()[0], out = w.shape()[1];
+  require_shape("dense_forward", "x", x, {n, in});
+  require_shape("dense_forward", "b", b, {out});
+  require_shape("dense_forward", "y", y, {n, out});
+  cpu::dense_forward(x.f32(), w.f32(), b.f32(), y.f32(), n, in, out);
+}
+
+void dense_backward(const Tensor& x, const Tensor& w, const Tensor& dy, Tensor* dx, Tensor& dw, Tensor& db) {
+  require_cpu_f32("dense_backward", x, w, dy, dw, db);
+  const int64_t n = x.shape()[0], in = w.shape()[0], out = w.shape()[1];
+  require_shape("dense_backward", "dy", dy, {n, out});
+  require_shape("dense_backward", "dw", dw, w.shape());
+  if (dx) require_shape("dense_backward", "dx", *dx, x.shape());
+  cpu::dense_backward(x.f32(), w.f32(), dy.f32(), dx ? dx->f32() : nullptr, dw.f32(), db.f32(), n, in, out);
+}
+
+void conv2d_forward(const Tensor& x, const Tensor& w, const Tensor& b, Tensor& y, const Window& g) {
+  require_cpu_f32("conv2d_forward", x, w, b, y);
+  require_shape("conv2d_forward", "x", x, {g.n, g.h, g.w, g.c});
+  require_shape("conv2d_forward", "w", w, {g.kh, g.kw, g.c, g.k});
+  require_shape("conv2d_forward", "b", b, {g.k});
+  require_shape("conv2d_forward", "y", y, {g.n, g.oh, g.ow, g.k});
+  cpu::conv2d_forward(x.f32(), w.f32(), b.f32(), y.f32(), g);
+}
+
+void conv2d_backward(const Tensor& x, const Tensor& w, const Tensor& dy, Tensor* dx, Tensor& dw, Tensor& db,
+                     const Window& g) {
+  require_cpu_f32("conv2d_backward", x, w, dy, dw, db);
+  require_shape("conv2d_backward", "dy", dy, {g.n, g.oh, g.ow, g.k});
+  require_shape("conv2d_backward", "dw", dw, w.shape());
+  if (dx) require_shape("conv2d_backward", "dx", *dx, x.shape());
+  cpu::conv2d_backward(x.f32(), w.f32(), dy.f32(), dx ? dx->f32() : nullptr, dw.f32(), db.f32(), g);
+}
+
+void maxpool_forward(const Tensor& x, Tensor& y, const Window& g) {
+  require_cpu_f32("maxpool_forward", x, y);
+  require_shape("maxpool_forward", "y", y, {g.n, g.oh, g.ow, g.c});
+  cpu::maxpool_forward(x.f32(), y.f32(), g);
+}
+
+void maxpool_backward(const Tensor& x, const Tensor& y, const Tensor& dy, Tensor& dx, const Window& g) {
+  require_cpu_f32("maxpool_backward", x, y, dy, dx);
+  require_shape("maxpool_backward", "dy", dy, y.shape());
+  require_shape("maxpool_backward", "dx", dx, x.shape());
+  cpu::maxpool_backward(x.f32(), y.f32(), dy.f32(), dx.f32(), g);
+}
+
+void avgpool_forward(const Tensor& x, Tensor& y, const Window& g) {
+  require_cpu_f32("avgpool_forward", x, y);
+  require_shape("avgpool_forward", "y", y, {g.n, g.oh, g.ow, g.c});
+  cpu::avgpool_forward(x.f32(), y.f32(), g);
+}
+
+void avgpool_backward(const Tensor& dy, Tensor& dx, const Window& g) {
+  require_cpu_f32("avgpool_backward", dy, dx);
+  require_shape("avgpool_backward", "dy", dy, {g.n, g.oh, g.ow, g.c});
+  require_shape("avgpool_backward", "dx", dx, {g.n, g.h, g.w, g.c});
+  cpu::avgpool_backward(dy.f32(), dx.f32(), g);
+}
+
+}  // namespace dltrain::ops

@@ -1,0 +1,137 @@
+// Trainer: the epoch loop (forward, fused loss, backward, update), validation and the per-epoch
+// writes of the run folder.
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+
+#include "dltrain/models.hpp"
+#include "dltrain/train.hpp"
+
+namespace fs = std::filesystem;
+
+namespace dltrain {
+namespace {
+constexpr uint64_t shuffle_stream = 0x5348554646ULL;  // keeps the shuffle stream apart from init
+}
+
+Trainer::Trainer(TrainConfig config, DatasetSplits data, std::string run_dir, bool)
+    : config_(std::move(config)), data_(std::move(data)), run_dir_(std::move(run_dir)),
+      schedule_(config_.schedule), rng_(config_.seed ^ shuffle_stream) {
+  DLT_CHECK(config_.epochs >= 1, "epochs must be at least 1");
+  DLT_CHECK(config_.batch >= 1, "batch size must be at least 1");
+  DLT_CHECK(config_.train_limit >= 0, "the training-sample limit cannot be negative");
+  set_num_threads(config_.threads);
+  if (config_.train_limit > 0) data_.train = data_.train.head(config_.train_limit);
+  const std::vector<std::string>& labels = data_.train.class_names;
+  model_ = build_model(config_.model, data_.train.sample_shape(), int64_t(labels.size()));
+  optimizer_ = make_optimizer(config_.optim, model_->trainable_params());
+  info_.title = model_->title;
+  info_.dataset = data_.name;
+  info_.labels = labels;
+  info_.preprocessing = Preprocessing{1.0f / 255.0f, 0.0f};
+}
+
+Trainer::Trainer(TrainConfig config, DatasetSplits data, std::string run_dir)
+    : Trainer(std::move(config), std::move(data), std::move(run_dir), false) {
+  if (fs::exists(run_dir_ + "/checkpoint.safetensors"))
+    throw Error(run_dir_ + " already holds a run", "continue it with `dltrain train --resume " + run_dir_ +
+                                                       "` or choose another --run-dir");
+  std::error_code ec;
+  fs::create_directories(run_dir_, ec);
+  if (ec) throw Error("cannot create run folder " + run_dir_ + ": " + ec.message());
+  model_->init_params(config_.seed);
+  write_file_atomic(run_dir_ + "/config.json", config_.to_json() + "\n");
+}
+
+Trainer::~Trainer() = default;
+
+std::unique_ptr<Trainer> Trainer::resume(const std::string& run_dir, int64_t epochs) {
+  if (!fs::exists(run_dir + "/checkpoint.safetensors"))
+    throw Error(run_dir + " has no checkpoint.safetensors to resume from",
+                "a run folder gets its checkpoint when its first epoch finishes");
+  TrainConfig config = TrainConfig::from_json(read_file(run_dir + "/config.json"));
+  if (epochs > 0) config.epochs = epochs;
+  DatasetSplits data = load_dataset(config.data);
+  std::unique_ptr<Trainer> t(new Trainer(config, std::move(data), run_dir, true));
+  t->restore_checkpoint();
+  write_file_atomic(run_dir + "/config.json", config.to_json() + "\n");
+  return t;
+}
+
+bool Trainer::fit(const TrainCallbacks& cb) {
+  while (epochs_done_ < config_.epochs) {
+    bool stopped = false;
+    EpochStats e = run_epoch(cb, stopped);
+    if (stopped) return false;
+    ++epochs_done_;
+    history_.push_back(e);
+    save_epoch();
+    cb.epoch_end(e);
+  }
+  return true;
+}
+
+EpochStats Trainer::run_epoch(const TrainCallbacks& cb, bool& stopped) {
+  const auto t0 = std::chrono::steady_clock::now();
+  const Dataset& train = data_.train;
+  BatchLoader loader(train, config_.batch, shuffled_order(train.size(), rng_), info_.preprocessing.scale,
+                     info_.preprocessing.offset);
+  EpochStats e;
+  e.epoch = epochs_done_ + 1;
+  e.steps = loader.steps();
+  cb.epoch_begin(e.epoch, config_.epochs, e.steps);
+  double loss_sum = 0;
+  int64_t correct = 0, seen = 0, step = 0;
+  float lr = 0;
+  while (const Batch* b = loader.next()) {
+    ++step;
+    lr = schedule_.lr(optimizer_->base_lr(), global_step_, e.steps, config_.epochs);
+    const Context ctx{Mode::train, config_.seed, uint64_t(global_step_)};
+    const Tensor& logits = model_->forward(b->x, ctx, Output::logits);
+    dlogits_.ensure(logits.shape());
+    const LossStats st = ops::softmax_cross_entropy(logits, b->labels, &dlogits_);
+    if (!std::isfinite(st.loss_sum))
+      throw Error("training diverged: the loss is " + std::to_string(st.loss_sum) + " at epoch " +
+                      std::to_string(e.epoch) + ", step " + std::to_string(step),
+                  "lower the learning rate (e.g. --optim sgd:lr=0.001); the last finished epoch is saved in " +
+                      run_dir_ + "/checkpoint.safetensors");
+    model_->backward(dlogits_);
+    optimizer_->step(lr);
+    ++global_step_;
+    loss_sum += st.loss_sum;
+    correct += st.correct;
+    seen += int64_t(b->labels.size());
+    const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    cb.step(StepStats{e.epoch, config_.epochs, step, e.steps, loss_sum / double(seen), double(correct) / double(seen), secs});
+    if (cb.stop_requested()) {
+      stopped = true;
+      return e;
+    }
+  }
+  e.loss = loss_sum / double(seen);
+  e.accuracy = double(correct) / double(seen);
+  e.lr = lr;
+  if (config_.validate) {
+    const EvalResult v = evaluate(*model_, data_.test, info_.preprocessing);
+    e.validated = true;
+    e.val_loss = v.loss;
+    e.val_accuracy = v.accuracy;
+  }
+  e.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return e;
+}
+
+std::string new_run_dir(const std::string& root, const TrainConfig& config) {
+  std::string model = config.model.find(' ') == std::string::npos ? config.model : "custom";
+  std::string data = fs::path(config.data).filename().string();
+  if (data.empty()) data = fs::path(config.data).parent_path().filename().string();
+  const std::time_t now = std::time(nullptr);
+  char stamp[32];
+  std::strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", std::localtime(&now));
+  const std::string base = root + "/" + model + "-" + data + "-" + stamp;
+  std::string dir = base;
+  for (int i = 2; fs::exists(dir); ++i) dir = base + "-" + std::to_string(i);
+  return dir;
+}
+
+}  // namespace dltrain
