@@ -52,6 +52,18 @@ class Layer {
   virtual int n_inputs() const { return 1; }
   virtual void init_params(Rng&) {}
 
+  // Fusion for speed: a layer may offer an executor that runs it together with `next`, the only
+  // consumer of its output. The executor owns no parameters (it updates this layer's) and
+  // produces `next`'s output. Null when there is no such fast path.
+  virtual std::unique_ptr<Layer> fuse_with(const Layer& next);
+  // Pooling layers describe their window so that producers can fuse with them.
+  struct PoolDesc {
+    bool max = false;
+    int64_t k = 0, stride = 0;
+    Padding padding = Padding::valid;
+  };
+  virtual PoolDesc pool_desc() const { return {}; }
+
   Shape build(std::span<const Shape> in);
   const Tensor& forward(std::span<const Tensor* const> xs, const Context& ctx);
   void backward(const Tensor& dy, std::span<Tensor* const> dxs);
@@ -71,6 +83,7 @@ class Layer {
                              std::span<Tensor* const> dxs) = 0;
   Param& add_param(std::string name, Shape shape, bool trainable = true);
   Param& param(size_t i) { return params_[i]; }
+  const std::vector<Shape>& input_shapes() const { return in_shapes_; }
 
  private:
   std::string name_;
@@ -138,8 +151,18 @@ class Model {
     Tensor grad;       // dL/d(output)
     bool has_grad = false;
   };
+  // What forward runs: one step per node, or one fused executor for a node and its sole consumer.
+  struct Step {
+    Layer* layer;
+    std::vector<int> inputs;
+    int node;  // the node whose output this step produces
+  };
   int end_node(Output out) const;
+  void plan();
   std::vector<Node> nodes_;
+  std::vector<Step> plan_;
+  std::vector<std::unique_ptr<Layer>> fused_;
+  std::vector<const Tensor*> outputs_;
   Shape input_shape_;
   const Tensor* x_ = nullptr;
   int end_ = 0;

@@ -53,6 +53,15 @@ void maxpool_backward(const Tensor& x, const Tensor& y, const Tensor& dy, Tensor
 void avgpool_forward(const Tensor& x, Tensor& y, const Window& g);
 void avgpool_backward(const Tensor& dy, Tensor& dx, const Window& g);
 
+// Fused conv2d -> activation -> max-pool (window `pool`, stride `pool`, VALID) for a convolution
+// whose output is only pooled, so its full-resolution map is never stored. g is the conv's window.
+// x (N,H,W,C), w (KH,KW,C,K), b (K) -> y (N,OH/pool,OW/pool,K); argmax (same shape, uint8) holds
+// the winning window position qy*pool+qx, or 255 where the activation passes no gradient.
+void conv2d_pool_forward(const Tensor& x, const Tensor& w, const Tensor& b, Act act, int64_t pool, Tensor& y,
+                         Tensor& argmax, const Window& g);
+void conv2d_pool_backward(const Tensor& x, const Tensor& w, const Tensor& argmax, const Tensor& dy, int64_t pool,
+                          Tensor* dx, Tensor& dw, Tensor& db, const Window& g);
+
 // Elementwise activation; y may be x. Backward uses the output: dx = dy * act'(y).
 void activation_forward(Act act, const Tensor& x, Tensor& y);
 void activation_backward(Act act, const Tensor& y, const Tensor& dy, Tensor& dx);

@@ -35,7 +35,8 @@ struct EpochStats {
   bool validated = false;
   double val_loss = 0, val_accuracy = 0;
   double lr = 0;
-  double seconds = 0;
+  double seconds = 0;      // training steps only
+  double val_seconds = 0;  // the evaluation after the epoch
 };
 
 struct StepStats {

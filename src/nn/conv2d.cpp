@@ -21,6 +21,7 @@ class Conv2D final : public Layer {
     initialize(param(0).value, init_, kh_ * kw_ * channels_, kh_ * kw_ * filters_, rng);
     param(1).value.fill(0);
   }
+  std::unique_ptr<Layer> fuse_with(const Layer& next) override;
 
  protected:
   Shape build_impl(std::span<const Shape> in) override {
@@ -56,6 +57,55 @@ class Conv2D final : public Layer {
   Init init_;
   Tensor dz_;
 };
+
+// Runs a narrow Conv2D (+ activation) and the max-pool that consumes it as one op
+// (ops::conv2d_pool_*), updating the conv's parameters. Produces the pool's output.
+class Conv2DMaxPool final : public Layer {
+ public:
+  Conv2DMaxPool(Param& kernel, Param& bias, int64_t stride, Padding padding, Act act, int64_t pool)
+      : kernel_(kernel), bias_(bias), stride_(stride), padding_(padding), act_(act), pool_(pool) {}
+  const char* type() const override { return "Conv2D+MaxPooling2D"; }
+  std::string spec() const override { return "(fused)"; }
+
+ protected:
+  Shape build_impl(std::span<const Shape> in) override {
+    const Window g = window(in[0].with_batch(1));
+    return {g.oh / pool_, g.ow / pool_, g.k};
+  }
+  void forward_impl(std::span<const Tensor* const> xs, const Context&, Tensor& y) override {
+    argmax_.ensure(y.shape(), DType::u8);
+    ops::conv2d_pool_forward(*xs[0], kernel_.value, bias_.value, act_, pool_, y, argmax_, window(xs[0]->shape()));
+  }
+  void backward_impl(std::span<const Tensor* const> xs, const Tensor&, const Tensor& dy,
+                     std::span<Tensor* const> dxs) override {
+    ops::conv2d_pool_backward(*xs[0], kernel_.value, argmax_, dy, pool_, dxs[0], kernel_.grad, bias_.grad,
+                              window(xs[0]->shape()));
+  }
+
+ private:
+  Window window(const Shape& x) const {
+    const Shape& w = kernel_.value.shape();
+    return Window::make(x, w[0], w[1], stride_, stride_, padding_, w[3]);
+  }
+  Param& kernel_;
+  Param& bias_;
+  int64_t stride_;
+  Padding padding_;
+  Act act_;
+  int64_t pool_;
+  Tensor argmax_;
+};
+
+// The fused kernel pays off where the conv is memory-bound: few taps per output (narrow rows).
+std::unique_ptr<Layer> Conv2D::fuse_with(const Layer& next) {
+  const PoolDesc p = next.pool_desc();
+  if (!p.max || p.stride != p.k || p.padding != Padding::valid || p.k * p.k > 254 || kh_ * kw_ * channels_ > 32)
+    return nullptr;
+  auto f = std::make_unique<Conv2DMaxPool>(param(0), param(1), stride_, padding_, act_, p.k);
+  f->set_name(name() + "+" + next.name());
+  f->build(input_shapes());
+  return f;
+}
 
 }  // namespace
 

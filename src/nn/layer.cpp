@@ -37,6 +37,8 @@ void Layer::backward(const Tensor& dy, std::span<Tensor* const> dxs) {
   backward_impl(xs_, y_, dy, dxs);
 }
 
+std::unique_ptr<Layer> Layer::fuse_with(const Layer&) { return nullptr; }
+
 void Layer::set_trainable(bool t) {
   for (Param& p : params_)
     if (!p.grad.empty()) p.trainable = t;

@@ -40,6 +40,7 @@ int Model::add(std::unique_ptr<Layer> layer, std::vector<int> inputs) {
     throw Error("layer " + std::to_string(nodes_.size() + 1) + " (" + layer->spec() + "): " + e.what(), e.hint());
   }
   nodes_.push_back(Node{std::move(layer), std::move(inputs), Tensor(), false});
+  plan_.clear();
   return last();
 }
 
@@ -56,20 +57,43 @@ int Model::end_node(Output out) const {
   return out == Output::logits && has_softmax_head() ? last() : last() + 1;
 }
 
+void Model::plan() {
+  plan_.clear();
+  fused_.clear();
+  std::vector<int> consumers(nodes_.size(), 0);
+  for (const Node& n : nodes_)
+    for (int in : n.inputs)
+      if (in != input) ++consumers[size_t(in)];
+  for (size_t i = 0; i < nodes_.size(); ++i) {
+    const bool last_node = i + 1 == nodes_.size();
+    if (!last_node && consumers[i] == 1 && nodes_[i + 1].inputs == std::vector<int>{int(i)}) {
+      if (auto f = nodes_[i].layer->fuse_with(*nodes_[i + 1].layer)) {
+        fused_.push_back(std::move(f));
+        plan_.push_back(Step{fused_.back().get(), nodes_[i].inputs, int(i + 1)});
+        ++i;
+        continue;
+      }
+    }
+    plan_.push_back(Step{nodes_[i].layer.get(), nodes_[i].inputs, int(i)});
+  }
+  outputs_.assign(nodes_.size(), nullptr);
+}
+
 const Tensor& Model::forward(const Tensor& x, const Context& ctx, Output out) {
   DLT_CHECK(!nodes_.empty(), "the model has no layers");
   DLT_CHECK(x.shape().rank() >= 1 && x.shape().without_batch() == input_shape_,
             "model input must be (N, " + input_shape_.str().substr(1) + ", got " + x.shape().str());
+  if (plan_.empty()) plan();
   x_ = &x;
   end_ = end_node(out);
   std::vector<const Tensor*> xs;
-  for (int i = 0; i < end_; ++i) {
-    Node& n = nodes_[size_t(i)];
+  for (const Step& s : plan_) {
+    if (s.node >= end_) break;
     xs.clear();
-    for (int in : n.inputs) xs.push_back(in == input ? &x : &nodes_[size_t(in)].layer->output());
-    n.layer->forward(xs, ctx);
+    for (int in : s.inputs) xs.push_back(in == input ? &x : outputs_[size_t(in)]);
+    outputs_[size_t(s.node)] = &s.layer->forward(xs, ctx);
   }
-  return nodes_[size_t(end_ - 1)].layer->output();
+  return *outputs_[size_t(end_ - 1)];
 }
 
 void Model::backward(const Tensor& dout) {
@@ -84,17 +108,18 @@ void Model::backward(const Tensor& dout) {
   std::vector<Tensor*> dxs;
   std::vector<int> accumulate_into;
   std::vector<Tensor> scratch(2);
-  for (int i = end_ - 1; i >= 0; --i) {
-    Node& n = nodes_[size_t(i)];
-    const Tensor* dy = i == end_ - 1 ? &dout : n.has_grad ? &n.grad : nullptr;
-    if (!dy || !needs[size_t(i)]) continue;
-    dxs.assign(n.inputs.size(), nullptr);
-    accumulate_into.assign(n.inputs.size(), -1);
-    for (size_t j = 0; j < n.inputs.size(); ++j) {
-      const int in = n.inputs[j];
+  for (auto s = plan_.rbegin(); s != plan_.rend(); ++s) {
+    if (s->node >= end_) continue;
+    Node& n = nodes_[size_t(s->node)];
+    const Tensor* dy = s->node == end_ - 1 ? &dout : n.has_grad ? &n.grad : nullptr;
+    if (!dy || !needs[size_t(s->node)]) continue;
+    dxs.assign(s->inputs.size(), nullptr);
+    accumulate_into.assign(s->inputs.size(), -1);
+    for (size_t j = 0; j < s->inputs.size(); ++j) {
+      const int in = s->inputs[j];
       if (in == input || !needs[size_t(in)]) continue;
       Node& src = nodes_[size_t(in)];
-      const bool taken_here = std::find(n.inputs.begin(), n.inputs.begin() + long(j), in) != n.inputs.begin() + long(j);
+      const bool taken_here = std::find(s->inputs.begin(), s->inputs.begin() + long(j), in) != s->inputs.begin() + long(j);
       if (!src.has_grad && !taken_here) {
         dxs[j] = &src.grad;
       } else {
@@ -103,11 +128,11 @@ void Model::backward(const Tensor& dout) {
         accumulate_into[j] = in;
       }
     }
-    n.layer->backward(*dy, dxs);
-    for (size_t j = 0; j < n.inputs.size(); ++j) {
+    s->layer->backward(*dy, dxs);
+    for (size_t j = 0; j < s->inputs.size(); ++j) {
       if (!dxs[j]) continue;
       if (accumulate_into[j] >= 0) ops::accumulate(scratch[j], nodes_[size_t(accumulate_into[j])].grad);
-      nodes_[size_t(n.inputs[j])].has_grad = true;
+      nodes_[size_t(s->inputs[j])].has_grad = true;
     }
   }
 }

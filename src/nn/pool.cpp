@@ -19,6 +19,7 @@ class Pool2D final : public Layer {
     if (padding_ == Padding::same) s += ",same";
     return s;
   }
+  PoolDesc pool_desc() const override { return {kind_ == PoolKind::max, k_, stride_, padding_}; }
 
  protected:
   Shape build_impl(std::span<const Shape> in) override {

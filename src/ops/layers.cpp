@@ -66,4 +66,33 @@ void avgpool_backward(const Tensor& dy, Tensor& dx, const Window& g) {
   cpu::avgpool_backward(dy.f32(), dx.f32(), g);
 }
 
+namespace {
+void check_conv_pool(const char* op, const Tensor& x, const Tensor& w, int64_t pool, const Tensor& y,
+                     const Tensor& argmax, const Window& g) {
+  DLT_CHECK(pool >= 1 && pool * pool <= 255, std::string(op) + ": pool window must be 1..15");
+  require_shape(op, "x", x, {g.n, g.h, g.w, g.c});
+  require_shape(op, "w", w, {g.kh, g.kw, g.c, g.k});
+  const Shape pooled{g.n, g.oh / pool, g.ow / pool, g.k};
+  require_shape(op, "y", y, pooled);
+  DLT_CHECK(argmax.dtype() == DType::u8 && argmax.shape() == pooled, std::string(op) + ": argmax must be uint8 " + pooled.str());
+}
+}  // namespace
+
+void conv2d_pool_forward(const Tensor& x, const Tensor& w, const Tensor& b, Act act, int64_t pool, Tensor& y,
+                         Tensor& argmax, const Window& g) {
+  require_cpu_f32("conv2d_pool_forward", x, w, b, y);
+  check_conv_pool("conv2d_pool_forward", x, w, pool, y, argmax, g);
+  cpu::conv2d_pool_forward(x.f32(), w.f32(), b.f32(), act, pool, y.f32(), argmax.u8(), g);
+}
+
+void conv2d_pool_backward(const Tensor& x, const Tensor& w, const Tensor& argmax, const Tensor& dy, int64_t pool,
+                          Tensor* dx, Tensor& dw, Tensor& db, const Window& g) {
+  require_cpu_f32("conv2d_pool_backward", x, w, dy, dw, db);
+  check_conv_pool("conv2d_pool_backward", x, w, pool, dy, argmax, g);
+  require_shape("conv2d_pool_backward", "dw", dw, w.shape());
+  if (dx) require_shape("conv2d_pool_backward", "dx", *dx, x.shape());
+  cpu::conv2d_pool_backward(x.f32(), w.f32(), argmax.u8(), dy.f32(), pool, dx ? dx->f32() : nullptr, dw.f32(),
+                            db.f32(), g);
+}
+
 }  // namespace dltrain::ops

@@ -10,17 +10,18 @@ namespace dltrain {
 
 void write_history(const std::string& run_dir, const std::vector<EpochStats>& history) {
   std::ostringstream csv, jsonl;
-  csv << "epoch,loss,accuracy,val_loss,val_accuracy,lr,seconds\n";
+  csv << "epoch,loss,accuracy,val_loss,val_accuracy,lr,seconds,val_seconds\n";
   csv.precision(8);
   for (const EpochStats& e : history) {
     csv << e.epoch << "," << e.loss << "," << e.accuracy << ",";
     if (e.validated) csv << e.val_loss << "," << e.val_accuracy;
     else csv << ",";
-    csv << "," << e.lr << "," << e.seconds << "\n";
+    csv << "," << e.lr << "," << e.seconds << "," << e.val_seconds << "\n";
     nlohmann::ordered_json j{{"epoch", e.epoch}, {"steps", e.steps}, {"loss", e.loss}, {"accuracy", e.accuracy}};
     if (e.validated) j["val_loss"] = e.val_loss, j["val_accuracy"] = e.val_accuracy;
     j["lr"] = e.lr;
     j["seconds"] = e.seconds;
+    j["val_seconds"] = e.val_seconds;
     jsonl << j.dump() << "\n";
   }
   write_file_atomic(run_dir + "/history.csv", csv.str());
@@ -46,6 +47,7 @@ std::vector<EpochStats> read_history(const std::string& run_dir) {
       if (e.validated) e.val_loss = j.at("val_loss"), e.val_accuracy = j.at("val_accuracy");
       e.lr = j.at("lr");
       e.seconds = j.at("seconds");
+      e.val_seconds = j.value("val_seconds", 0.0);
       out.push_back(e);
     } catch (const nlohmann::json::exception& e) {
       throw Error(path + ": malformed line (" + e.what() + ")");

@@ -111,13 +111,14 @@ EpochStats Trainer::run_epoch(const TrainCallbacks& cb, bool& stopped) {
   e.loss = loss_sum / double(seen);
   e.accuracy = double(correct) / double(seen);
   e.lr = lr;
+  e.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   if (config_.validate) {
     const EvalResult v = evaluate(*model_, data_.test, info_.preprocessing);
     e.validated = true;
     e.val_loss = v.loss;
     e.val_accuracy = v.accuracy;
+    e.val_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() - e.seconds;
   }
-  e.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return e;
 }
 

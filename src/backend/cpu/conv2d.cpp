@@ -8,47 +8,13 @@
 #include <vector>
 
 #include "cpu.hpp"
+#include "im2col.hpp"
 #include "parallel.hpp"
 
 namespace dltrain::cpu {
 namespace {
 constexpr int64_t tile_rows = 128;
 constexpr int64_t narrow_cols = 32;
-
-// Writes im2col rows [p0, p1) (p = (n*OH + oy)*OW + ox) into cols (p1-p0, KH*KW*C).
-void im2col(const float* x, const Window& g, int64_t p0, int64_t p1, float* cols) {
-  const int64_t rc = g.cols();
-  for (int64_t p = p0; p < p1; ++p) {
-    const int64_t n = p / (g.oh * g.ow), oy = p / g.ow % g.oh, ox = p % g.ow;
-    float* row = cols + (p - p0) * rc;
-    for (int64_t ky = 0; ky < g.kh; ++ky)
-      for (int64_t kx = 0; kx < g.kw; ++kx) {
-        const int64_t iy = oy * g.sh + ky - g.pad_top, ix = ox * g.sw + kx - g.pad_left;
-        float* dst = row + (ky * g.kw + kx) * g.c;
-        if (iy >= 0 && iy < g.h && ix >= 0 && ix < g.w)
-          std::memcpy(dst, x + ((n * g.h + iy) * g.w + ix) * g.c, size_t(g.c) * sizeof(float));
-        else
-          std::memset(dst, 0, size_t(g.c) * sizeof(float));
-      }
-  }
-}
-
-// Adds the rows of dcols back onto dx (the transpose of im2col).
-void col2im_add(const float* dcols, const Window& g, int64_t p0, int64_t p1, float* dx) {
-  const int64_t rc = g.cols();
-  for (int64_t p = p0; p < p1; ++p) {
-    const int64_t n = p / (g.oh * g.ow), oy = p / g.ow % g.oh, ox = p % g.ow;
-    const float* row = dcols + (p - p0) * rc;
-    for (int64_t ky = 0; ky < g.kh; ++ky)
-      for (int64_t kx = 0; kx < g.kw; ++kx) {
-        const int64_t iy = oy * g.sh + ky - g.pad_top, ix = ox * g.sw + kx - g.pad_left;
-        if (iy < 0 || iy >= g.h || ix < 0 || ix >= g.w) continue;
-        const float* src = row + (ky * g.kw + kx) * g.c;
-        float* dst = dx + ((n * g.h + iy) * g.w + ix) * g.c;
-        for (int64_t c = 0; c < g.c; ++c) dst[c] += src[c];
-      }
-  }
-}
 
 // y (rows,K) = bias + cols (rows,RC) . w (RC,K)
 void tile_forward(const float* cols, const float* w, const float* b, float* y, int64_t rows, int64_t rc, int64_t k) {

@@ -7,7 +7,7 @@
 
 namespace dltrain::cpu {
 namespace {
-constexpr int64_t col_grain = 64;  // output columns per thread, at least
+constexpr int64_t col_grain = 16;  // output columns per thread, at least
 }
 
 void dense_forward(const float* x, const float* w, const float* b, float* y, int64_t n, int64_t in, int64_t out) {

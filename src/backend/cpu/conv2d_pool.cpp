@@ -1,0 +1,257 @@
+// Fast fused conv -> activation -> max-pool for narrow convolutions (few input channels, e.g. a
+// first layer on grayscale images). Such a conv is memory-bound: computing each pooled pixel's
+// window in registers and keeping only the pooled value and a one-byte argmax avoids writing and
+// re-reading the full-resolution map several times per step. Channels go 16 at a time in vector
+// registers when K is a multiple of 16; otherwise the reference kernel runs. Parallel over images.
+#include <algorithm>
+#include <limits>
+#include <vector>
+
+#include "cpu.hpp"
+#include "im2col.hpp"
+#include "parallel.hpp"
+#include "ref/ref.hpp"
+#include "simd.hpp"
+
+namespace dltrain::cpu {
+namespace {
+constexpr int64_t max_window = 225;  // pool <= 15
+
+// The pool*pool im2col rows of pooled pixel (n, py, px), row q = qy*pool + qx.
+void gather_window(const float* x, const Window& g, int64_t pool, int64_t n, int64_t py, int64_t px, float* cols) {
+  for (int64_t q = 0; q < pool * pool; ++q)
+    im2col_pixel(x, g, n, py * pool + q / pool, px * pool + q % pool, cols + q * g.cols());
+}
+
+// Register-blocked kernels for a fixed tap count T and KB blocks of 16 channels: the weights stay
+// in registers, each conv output costs T broadcasts and T*KB FMAs. `img` is one image whose rows
+// are `row` floats apart and needs no padding (the caller pads a copy when the conv pads);
+// off[t] is tap t's offset from a window's corner.
+template <int T, int KB>
+void forward_image(const float* img, int64_t row, const int64_t* off, const float* w, const float* b,
+                   const Window& g, int64_t pool, vf16 lo, vf16 hi, float* y, uint8_t* argmax) {
+  vf16 wr[T][KB], br[KB];
+  for (int t = 0; t < T; ++t)
+    for (int k = 0; k < KB; ++k) wr[t][k] = load16(w + t * KB * 16 + k * 16);
+  for (int k = 0; k < KB; ++k) br[k] = load16(b + k * 16);
+  const int64_t ph = g.oh / pool, pw = g.ow / pool;
+  for (int64_t py = 0; py < ph; ++py)
+    for (int64_t px = 0; px < pw; ++px) {
+      vf16 best[KB] = {};
+      vi16 arg[KB] = {};
+      for (int64_t q = 0; q < pool * pool; ++q) {
+        const float* corner = img + (py * pool + q / pool) * g.sh * row + (px * pool + q % pool) * g.sw * g.c;
+        vf16 acc[KB];
+        for (int k = 0; k < KB; ++k) acc[k] = br[k];
+        for (int t = 0; t < T; ++t) {
+          const float v = corner[off[t]];
+          for (int k = 0; k < KB; ++k) acc[k] += v * wr[t][k];
+        }
+        for (int k = 0; k < KB; ++k) {
+          const vi16 better = q == 0 ? vi16{} - 1 : acc[k] > best[k];  // first maximum wins ties
+          best[k] = better ? acc[k] : best[k];
+          arg[k] = better ? vi16{} + int32_t(q) : arg[k];
+        }
+      }
+      const int64_t o = (py * pw + px) * KB * 16;
+      for (int k = 0; k < KB; ++k) {
+        store16(y + o + k * 16, best[k] < lo ? lo : best[k] > hi ? hi : best[k]);
+        store16_u8(argmax + o + k * 16, (best[k] > lo) & (best[k] < hi) ? arg[k] : vi16{} + 255);
+      }
+    }
+}
+
+// Adds one image's weight and bias gradients into dw (T,KB*16) and db (KB*16).
+template <int T, int KB>
+void grad_image(const float* img, int64_t row, const int64_t* off, const float* dy, const uint8_t* argmax,
+                const Window& g, int64_t pool, float* dw, float* db) {
+  vf16 acc[T][KB], bacc[KB];
+  for (int t = 0; t < T; ++t)
+    for (int k = 0; k < KB; ++k) acc[t][k] = load16(dw + t * KB * 16 + k * 16);
+  for (int k = 0; k < KB; ++k) bacc[k] = load16(db + k * 16);
+  const int64_t ph = g.oh / pool, pw = g.ow / pool;
+  for (int64_t py = 0; py < ph; ++py)
+    for (int64_t px = 0; px < pw; ++px) {
+      const int64_t o = (py * pw + px) * KB * 16;
+      vf16 d[KB];
+      vi16 a[KB];
+      for (int k = 0; k < KB; ++k) {
+        d[k] = load16(dy + o + k * 16);
+        a[k] = load16_u8(argmax + o + k * 16);
+        bacc[k] += a[k] != 255 ? d[k] : vf16{};
+      }
+      for (int64_t q = 0; q < pool * pool; ++q) {
+        const float* corner = img + (py * pool + q / pool) * g.sh * row + (px * pool + q % pool) * g.sw * g.c;
+        vf16 m[KB];
+        for (int k = 0; k < KB; ++k) m[k] = a[k] == int32_t(q) ? d[k] : vf16{};
+        for (int t = 0; t < T; ++t) {
+          const float v = corner[off[t]];
+          for (int k = 0; k < KB; ++k) acc[t][k] += v * m[k];
+        }
+      }
+    }
+  for (int t = 0; t < T; ++t)
+    for (int k = 0; k < KB; ++k) store16(dw + t * KB * 16 + k * 16, acc[t][k]);
+  for (int k = 0; k < KB; ++k) store16(db + k * 16, bacc[k]);
+}
+
+using ForwardFn = decltype(&forward_image<9, 1>);
+using GradFn = decltype(&grad_image<9, 1>);
+
+template <int T>
+std::pair<ForwardFn, GradFn> pick_blocks(int64_t kb) {
+  switch (kb) {
+    case 1: return {forward_image<T, 1>, grad_image<T, 1>};
+    case 2: return {forward_image<T, 2>, grad_image<T, 2>};
+    case 4: return {forward_image<T, 4>, grad_image<T, 4>};
+    default: return {nullptr, nullptr};
+  }
+}
+
+// The specialised kernels for this geometry, or nulls.
+std::pair<ForwardFn, GradFn> pick(const Window& g) {
+  if (g.k % 16 != 0) return {nullptr, nullptr};
+  switch (g.cols()) {
+    case 9: return pick_blocks<9>(g.k / 16);    // 3x3 on one channel
+    case 25: return pick_blocks<25>(g.k / 16);  // 5x5 on one channel
+    case 27: return pick_blocks<27>(g.k / 16);  // 3x3 on RGB
+    default: return {nullptr, nullptr};
+  }
+}
+
+// Image n, padded into `buf` when the conv pads; sets `row` to its row stride in floats.
+const float* unpadded_image(const float* x, const Window& g, int64_t n, std::vector<float>& buf, int64_t& row) {
+  const int64_t hp = (g.oh - 1) * g.sh + g.kh, wp = (g.ow - 1) * g.sw + g.kw;
+  if (g.pad_top == 0 && g.pad_left == 0 && hp <= g.h && wp <= g.w) {
+    row = g.w * g.c;
+    return x + n * g.h * g.w * g.c;
+  }
+  buf.assign(static_cast<size_t>(hp * wp * g.c), 0.0f);
+  for (int64_t iy = 0; iy < g.h; ++iy)
+    for (int64_t ix = 0; ix < g.w; ++ix) {
+      const int64_t py = iy + g.pad_top, px = ix + g.pad_left;
+      if (py < hp && px < wp)
+        std::copy_n(x + ((n * g.h + iy) * g.w + ix) * g.c, g.c, buf.data() + (py * wp + px) * g.c);
+    }
+  row = wp * g.c;
+  return buf.data();
+}
+
+std::vector<int64_t> tap_offsets(const Window& g, int64_t row) {
+  std::vector<int64_t> off;
+  for (int64_t ky = 0; ky < g.kh; ++ky)
+    for (int64_t kx = 0; kx < g.kw; ++kx)
+      for (int64_t c = 0; c < g.c; ++c) off.push_back(ky * row + kx * g.c + c);
+  return off;
+}
+}  // namespace
+
+void conv2d_pool_forward(const float* x, const float* w, const float* b, Act act, int64_t pool, float* y,
+                         uint8_t* argmax, const Window& g) {
+  if (g.k % 16 != 0) return ref::conv2d_pool_forward(x, w, b, act, pool, y, argmax, g);
+  const int64_t ph = g.oh / pool, pw = g.ow / pool, rc = g.cols(), nk = g.k, np = pool * pool;
+  const vf16 lo = splat(act == Act::none ? -std::numeric_limits<float>::infinity() : 0.0f);
+  const vf16 hi = splat(act == Act::relu6 ? 6.0f : std::numeric_limits<float>::infinity());
+  if (const ForwardFn f = pick(g).first) {
+    parallel_chunks(g.n, 1, [&](int64_t n0, int64_t n1, int64_t) {
+      std::vector<float> buf;
+      int64_t row = 0;
+      for (int64_t n = n0; n < n1; ++n) {
+        const float* img = unpadded_image(x, g, n, buf, row);
+        const std::vector<int64_t> off = tap_offsets(g, row);
+        f(img, row, off.data(), w, b, g, pool, lo, hi, y + n * ph * pw * nk, argmax + n * ph * pw * nk);
+      }
+    });
+    return;
+  }
+  parallel_chunks(g.n, 1, [&](int64_t n0, int64_t n1, int64_t) {
+    std::vector<float> cols(static_cast<size_t>(np * rc));
+    for (int64_t n = n0; n < n1; ++n)
+      for (int64_t py = 0; py < ph; ++py)
+        for (int64_t px = 0; px < pw; ++px) {
+          gather_window(x, g, pool, n, py, px, cols.data());
+          const int64_t o = ((n * ph + py) * pw + px) * nk;
+          for (int64_t j = 0; j < nk; j += 16) {
+            vf16 best{};
+            vi16 arg{};
+            for (int64_t q = 0; q < np; ++q) {
+              vf16 acc = load16(b + j);
+              const float* c = cols.data() + q * rc;
+              for (int64_t t = 0; t < rc; ++t) acc += c[t] * load16(w + t * nk + j);
+              const vi16 better = q == 0 ? vi16{} - 1 : acc > best;  // first maximum wins ties
+              best = better ? acc : best;
+              arg = better ? vi16{} + int32_t(q) : arg;
+            }
+            store16(y + o + j, best < lo ? lo : best > hi ? hi : best);
+            store16_u8(argmax + o + j, (best > lo) & (best < hi) ? arg : vi16{} + 255);
+          }
+        }
+  });
+}
+
+void conv2d_pool_backward(const float* x, const float* w, const uint8_t* argmax, const float* dy, int64_t pool,
+                          float* dx, float* dw, float* db, const Window& g) {
+  if (g.k % 16 != 0) return ref::conv2d_pool_backward(x, w, argmax, dy, pool, dx, dw, db, g);
+  const int64_t ph = g.oh / pool, pw = g.ow / pool, rc = g.cols(), nk = g.k, np = pool * pool, nw = rc * nk;
+  const int64_t chunks = chunk_count(g.n, 1);
+  std::vector<float> partial(static_cast<size_t>(chunks * (nw + nk)), 0.0f);
+  const GradFn grad = dx ? nullptr : pick(g).second;
+  parallel_chunks(g.n, 1, [&](int64_t n0, int64_t n1, int64_t t) {
+    if (grad) {
+      std::vector<float> buf;
+      int64_t row = 0;
+      for (int64_t n = n0; n < n1; ++n) {
+        const float* img = unpadded_image(x, g, n, buf, row);
+        const std::vector<int64_t> off = tap_offsets(g, row);
+        grad(img, row, off.data(), dy + n * ph * pw * nk, argmax + n * ph * pw * nk, g, pool,
+             partial.data() + t * (nw + nk), partial.data() + t * (nw + nk) + nw);
+      }
+      return;
+    }
+    if (dx) std::memset(dx + n0 * g.h * g.w * g.c, 0, size_t((n1 - n0) * g.h * g.w * g.c) * sizeof(float));
+    float* pdw = partial.data() + t * (nw + nk);
+    float* pdb = pdw + nw;
+    std::vector<float> cols(static_cast<size_t>(np * rc)), dcols(static_cast<size_t>(np * rc));
+    vf16 m[max_window];
+    for (int64_t n = n0; n < n1; ++n)
+      for (int64_t py = 0; py < ph; ++py)
+        for (int64_t px = 0; px < pw; ++px) {
+          gather_window(x, g, pool, n, py, px, cols.data());
+          const int64_t o = ((n * ph + py) * pw + px) * nk;
+          if (dx) std::fill(dcols.begin(), dcols.end(), 0.0f);
+          for (int64_t j = 0; j < nk; j += 16) {
+            const vf16 d = load16(dy + o + j);
+            const vi16 a = load16_u8(argmax + o + j);
+            for (int64_t q = 0; q < np; ++q) m[q] = a == int32_t(q) ? d : vf16{};
+            store16(pdb + j, load16(pdb + j) + (a != 255 ? d : vf16{}));
+            for (int64_t tap = 0; tap < rc; ++tap) {
+              vf16 acc = load16(pdw + tap * nk + j);
+              for (int64_t q = 0; q < np; ++q) acc += cols[size_t(q * rc + tap)] * m[q];
+              store16(pdw + tap * nk + j, acc);
+            }
+            if (!dx) continue;
+            for (int64_t q = 0; q < np; ++q)
+              for (int64_t tap = 0; tap < rc; ++tap) {
+                const vf16 p = load16(w + tap * nk + j) * m[q];
+                float s = 0;
+                for (int l = 0; l < 16; ++l) s += p[l];
+                dcols[size_t(q * rc + tap)] += s;
+              }
+          }
+          if (!dx) continue;
+          for (int64_t q = 0; q < np; ++q) {
+            const int64_t p = (n * g.oh + py * pool + q / pool) * g.ow + px * pool + q % pool;
+            col2im_add(dcols.data() + q * rc, g, p, p + 1, dx);
+          }
+        }
+  });
+  for (int64_t i = 0; i < nw; ++i) dw[i] = 0;
+  for (int64_t j = 0; j < nk; ++j) db[j] = 0;
+  for (int64_t t = 0; t < chunks; ++t) {
+    const float* pdw = partial.data() + t * (nw + nk);
+    for (int64_t i = 0; i < nw; ++i) dw[i] += pdw[i];
+    for (int64_t j = 0; j < nk; ++j) db[j] += pdw[nw + j];
+  }
+}
+
+}  // namespace dltrain::cpu

@@ -1,0 +1,47 @@
+// im2col and its transpose for NHWC convolutions: row p = (n*OH + oy)*OW + ox holds the
+// KH*KW*C inputs under output pixel p, in (ky, kx, c) order to match (KH,KW,C,K) weights.
+#pragma once
+
+#include <cstring>
+
+#include "dltrain/ops.hpp"
+
+namespace dltrain::cpu {
+
+// Writes the KH*KW*C inputs under output pixel (n, oy, ox) into row (zeros where padded).
+inline void im2col_pixel(const float* x, const Window& g, int64_t n, int64_t oy, int64_t ox, float* row) {
+  const int64_t iy0 = oy * g.sh - g.pad_top, ix0 = ox * g.sw - g.pad_left;
+  for (int64_t ky = 0; ky < g.kh; ++ky)
+    for (int64_t kx = 0; kx < g.kw; ++kx) {
+      const int64_t iy = iy0 + ky, ix = ix0 + kx;
+      float* dst = row + (ky * g.kw + kx) * g.c;
+      const bool inside = iy >= 0 && iy < g.h && ix >= 0 && ix < g.w;
+      const float* src = x + ((n * g.h + iy) * g.w + ix) * g.c;
+      for (int64_t c = 0; c < g.c; ++c) dst[c] = inside ? src[c] : 0.0f;
+    }
+}
+
+// Writes im2col rows [p0, p1) (p = (n*OH + oy)*OW + ox) into cols (p1-p0, KH*KW*C).
+inline void im2col(const float* x, const Window& g, int64_t p0, int64_t p1, float* cols) {
+  for (int64_t p = p0; p < p1; ++p)
+    im2col_pixel(x, g, p / (g.oh * g.ow), p / g.ow % g.oh, p % g.ow, cols + (p - p0) * g.cols());
+}
+
+// Adds the rows of dcols back onto dx (the transpose of im2col).
+inline void col2im_add(const float* dcols, const Window& g, int64_t p0, int64_t p1, float* dx) {
+  const int64_t rc = g.cols();
+  for (int64_t p = p0; p < p1; ++p) {
+    const int64_t n = p / (g.oh * g.ow), oy = p / g.ow % g.oh, ox = p % g.ow;
+    const float* row = dcols + (p - p0) * rc;
+    for (int64_t ky = 0; ky < g.kh; ++ky)
+      for (int64_t kx = 0; kx < g.kw; ++kx) {
+        const int64_t iy = oy * g.sh + ky - g.pad_top, ix = ox * g.sw + kx - g.pad_left;
+        if (iy < 0 || iy >= g.h || ix < 0 || ix >= g.w) continue;
+        const float* src = row + (ky * g.kw + kx) * g.c;
+        float* dst = dx + ((n * g.h + iy) * g.w + ix) * g.c;
+        for (int64_t c = 0; c < g.c; ++c) dst[c] += src[c];
+      }
+  }
+}
+
+}  // namespace dltrain::cpu
