@@ -1,0 +1,76 @@
+// Test helpers: seeded random tensors, comparisons that print the first mismatches and the
+// largest difference, temporary folders, and where the test data lives.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+
+#include "dltrain/core.hpp"
+
+namespace dltrain::test {
+
+inline Tensor random_tensor(Shape s, uint64_t seed, float lo = -1, float hi = 1) {
+  Tensor t(s);
+  Rng rng(seed);
+  for (float& v : t.values()) v = rng.uniform(lo, hi);
+  return t;
+}
+
+// Passes when |a - b| <= tol * max(1, |b|) elementwise (b is the reference).
+inline ::testing::AssertionResult close(std::span<const float> a, std::span<const float> b, double tol) {
+  if (a.size() != b.size())
+    return ::testing::AssertionFailure() << "sizes differ: " << a.size() << " vs " << b.size();
+  double worst = 0;
+  size_t worst_at = 0, bad = 0;
+  std::string first;
+  for (size_t i = 0; i < a.size(); ++i) {
+    const double err = std::abs(double(a[i]) - b[i]) / std::max(1.0, std::abs(double(b[i])));
+    if (!(err <= tol)) {
+      if (++bad <= 5) first += "\n  [" + std::to_string(i) + "] " + std::to_string(a[i]) + " vs " + std::to_string(b[i]);
+    }
+    if (!(err <= worst)) worst = err, worst_at = i;
+  }
+  if (bad == 0) return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure() << bad << " of " << a.size() << " differ beyond " << tol << "; largest error "
+                                       << worst << " at " << worst_at << first;
+}
+inline ::testing::AssertionResult close(const Tensor& a, const Tensor& b, double tol) {
+  if (!(a.shape() == b.shape()))
+    return ::testing::AssertionFailure() << "shapes differ: " << a.shape().str() << " vs " << b.shape().str();
+  return close(a.values(), b.values(), tol);
+}
+
+// A fresh empty folder, removed at the end of the test.
+class TempDir {
+ public:
+  TempDir() {
+    std::string tmpl = (std::filesystem::temp_directory_path() / "dltrain-test-XXXXXX").string();
+    path_ = ::mkdtemp(tmpl.data());
+  }
+  ~TempDir() { std::filesystem::remove_all(path_); }
+  const std::string& path() const { return path_; }
+  std::string operator/(const std::string& name) const { return path_ + "/" + name; }
+
+ private:
+  std::string path_;
+};
+
+// Real Fashion-MNIST IDX files (Debian's dataset-fashion-mnist), or "" when absent.
+inline std::string fashion_mnist_dir() {
+  const char* env = std::getenv("DLTRAIN_FASHION_MNIST");
+  const std::string dir = env && *env ? env : "/usr/share/datasets/fashion-mnist";
+  return std::filesystem::exists(dir + "/train-images-idx3-ubyte.gz") ? dir : "";
+}
+
+#define DLTRAIN_REQUIRE_FASHION_MNIST()                                                              \
+  if (::dltrain::test::fashion_mnist_dir().empty())                                                  \
+  GTEST_SKIP() << "Fashion-MNIST is not installed (apt-get install dataset-fashion-mnist, or set " \
+                  "DLTRAIN_FASHION_MNIST to a folder of its IDX files)"
+
+inline std::string golden(const std::string& name) { return std::string(DLTRAIN_SOURCE_DIR) + "/tests/golden/" + name; }
+
+}  // namespace dltrain::test

@@ -1,0 +1,1 @@
+int dummy_idx_test;

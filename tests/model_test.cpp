@@ -1,0 +1,142 @@
+// Model building: presets, the text format and its errors, Keras-style names and summary,
+// initializers, residual graphs, and fused execution matching layer-by-layer ops.
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "dltrain/models.hpp"
+#include "dltrain/nn.hpp"
+#include "helpers.hpp"
+
+namespace dltrain {
+namespace {
+using test::close;
+using test::random_tensor;
+
+int64_t layer_params(const Layer& l) {
+  int64_t n = 0;
+  for (const Param& p : l.params()) n += p.value.numel();
+  return n;
+}
+
+TEST(Presets, CnnHasTheKerasNotebooksParameterCounts) {
+  auto m = build_model("cnn", {28, 28, 1}, 10);
+  // Conv2D 32 3x3: 3*3*1*32 + 32; Dense 5408->100; Dense 100->10 (the 320 + 540,900 + 1,010).
+  EXPECT_EQ(count_params(*m, false), 542230);
+  EXPECT_EQ(layer_params(m->layer(0)), 320);
+  EXPECT_EQ(layer_params(m->layer(3)), 540900);
+  EXPECT_EQ(layer_params(m->layer(4)), 1010);
+  EXPECT_EQ(m->layer(1).output_shape(), (Shape{13, 13, 32}));
+  EXPECT_EQ(m->layer(2).output_shape(), (Shape{5408}));
+  const std::string s = summary(*m);
+  EXPECT_NE(s.find("conv2d (Conv2D)"), std::string::npos) << s;
+  EXPECT_NE(s.find("(None, 26, 26, 32)"), std::string::npos) << s;
+  EXPECT_NE(s.find("dense_1 (Dense)"), std::string::npos) << s;
+  EXPECT_NE(s.find("Total params: 542,230"), std::string::npos) << s;
+  EXPECT_NE(s.find("Non-trainable params: 0"), std::string::npos) << s;
+}
+
+TEST(Presets, MlpAndLeNet) {
+  auto mlp = build_model("mlp", {28, 28, 1}, 10);
+  EXPECT_EQ(count_params(*mlp, false), 784 * 512 + 512 + 512 * 256 + 256 + 256 * 10 + 10);
+  auto lenet = build_model("lenet5", {28, 28, 1}, 10);
+  EXPECT_EQ(lenet->layer(0).output_shape(), (Shape{28, 28, 6}));
+  EXPECT_EQ(lenet->layer(2).output_shape(), (Shape{10, 10, 16}));
+  EXPECT_EQ(lenet->output_shape(), (Shape{10}));
+  EXPECT_THROW(build_model("resnet9000", {28, 28, 1}, 10), Error);
+}
+
+TEST(TextFormat, RoundTripsThroughItsCanonicalForm) {
+  const std::string text = "conv:8x3x3,stride=2,same,relu6,he_uniform bn maxpool:3,stride=2 res{ conv:8x1x1,relu } "
+                           "gap dropout:0.25 dense:10,softmax";
+  auto a = parse_model(text, {32, 32, 3});
+  auto b = parse_model(a->spec, {32, 32, 3});
+  EXPECT_EQ(a->spec, b->spec);
+  EXPECT_EQ(summary(*a), summary(*b));
+  EXPECT_NE(a->spec.find("res{"), std::string::npos);
+  EXPECT_EQ(count_params(*a, false) - count_params(*a, true), 16);  // batch norm's moving statistics
+}
+
+TEST(TextFormat, MistakesNameTheToken) {
+  auto message = [](const std::string& text, Shape in = {28, 28, 1}) {
+    try {
+      parse_model(text, in);
+    } catch (const Error& e) {
+      return std::string(e.what()) + " | " + e.hint();
+    }
+    return std::string("no error");
+  };
+  EXPECT_NE(message("convv:32x3x3").find("'convv:32x3x3'"), std::string::npos);
+  EXPECT_NE(message("conv:32x3x3,rleu").find("unknown option 'rleu'"), std::string::npos);
+  EXPECT_NE(message("dense:-5").find("not a positive whole number"), std::string::npos);
+  EXPECT_NE(message("dense:10").find("add `flatten`"), std::string::npos);
+  EXPECT_NE(message("flatten res{ dense:10").find("never closed"), std::string::npos);
+  EXPECT_NE(message("flatten }").find("without a matching"), std::string::npos);
+  EXPECT_NE(message("conv:8x3x3 res{ conv:4x3x3,same }").find("residual block must keep"), std::string::npos);
+  EXPECT_NE(message("conv:8x30x30").find("larger than its input"), std::string::npos);
+  EXPECT_NE(message("dropout:1.5").find("rate"), std::string::npos);
+  EXPECT_NE(message("").find("empty"), std::string::npos);
+}
+
+TEST(Graph, ResidualBlockAddsItsInput) {
+  // res{ relu } on non-negative input x gives x + relu(x) = 2x.
+  auto m = parse_model("res{ relu } flatten", {2, 2, 1});
+  Tensor x = random_tensor({3, 2, 2, 1}, 1, 0, 1);
+  const Tensor& y = m->forward(x, Context{});
+  for (int64_t i = 0; i < x.numel(); ++i) EXPECT_FLOAT_EQ(y.f32()[i], 2 * x.f32()[i]);
+  EXPECT_EQ(m->inputs_of(1), (std::vector<int>{Model::input, 0}));  // add(input, relu)
+}
+
+TEST(Graph, KerasStyleNames) {
+  auto m = parse_model("flatten dense:4 dense:4 relu dense:2 softmax", {3, 1, 1});
+  EXPECT_EQ(m->layer(1).name(), "dense");
+  EXPECT_EQ(m->layer(2).name(), "dense_1");
+  EXPECT_EQ(m->layer(3).name(), "re_lu");
+  EXPECT_EQ(m->layer(4).name(), "dense_2");
+}
+
+TEST(Graph, FusedExecutionMatchesLayerByLayerOps) {
+  auto m = build_model("cnn", {28, 28, 1}, 10);
+  m->init_params(7);
+  for (Param* p : m->params()) p->value = random_tensor(p->value.shape(), 11, -0.2f, 0.2f);
+  Tensor x = random_tensor({4, 28, 28, 1}, 3, 0, 1);
+  const Tensor logits = m->forward(x, Context{}, Output::logits).clone();
+  // The same network op by op, without the fused conv+pool executor.
+  auto& conv = m->layer(0).params();
+  const Window g = Window::make(x.shape(), 3, 3, 1, 1, Padding::valid, 32);
+  Tensor c({4, 26, 26, 32}), pooled({4, 13, 13, 32}), h({4, 100}), out({4, 10});
+  ops::conv2d_forward(x, conv[0].value, conv[1].value, c, g);
+  ops::activation_forward(Act::relu, c, c);
+  ops::maxpool_forward(c, pooled, Window::make(c.shape(), 2, 2, 2, 2, Padding::valid, 32));
+  pooled.reshape({4, 5408});
+  ops::dense_forward(pooled, m->layer(3).params()[0].value, m->layer(3).params()[1].value, h);
+  ops::activation_forward(Act::relu, h, h);
+  ops::dense_forward(h, m->layer(4).params()[0].value, m->layer(4).params()[1].value, out);
+  EXPECT_TRUE(close(logits, out, 1e-5));
+}
+
+TEST(Initializers, FollowKerasLimits) {
+  Rng rng(5);
+  Tensor t({400, 300});
+  for (Init init : {Init::he_uniform, Init::glorot_uniform}) {
+    initialize(t, init, 400, 300, rng);
+    const double limit = init == Init::he_uniform ? std::sqrt(6.0 / 400) : std::sqrt(6.0 / 700);
+    double sum2 = 0, worst = 0;
+    for (float v : t.values()) sum2 += double(v) * v, worst = std::max(worst, std::abs(double(v)));
+    EXPECT_LE(worst, limit);
+    EXPECT_GT(worst, 0.99 * limit);
+    EXPECT_NEAR(sum2 / double(t.numel()), limit * limit / 3, 0.02 * limit * limit / 3);  // uniform variance
+  }
+}
+
+TEST(Initializers, SameSeedSameWeights) {
+  auto a = build_model("cnn", {28, 28, 1}, 10), b = build_model("cnn", {28, 28, 1}, 10);
+  a->init_params(1);
+  b->init_params(1);
+  EXPECT_TRUE(close(a->params()[2]->value, b->params()[2]->value, 0));
+  b->init_params(2);
+  EXPECT_FALSE(close(a->params()[2]->value, b->params()[2]->value, 0));
+}
+
+}  // namespace
+}  // namespace dltrain
