@@ -1,1 +1,172 @@
-int dummy_cli_test;
+// The dltrain program end to end: each subcommand, its output and exit code, bad arguments, and
+// the train -> resume -> eval -> predict story on real Fashion-MNIST. The binary is spawned
+// directly (no shell); stdout is a file, so progress comes as plain lines.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <spawn.h>
+#include <stb_image_write.h>
+#include <sys/wait.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "dltrain/data.hpp"
+#include "dltrain/io.hpp"
+#include "dltrain/train.hpp"
+#include "helpers.hpp"
+
+extern char** environ;
+
+namespace dltrain {
+namespace {
+using test::TempDir;
+
+struct Result {
+  int code = -1;
+  std::string out, err;
+};
+
+Result run(std::vector<std::string> args, std::vector<std::string> env_extra = {}) {
+  TempDir io;
+  const std::string out = io / "out", err = io / "err";
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_addopen(&fa, 1, out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  posix_spawn_file_actions_addopen(&fa, 2, err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  args.insert(args.begin(), DLTRAIN_BINARY);
+  std::vector<char*> argv;
+  for (std::string& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  std::vector<std::string> env_store = std::move(env_extra);
+  for (char** e = environ; *e; ++e) env_store.emplace_back(*e);  // earlier entries win
+  std::vector<char*> envp;
+  for (std::string& e : env_store) envp.push_back(e.data());
+  envp.push_back(nullptr);
+  pid_t pid = 0;
+  Result r;
+  if (posix_spawn(&pid, DLTRAIN_BINARY, &fa, nullptr, argv.data(), envp.data()) != 0) return r;
+  posix_spawn_file_actions_destroy(&fa);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  r.out = read_file(out);
+  r.err = read_file(err);
+  return r;
+}
+
+#define EXPECT_HAS(text, part) EXPECT_NE((text).find(part), std::string::npos) << "missing '" << (part) << "' in:\n" << (text)
+
+TEST(Cli, HelpVersionAndUsageErrors) {
+  Result help = run({"--help"});
+  EXPECT_EQ(help.code, 0);
+  for (const char* sub : {"train", "eval", "predict", "summary"}) EXPECT_HAS(help.out, sub);
+  EXPECT_EQ(run({"--version"}).code, 0);
+  EXPECT_EQ(run({}).code, 2);
+  EXPECT_EQ(run({"frobnicate"}).code, 2);
+  EXPECT_EQ(run({"train", "--epochs", "0"}).code, 2);
+  EXPECT_EQ(run({"train", "--batch", "many"}).code, 2);
+  EXPECT_EQ(run({"train", "--resume", "/", "--model", "mlp"}).code, 2);  // --resume excludes --model
+  EXPECT_EQ(run({"eval", "/no/such/model.safetensors"}).code, 2);
+  EXPECT_EQ(run({"predict", "/no/such/model.safetensors", "x.png"}).code, 2);
+  Result train_help = run({"train", "--help"});
+  EXPECT_HAS(train_help.out, "--optim");
+  EXPECT_HAS(train_help.out, "--resume");
+}
+
+TEST(Cli, Summary) {
+  Result cnn = run({"summary", "--model", "cnn"});
+  EXPECT_EQ(cnn.code, 0) << cnn.err;
+  EXPECT_HAS(cnn.out, "Total params: 542,230");
+  EXPECT_HAS(cnn.out, "(None, 13, 13, 32)");
+  Result custom = run({"summary", "--model", "conv:16x3x3,same,relu res{ conv:16x3x3,same } gap dense:5,softmax",
+                       "--input", "32,32,3", "--classes", "5"});
+  EXPECT_EQ(custom.code, 0) << custom.err;
+  EXPECT_HAS(custom.out, "Connected to");
+  Result bad = run({"summary", "--model", "conv:32x3x3 wobble"});
+  EXPECT_EQ(bad.code, 1);
+  EXPECT_HAS(bad.err, "unknown layer 'wobble'");
+  EXPECT_HAS(bad.err, "hint:");
+  EXPECT_HAS(run({"summary", "--list"}).out, "lenet5");
+  EXPECT_HAS(run({"summary", "--help"}).out, "res{ ... }");
+}
+
+TEST(Cli, TrainErrorsAreClear) {
+  TempDir cache;
+  Result missing = run({"train", "--data", "mnist", "--runs", cache / "runs"}, {"DLTRAIN_CACHE=" + cache.path()});
+  EXPECT_EQ(missing.code, 1);
+  EXPECT_HAS(missing.err, cache.path() + "/datasets/mnist");
+  EXPECT_HAS(missing.err, "dltrain fetch mnist");
+  Result no_folder = run({"train", "--data", cache / "nope", "--runs", cache / "runs"});
+  EXPECT_EQ(no_folder.code, 1);
+  EXPECT_HAS(no_folder.err, "neither a known dataset nor a folder");
+  Result bad_model = run({"train", "--model", "resnet", "--runs", cache / "runs"});
+  EXPECT_EQ(bad_model.code, 1);
+  Result bad_optim = run({"train", "--optim", "sgd:learning_rate=1", "--runs", cache / "runs"});
+  EXPECT_EQ(bad_optim.code, 1);
+  EXPECT_HAS(bad_optim.err, "lr, momentum, nesterov, weight_decay");
+  Result not_a_run = run({"train", "--resume", cache.path()});
+  EXPECT_EQ(not_a_run.code, 1);
+  EXPECT_HAS(not_a_run.err, "no checkpoint.safetensors");
+}
+
+TEST(Cli, TrainResumeEvalPredictStory) {
+  DLTRAIN_REQUIRE_FASHION_MNIST();
+  TempDir dir;
+  const std::string data = test::fashion_mnist_dir(), run_dir = dir / "run";
+  Result train = run({"train", "--data", data, "--limit", "2000", "--epochs", "1", "--threads", "2", "--run-dir",
+                      run_dir, "--seed", "3"});
+  ASSERT_EQ(train.code, 0) << train.err;
+  EXPECT_HAS(train.out, "epoch 1/1 - 63 steps");
+  EXPECT_HAS(train.out, "val_accuracy");
+  EXPECT_HAS(read_file(run_dir + "/command.txt"), "--limit 2000");
+  Result resumed = run({"train", "--resume", run_dir, "--epochs", "2"});
+  ASSERT_EQ(resumed.code, 0) << resumed.err;
+  EXPECT_HAS(resumed.out, "epoch 2/2");
+  EXPECT_EQ(read_history(run_dir).size(), 2u);
+  Result quiet = run({"train", "--resume", run_dir, "--quiet"});  // already complete: nothing to do
+  EXPECT_EQ(quiet.code, 0) << quiet.err;
+  EXPECT_EQ(quiet.out, "");
+
+  const std::string model = run_dir + "/model.safetensors";
+  Result eval = run({"eval", model, "--data", data});
+  ASSERT_EQ(eval.code, 0) << eval.err;
+  EXPECT_HAS(eval.out, "accuracy: 0.");
+  EXPECT_HAS(eval.out, "Confusion matrix");
+  EXPECT_HAS(eval.out, "9 9 ");  // row of class 9, labelled by its folder's numeric class names
+
+  // Images for predict: a test image as PNG (28x28 and upscaled 56x56), as BMP and as raw bytes.
+  const DatasetSplits fm = load_idx_folder(data);
+  const uint8_t* img = fm.test.images.u8();
+  ASSERT_TRUE(stbi_write_png((dir / "a.png").c_str(), 28, 28, 1, img, 28));
+  std::vector<uint8_t> big(56 * 56);
+  for (int y = 0; y < 56; ++y)
+    for (int x = 0; x < 56; ++x) big[size_t(y * 56 + x)] = img[(y / 2) * 28 + x / 2];
+  ASSERT_TRUE(stbi_write_png((dir / "big.png").c_str(), 56, 56, 1, big.data(), 56));
+  ASSERT_TRUE(stbi_write_bmp((dir / "a.bmp").c_str(), 28, 28, 1, img));
+  std::ofstream(dir / "a.raw", std::ios::binary).write(reinterpret_cast<const char*>(img), 784);
+  Result predict = run({"predict", model, dir / "a.png", dir / "big.png", dir / "a.bmp", dir / "a.raw", "--top", "2"});
+  ASSERT_EQ(predict.code, 0) << predict.err;
+  EXPECT_HAS(predict.out, dir / "a.raw");
+  // The same pixels in three containers give the same answer.
+  auto first_line_after = [&](const std::string& name) {
+    const size_t at = predict.out.find(dir / name + ":");
+    return predict.out.substr(at + (dir / name).size(), predict.out.find('\n', at) - at - (dir / name).size());
+  };
+  EXPECT_EQ(first_line_after("a.png"), first_line_after("a.raw"));
+  EXPECT_EQ(first_line_after("a.bmp"), first_line_after("a.raw"));
+
+  std::ofstream(dir / "text.txt") << "not an image";
+  Result bad_image = run({"predict", model, dir / "text.txt"});
+  EXPECT_EQ(bad_image.code, 1);
+  EXPECT_HAS(bad_image.err, "not a readable image");
+  std::ofstream(dir / "corrupt.safetensors") << "garbage that is not a model";
+  Result corrupt = run({"eval", dir / "corrupt.safetensors", "--data", data});
+  EXPECT_EQ(corrupt.code, 1);
+  EXPECT_HAS(corrupt.err, "corrupt.safetensors");
+  Result summary = run({"summary", model});
+  EXPECT_EQ(summary.code, 0) << summary.err;
+  EXPECT_HAS(summary.out, "Trained on: " + data);
+}
+
+}  // namespace
+}  // namespace dltrain

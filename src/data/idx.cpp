@@ -39,8 +39,10 @@ Tensor read_idx(const std::string& path) {
   GzFile gz{gzopen(path.c_str(), "rb")};
   if (!gz.f) throw Error(path + ": cannot open for reading");
   auto read_exact = [&](void* dst, size_t n) -> size_t {
-    int got = gzread(gz.f, dst, unsigned(n));
-    if (got < 0) throw fail("corrupt gzip stream");
+    const int got = gzread(gz.f, dst, unsigned(n));
+    int err = Z_OK;
+    const char* msg = gzerror(gz.f, &err);
+    if (got < 0 || (err != Z_OK && err != Z_STREAM_END)) throw fail(std::string("corrupt gzip data (") + msg + ")");
     return size_t(got);
   };
   std::array<uint8_t, 4> magic{};
@@ -59,7 +61,7 @@ Tensor read_idx(const std::string& path) {
     if (read_exact(b.data(), 4) != 4) throw fail("truncated inside the header");
     const int64_t d = (int64_t(b[0]) << 24) | (int64_t(b[1]) << 16) | (int64_t(b[2]) << 8) | int64_t(b[3]);
     if (d == 0) throw fail("dimension " + std::to_string(i) + " is zero");
-    if (d > max_payload || payload * d > max_payload)
+    if (d > max_payload / payload)
       throw fail("absurd dimensions (header claims more than 16 GiB of data)");
     payload *= d;
     dims.push_back(d);
