@@ -233,6 +233,12 @@ TEST(Normalisation, BatchNormMatchesReference) {
   EXPECT_TRUE(close(dg, dg_ref, tol));
   EXPECT_TRUE(close(db, db_ref, tol));
   Tensor rm = random_tensor({c}, 5), rv = random_tensor({c}, 6, 0.5f, 2);
+  Tensor rm2 = rm.clone(), rv2 = rv.clone();
+  ops::batchnorm_update_running(mean, inv, rm2, rv2, 0.9f, 1e-3f, rows);
+  Tensor rm_ref = rm.clone(), rv_ref = rv.clone();
+  cpu::ref::batchnorm_update_running(mean.f32(), inv.f32(), rm_ref.f32(), rv_ref.f32(), c, 0.9f, 1e-3f, rows);
+  EXPECT_TRUE(close(rm2, rm_ref, tol));
+  EXPECT_TRUE(close(rv2, rv_ref, tol));
   ops::batchnorm_forward_infer(x, gamma, beta, rm, rv, y, 1e-3f);
   cpu::ref::batchnorm_forward_infer(x.f32(), gamma.f32(), beta.f32(), rm.f32(), rv.f32(), y_ref.f32(), rows, c, 1e-3f);
   EXPECT_TRUE(close(y, y_ref, tol));
@@ -253,6 +259,10 @@ TEST(Loss, SoftmaxAndCrossEntropyMatchReference) {
   EXPECT_EQ(s.correct, s_ref.correct);
   EXPECT_TRUE(close(d, d_ref, 1e-5));
   EXPECT_THROW(ops::softmax_cross_entropy(logits, std::vector<int32_t>(size_t(rows), 10), nullptr), Error);
+  Tensor dy = random_tensor({rows, cols}, 2), dx({rows, cols}), dx_ref({rows, cols});
+  ops::softmax_backward(p, dy, dx);
+  cpu::ref::softmax_backward(p.f32(), dy.f32(), dx_ref.f32(), rows, cols);
+  EXPECT_TRUE(close(dx, dx_ref, 1e-5));
 }
 
 TEST(Optimizers, UpdatesMatchReference) {

@@ -74,7 +74,6 @@ class Layer {
   const std::vector<Param>& params() const { return params_; }
   const Shape& output_shape() const { return out_shape_; }
   const Tensor& output() const { return y_; }
-  void set_trainable(bool t);
 
  protected:
   virtual Shape build_impl(std::span<const Shape> in) = 0;

@@ -61,6 +61,9 @@ void conv2d_pool_forward(const Tensor& x, const Tensor& w, const Tensor& b, Act 
                          Tensor& argmax, const Window& g);
 void conv2d_pool_backward(const Tensor& x, const Tensor& w, const Tensor& argmax, const Tensor& dy, int64_t pool,
                           Tensor* dx, Tensor& dw, Tensor& db, const Window& g);
+// Whether the fused op has a fast kernel for this geometry on the CPU backend (layers fuse only
+// then; elsewhere the unfused ops are faster than the fused reference).
+bool conv2d_pool_is_fast(const Window& g, int64_t pool);
 
 // Elementwise activation; y may be x. Backward uses the output: dx = dy * act'(y).
 void activation_forward(Act act, const Tensor& x, Tensor& y);
@@ -79,6 +82,10 @@ void batchnorm_forward_infer(const Tensor& x, const Tensor& gamma, const Tensor&
                              const Tensor& running_var, Tensor& y, float eps);
 void batchnorm_backward(const Tensor& x, const Tensor& gamma, const Tensor& mean, const Tensor& invstd,
                         const Tensor& dy, Tensor& dx, Tensor& dgamma, Tensor& dbeta);
+// Moving statistics after a training batch of `rows` rows: running = momentum * running +
+// (1 - momentum) * batch, with the unbiased batch variance (recovered from invstd and eps).
+void batchnorm_update_running(const Tensor& mean, const Tensor& invstd, Tensor& running_mean, Tensor& running_var,
+                              float momentum, float eps, int64_t rows);
 
 // y = a + b (same shape); y may alias a or b.
 void add(const Tensor& a, const Tensor& b, Tensor& y);
@@ -87,6 +94,8 @@ void accumulate(const Tensor& x, Tensor& y);
 
 // Row-wise softmax of x (N,K).
 void softmax(const Tensor& x, Tensor& y);
+// Through a softmax: dx = y * (dy - sum(dy * y)) per row, y = softmax output.
+void softmax_backward(const Tensor& y, const Tensor& dy, Tensor& dx);
 // Fused softmax + cross-entropy: logits (N,K), labels in [0,K). Writes dlogits = (p - onehot) / N
 // when dlogits is not null.
 LossStats softmax_cross_entropy(const Tensor& logits, std::span<const int32_t> labels, Tensor* dlogits);

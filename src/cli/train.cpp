@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <csignal>
+#include <filesystem>
 #include <cstdio>
 #include <memory>
 
@@ -33,9 +34,12 @@ void run(const TrainArgs& a, const CLI::App& cmd) {
   if (!a.resume.empty()) {
     trainer = Trainer::resume(a.resume, cmd.count("--epochs") ? a.config.epochs : 0);
   } else {
-    DatasetSplits data = load_dataset(a.config.data);
-    const std::string dir = a.run_dir.empty() ? new_run_dir(a.runs_root, a.config) : a.run_dir;
-    trainer = std::make_unique<Trainer>(a.config, std::move(data), dir);
+    TrainConfig config = a.config;
+    // A folder is saved absolute so that `--resume` works from any directory.
+    if (std::filesystem::is_directory(config.data)) config.data = std::filesystem::absolute(config.data).lexically_normal().string();
+    DatasetSplits data = load_dataset(config.data);
+    const std::string dir = a.run_dir.empty() ? new_run_dir(a.runs_root, config) : a.run_dir;
+    trainer = std::make_unique<Trainer>(config, std::move(data), dir);
     write_file_atomic(dir + "/command.txt", command_line + "\n");
   }
   const TrainConfig& c = trainer->config();

@@ -125,7 +125,14 @@ DatasetSplits load_dataset(const std::string& name_or_folder) {
                 "train-labels-idx1-ubyte.gz, t10k-images-idx3-ubyte.gz and t10k-labels-idx1-ubyte.gz there, or pass "
                 "--data /path/to/folder" + (e.name == "fashion-mnist" ? " (Debian: apt-get install dataset-fashion-mnist)" : ""));
   }
-  if (fs::is_directory(name_or_folder)) return load_idx_folder(name_or_folder);
+  if (fs::is_directory(name_or_folder)) {
+    // A catalog dataset's own folder given by path still gets its class names.
+    std::error_code ec;
+    for (const CatalogEntry& e : catalog())
+      for (const std::string& f : e.system_folders)
+        if (fs::equivalent(f, name_or_folder, ec)) return load_idx_folder(name_or_folder, e.class_names);
+    return load_idx_folder(name_or_folder);
+  }
   std::string names;
   for (const CatalogEntry& e : catalog()) names += (names.empty() ? "" : ", ") + e.name;
   throw Error("'" + name_or_folder + "' is neither a known dataset nor a folder", "known datasets: " + names);

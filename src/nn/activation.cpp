@@ -39,17 +39,7 @@ class Softmax final : public Layer {
   void forward_impl(std::span<const Tensor* const> xs, const Context&, Tensor& y) override { ops::softmax(*xs[0], y); }
   void backward_impl(std::span<const Tensor* const>, const Tensor& y, const Tensor& dy,
                      std::span<Tensor* const> dxs) override {
-    if (!dxs[0]) return;
-    // dx_j = y_j * (dy_j - sum_i dy_i y_i), per row
-    const int64_t rows = y.shape()[0], cols = y.shape()[1];
-    const float* py = y.f32();
-    const float* pdy = dy.f32();
-    float* pdx = dxs[0]->f32();
-    for (int64_t r = 0; r < rows; ++r) {
-      float dot = 0;
-      for (int64_t j = 0; j < cols; ++j) dot += pdy[r * cols + j] * py[r * cols + j];
-      for (int64_t j = 0; j < cols; ++j) pdx[r * cols + j] = py[r * cols + j] * (pdy[r * cols + j] - dot);
-    }
+    if (dxs[0]) ops::softmax_backward(y, dy, *dxs[0]);
   }
 };
 

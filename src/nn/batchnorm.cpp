@@ -35,15 +35,8 @@ class BatchNorm final : public Layer {
     }
     ops::batchnorm_forward_train(*xs[0], param(0).value, param(1).value, y, mean_, invstd_, eps_);
     // Moving statistics use the unbiased batch variance, as Keras and PyTorch do.
-    const double rows = double(xs[0]->numel() / mean_.numel());
-    float* mm = param(2).value.f32();
-    float* mv = param(3).value.f32();
-    for (int64_t j = 0; j < mean_.numel(); ++j) {
-      const double var = 1.0 / (double(invstd_.f32()[j]) * invstd_.f32()[j]) - eps_;
-      const double unbiased = rows > 1 ? var * rows / (rows - 1) : var;
-      mm[j] = momentum_ * mm[j] + (1 - momentum_) * mean_.f32()[j];
-      mv[j] = float(momentum_ * mv[j] + (1 - momentum_) * unbiased);
-    }
+    ops::batchnorm_update_running(mean_, invstd_, param(2).value, param(3).value, momentum_, eps_,
+                                  xs[0]->numel() / mean_.numel());
   }
   void backward_impl(std::span<const Tensor* const> xs, const Tensor&, const Tensor& dy,
                      std::span<Tensor* const> dxs) override {

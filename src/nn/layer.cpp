@@ -39,11 +39,6 @@ void Layer::backward(const Tensor& dy, std::span<Tensor* const> dxs) {
 
 std::unique_ptr<Layer> Layer::fuse_with(const Layer&) { return nullptr; }
 
-void Layer::set_trainable(bool t) {
-  for (Param& p : params_)
-    if (!p.grad.empty()) p.trainable = t;
-}
-
 Param& Layer::add_param(std::string name, Shape shape, bool trainable) {
   Param p;
   p.name = std::move(name);

@@ -59,6 +59,16 @@ void batchnorm_backward(const Tensor& x, const Tensor& gamma, const Tensor& mean
                           dbeta.f32(), x.numel() / c, c);
 }
 
+void batchnorm_update_running(const Tensor& mean, const Tensor& invstd, Tensor& running_mean, Tensor& running_var,
+                              float momentum, float eps, int64_t rows) {
+  require_cpu_f32("batchnorm_update_running", mean, invstd, running_mean, running_var);
+  require_shape("batchnorm_update_running", "invstd", invstd, mean.shape());
+  require_shape("batchnorm_update_running", "running_mean", running_mean, mean.shape());
+  require_shape("batchnorm_update_running", "running_var", running_var, mean.shape());
+  cpu::batchnorm_update_running(mean.f32(), invstd.f32(), running_mean.f32(), running_var.f32(), mean.numel(),
+                                momentum, eps, rows);
+}
+
 void add(const Tensor& a, const Tensor& b, Tensor& y) {
   require_cpu_f32("add", a, b, y);
   require_shape("add", "b", b, a.shape());
@@ -77,6 +87,14 @@ void softmax(const Tensor& x, Tensor& y) {
   DLT_CHECK(x.shape().rank() == 2, "softmax takes (N,K), got " + x.shape().str());
   require_shape("softmax", "y", y, x.shape());
   cpu::softmax(x.f32(), y.f32(), x.shape()[0], x.shape()[1]);
+}
+
+void softmax_backward(const Tensor& y, const Tensor& dy, Tensor& dx) {
+  require_cpu_f32("softmax_backward", y, dy, dx);
+  DLT_CHECK(y.shape().rank() == 2, "softmax_backward takes (N,K), got " + y.shape().str());
+  require_shape("softmax_backward", "dy", dy, y.shape());
+  require_shape("softmax_backward", "dx", dx, y.shape());
+  cpu::softmax_backward(y.f32(), dy.f32(), dx.f32(), y.shape()[0], y.shape()[1]);
 }
 
 LossStats softmax_cross_entropy(const Tensor& logits, std::span<const int32_t> labels, Tensor* dlogits) {

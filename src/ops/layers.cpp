@@ -78,6 +78,8 @@ void check_conv_pool(const char* op, const Tensor& x, const Tensor& w, int64_t p
 }
 }  // namespace
 
+bool conv2d_pool_is_fast(const Window& g, int64_t pool) { return cpu::conv2d_pool_is_fast(g, pool); }
+
 void conv2d_pool_forward(const Tensor& x, const Tensor& w, const Tensor& b, Act act, int64_t pool, Tensor& y,
                          Tensor& argmax, const Window& g) {
   require_cpu_f32("conv2d_pool_forward", x, w, b, y);

@@ -5,6 +5,7 @@
 
 #include "cpu.hpp"
 #include "parallel.hpp"
+#include "ref/ref.hpp"
 
 namespace dltrain::cpu {
 namespace {
@@ -85,6 +86,12 @@ void batchnorm_backward(const float* x, const float* gamma, const float* mean, c
 #pragma omp simd
       for (int64_t j = 0; j < c; ++j) dx[r * c + j] = a[size_t(j)] * dy[r * c + j] - k[size_t(j)] * x[r * c + j] + b[size_t(j)];
   });
+}
+
+// A loop over channels: too little work to split across threads.
+void batchnorm_update_running(const float* mean, const float* invstd, float* running_mean, float* running_var,
+                              int64_t c, float momentum, float eps, int64_t rows) {
+  ref::batchnorm_update_running(mean, invstd, running_mean, running_var, c, momentum, eps, rows);
 }
 
 }  // namespace dltrain::cpu

@@ -146,9 +146,13 @@ std::vector<int64_t> tap_offsets(const Window& g, int64_t row) {
 }
 }  // namespace
 
+bool conv2d_pool_is_fast(const Window& g, int64_t pool) {
+  return g.k % 16 == 0 && pool >= 1 && pool * pool <= max_window;
+}
+
 void conv2d_pool_forward(const float* x, const float* w, const float* b, Act act, int64_t pool, float* y,
                          uint8_t* argmax, const Window& g) {
-  if (g.k % 16 != 0) return ref::conv2d_pool_forward(x, w, b, act, pool, y, argmax, g);
+  if (!conv2d_pool_is_fast(g, pool)) return ref::conv2d_pool_forward(x, w, b, act, pool, y, argmax, g);
   const int64_t ph = g.oh / pool, pw = g.ow / pool, rc = g.cols(), nk = g.k, np = pool * pool;
   const vf16 lo = splat(act == Act::none ? -std::numeric_limits<float>::infinity() : 0.0f);
   const vf16 hi = splat(act == Act::relu6 ? 6.0f : std::numeric_limits<float>::infinity());
@@ -191,7 +195,7 @@ void conv2d_pool_forward(const float* x, const float* w, const float* b, Act act
 
 void conv2d_pool_backward(const float* x, const float* w, const uint8_t* argmax, const float* dy, int64_t pool,
                           float* dx, float* dw, float* db, const Window& g) {
-  if (g.k % 16 != 0) return ref::conv2d_pool_backward(x, w, argmax, dy, pool, dx, dw, db, g);
+  if (!conv2d_pool_is_fast(g, pool)) return ref::conv2d_pool_backward(x, w, argmax, dy, pool, dx, dw, db, g);
   const int64_t ph = g.oh / pool, pw = g.ow / pool, rc = g.cols(), nk = g.k, np = pool * pool, nw = rc * nk;
   const int64_t chunks = chunk_count(g.n, 1);
   std::vector<float> partial(static_cast<size_t>(chunks * (nw + nk)), 0.0f);

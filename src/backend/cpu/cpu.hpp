@@ -5,4 +5,7 @@
 
 namespace dltrain::cpu {
 #include "../kernels.inc"
+
+// Geometries conv2d_pool_* handles with its vectorised kernels (others fall back to the reference).
+bool conv2d_pool_is_fast(const Window& g, int64_t pool);
 }

@@ -24,6 +24,18 @@ void softmax(const float* x, float* y, int64_t rows, int64_t cols) {
   });
 }
 
+void softmax_backward(const float* y, const float* dy, float* dx, int64_t rows, int64_t cols) {
+  parallel_chunks(rows, row_grain, [&](int64_t r0, int64_t r1, int64_t) {
+    for (int64_t r = r0; r < r1; ++r) {
+      const float* yr = y + r * cols;
+      const float* dyr = dy + r * cols;
+      float dot = 0;
+      for (int64_t j = 0; j < cols; ++j) dot += dyr[j] * yr[j];
+      for (int64_t j = 0; j < cols; ++j) dx[r * cols + j] = yr[j] * (dyr[j] - dot);
+    }
+  });
+}
+
 LossStats softmax_cross_entropy(const float* logits, const int32_t* labels, float* dlogits, int64_t rows,
                                 int64_t cols) {
   std::vector<LossStats> part(static_cast<size_t>(chunk_count(rows, row_grain)));

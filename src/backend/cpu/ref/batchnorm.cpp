@@ -47,4 +47,14 @@ void batchnorm_backward(const float* x, const float* gamma, const float* mean, c
   }
 }
 
+void batchnorm_update_running(const float* mean, const float* invstd, float* running_mean, float* running_var,
+                              int64_t c, float momentum, float eps, int64_t rows) {
+  for (int64_t j = 0; j < c; ++j) {
+    const double var = 1.0 / (double(invstd[j]) * invstd[j]) - eps;
+    const double unbiased = rows > 1 ? var * double(rows) / double(rows - 1) : var;
+    running_mean[j] = float(momentum * running_mean[j] + (1 - momentum) * double(mean[j]));
+    running_var[j] = float(momentum * running_var[j] + (1 - momentum) * unbiased);
+  }
+}
+
 }  // namespace dltrain::cpu::ref

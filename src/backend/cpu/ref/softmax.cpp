@@ -15,6 +15,14 @@ void softmax(const float* x, float* y, int64_t rows, int64_t cols) {
   }
 }
 
+void softmax_backward(const float* y, const float* dy, float* dx, int64_t rows, int64_t cols) {
+  for (int64_t r = 0; r < rows; ++r) {
+    double dot = 0;
+    for (int64_t j = 0; j < cols; ++j) dot += double(dy[r * cols + j]) * y[r * cols + j];
+    for (int64_t j = 0; j < cols; ++j) dx[r * cols + j] = float(y[r * cols + j] * (dy[r * cols + j] - dot));
+  }
+}
+
 LossStats softmax_cross_entropy(const float* logits, const int32_t* labels, float* dlogits, int64_t rows,
                                 int64_t cols) {
   LossStats st;
