@@ -19,7 +19,7 @@ constexpr int64_t narrow_cols = 32;
 // y (rows,K) = bias + cols (rows,RC) . w (RC,K)
 void tile_forward(const float* cols, const float* w, const float* b, float* y, int64_t rows, int64_t rc, int64_t k) {
   for (int64_t r = 0; r < rows; ++r) std::memcpy(y + r * k, b, size_t(k) * sizeof(float));
-  if (rc > narrow_cols) {
+  if (rc > narrow_cols || k % 16 != 0) {
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, int(rows), int(k), int(rc), 1.0f, cols, int(rc), w,
                 int(k), 1.0f, y, int(k));
     return;
@@ -37,7 +37,7 @@ void tile_forward(const float* cols, const float* w, const float* b, float* y, i
 
 // dw (RC,K) += cols^T (RC,rows) . dy (rows,K)
 void tile_weight_grad(const float* cols, const float* dy, float* dw, int64_t rows, int64_t rc, int64_t k) {
-  if (rc > narrow_cols) {
+  if (rc > narrow_cols || k % 16 != 0) {
     cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, int(rc), int(k), int(rows), 1.0f, cols, int(rc), dy, int(k),
                 1.0f, dw, int(k));
     return;

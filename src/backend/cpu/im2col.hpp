@@ -2,23 +2,30 @@
 // KH*KW*C inputs under output pixel p, in (ky, kx, c) order to match (KH,KW,C,K) weights.
 #pragma once
 
+#include <algorithm>
 #include <cstring>
 
 #include "dltrain/ops.hpp"
 
 namespace dltrain::cpu {
 
-// Writes the KH*KW*C inputs under output pixel (n, oy, ox) into row (zeros where padded).
+// Writes the KH*KW*C inputs under output pixel (n, oy, ox) into row (zeros where padded). In
+// NHWC the taps of one kernel row are a contiguous run of KW*C inputs, copied as one block.
 inline void im2col_pixel(const float* x, const Window& g, int64_t n, int64_t oy, int64_t ox, float* row) {
-  const int64_t iy0 = oy * g.sh - g.pad_top, ix0 = ox * g.sw - g.pad_left;
-  for (int64_t ky = 0; ky < g.kh; ++ky)
-    for (int64_t kx = 0; kx < g.kw; ++kx) {
-      const int64_t iy = iy0 + ky, ix = ix0 + kx;
-      float* dst = row + (ky * g.kw + kx) * g.c;
-      const bool inside = iy >= 0 && iy < g.h && ix >= 0 && ix < g.w;
-      const float* src = x + ((n * g.h + iy) * g.w + ix) * g.c;
-      for (int64_t c = 0; c < g.c; ++c) dst[c] = inside ? src[c] : 0.0f;
+  const int64_t ix0 = ox * g.sw - g.pad_left, run = g.kw * g.c;
+  const int64_t kx_lo = std::max<int64_t>(0, -ix0), kx_hi = std::min(g.kw, g.w - ix0);  // taps inside
+  for (int64_t ky = 0; ky < g.kh; ++ky) {
+    const int64_t iy = oy * g.sh - g.pad_top + ky;
+    float* dst = row + ky * run;
+    if (iy < 0 || iy >= g.h || kx_lo >= kx_hi) {
+      std::fill(dst, dst + run, 0.0f);
+      continue;
     }
+    std::fill(dst, dst + kx_lo * g.c, 0.0f);
+    const float* src = x + ((n * g.h + iy) * g.w + ix0 + kx_lo) * g.c;
+    std::copy(src, src + (kx_hi - kx_lo) * g.c, dst + kx_lo * g.c);
+    std::fill(dst + kx_hi * g.c, dst + run, 0.0f);
+  }
 }
 
 // Writes im2col rows [p0, p1) (p = (n*OH + oy)*OW + ox) into cols (p1-p0, KH*KW*C).
