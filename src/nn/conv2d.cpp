@@ -1,5 +1,5 @@
 // Conv2D: y = act(conv(x, kernel) + bias) over NHWC; kernel (KH,KW,C,K) as Keras stores it.
-#include "act_suffix.hpp"
+#include "fused_activation.hpp"
 
 namespace dltrain {
 namespace {
@@ -40,13 +40,8 @@ class Conv2D final : public Layer {
   }
   void backward_impl(std::span<const Tensor* const> xs, const Tensor& y, const Tensor& dy,
                      std::span<Tensor* const> dxs) override {
-    const Tensor* d = &dy;
-    if (act_ != Act::none) {
-      dz_.ensure(y.shape());
-      ops::activation_backward(act_, y, dy, dz_);
-      d = &dz_;
-    }
-    ops::conv2d_backward(*xs[0], param(0).value, *d, dxs[0], param(0).grad, param(1).grad, window(*xs[0]));
+    const Tensor& dz = detail::through_activation(act_, y, dy, dz_);
+    ops::conv2d_backward(*xs[0], param(0).value, dz, dxs[0], param(0).grad, param(1).grad, window(*xs[0]));
   }
 
  private:

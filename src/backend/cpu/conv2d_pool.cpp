@@ -144,6 +144,17 @@ std::vector<int64_t> tap_offsets(const Window& g, int64_t row) {
       for (int64_t c = 0; c < g.c; ++c) off.push_back(ky * row + kx * g.c + c);
   return off;
 }
+
+// Calls f(image, row, tap_offsets, n) for images [n0, n1), each unpadded as the kernels need.
+template <class F>
+void for_each_image(const float* x, const Window& g, int64_t n0, int64_t n1, F&& f) {
+  std::vector<float> buf;
+  int64_t row = 0;
+  for (int64_t n = n0; n < n1; ++n) {
+    const float* img = unpadded_image(x, g, n, buf, row);
+    f(img, row, tap_offsets(g, row).data(), n);
+  }
+}
 }  // namespace
 
 bool conv2d_pool_is_fast(const Window& g, int64_t pool) {
@@ -158,13 +169,9 @@ void conv2d_pool_forward(const float* x, const float* w, const float* b, Act act
   const vf16 hi = splat(act == Act::relu6 ? 6.0f : std::numeric_limits<float>::infinity());
   if (const ForwardFn f = pick(g).first) {
     parallel_chunks(g.n, 1, [&](int64_t n0, int64_t n1, int64_t) {
-      std::vector<float> buf;
-      int64_t row = 0;
-      for (int64_t n = n0; n < n1; ++n) {
-        const float* img = unpadded_image(x, g, n, buf, row);
-        const std::vector<int64_t> off = tap_offsets(g, row);
-        f(img, row, off.data(), w, b, g, pool, lo, hi, y + n * ph * pw * nk, argmax + n * ph * pw * nk);
-      }
+      for_each_image(x, g, n0, n1, [&](const float* img, int64_t row, const int64_t* off, int64_t n) {
+        f(img, row, off, w, b, g, pool, lo, hi, y + n * ph * pw * nk, argmax + n * ph * pw * nk);
+      });
     });
     return;
   }
@@ -202,14 +209,10 @@ void conv2d_pool_backward(const float* x, const float* w, const uint8_t* argmax,
   const GradFn grad = dx ? nullptr : pick(g).second;
   parallel_chunks(g.n, 1, [&](int64_t n0, int64_t n1, int64_t t) {
     if (grad) {
-      std::vector<float> buf;
-      int64_t row = 0;
-      for (int64_t n = n0; n < n1; ++n) {
-        const float* img = unpadded_image(x, g, n, buf, row);
-        const std::vector<int64_t> off = tap_offsets(g, row);
-        grad(img, row, off.data(), dy + n * ph * pw * nk, argmax + n * ph * pw * nk, g, pool,
-             partial.data() + t * (nw + nk), partial.data() + t * (nw + nk) + nw);
-      }
+      for_each_image(x, g, n0, n1, [&](const float* img, int64_t row, const int64_t* off, int64_t n) {
+        grad(img, row, off, dy + n * ph * pw * nk, argmax + n * ph * pw * nk, g, pool, partial.data() + t * (nw + nk),
+             partial.data() + t * (nw + nk) + nw);
+      });
       return;
     }
     if (dx) std::memset(dx + n0 * g.h * g.w * g.c, 0, size_t((n1 - n0) * g.h * g.w * g.c) * sizeof(float));
