@@ -12,10 +12,12 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <nlohmann/json.hpp>
 #include <thread>
 
 #include "dltrain/data.hpp"
 #include "dltrain/io.hpp"
+#include "dltrain/system.hpp"
 #include "dltrain/train.hpp"
 #include "helpers.hpp"
 
@@ -176,6 +178,55 @@ TEST(Cli, TrainResumeEvalPredictStory) {
   Result summary = run({"summary", model});
   EXPECT_EQ(summary.code, 0) << summary.err;
   EXPECT_HAS(summary.out, "Trained on: " + data);
+}
+
+TEST(Cli, DoctorReportsAndSucceedsWithoutAGpu) {
+  Result doctor = run({"doctor", "--no-smoke"});
+  EXPECT_EQ(doctor.code, 0) << doctor.err;
+  for (const char* part : {"CPU", "ISA", "BLAS", "Driver", "nvcc", "GPU"}) EXPECT_HAS(doctor.out, part);
+  Result json = run({"doctor", "--json"});
+  ASSERT_EQ(json.code, 0) << json.err;
+  const auto j = nlohmann::json::parse(json.out);
+  if (j["cuda"]["gpus"].empty()) {
+    EXPECT_EQ(j["device"], "cpu");
+    EXPECT_HAS(run({"doctor"}).out, "no GPU: training will use the CPU");
+  }
+  Result no_nvcc = run({"doctor"}, {"DLTRAIN_NVCC=/no/such/nvcc"});
+  EXPECT_EQ(no_nvcc.code, 0);
+  EXPECT_HAS(no_nvcc.out, "nvcc not found");
+}
+
+TEST(Cli, CudaRunErrorPathsAndCache) {
+  TempDir dir;
+  const std::string cache = "DLTRAIN_CACHE=" + dir.path();
+  Result examples = run({"cuda", "examples"});
+  EXPECT_EQ(examples.code, 0);
+  EXPECT_HAS(examples.out, "max_reduction");
+  Result no_nvcc = run({"cuda", "run", "hello", "--arch", "sm_80", "--compile-only"}, {"DLTRAIN_NVCC=/no/nvcc", cache});
+  EXPECT_EQ(no_nvcc.code, 1);
+  EXPECT_HAS(no_nvcc.err, "DLTRAIN_NVCC");
+  Result unknown = run({"cuda", "run", "no_such_example", "--arch", "sm_80", "--compile-only"}, {cache});
+  EXPECT_EQ(unknown.code, 1);
+  EXPECT_HAS(unknown.err, "built-in examples: hello");
+  if (find_nvcc().path.empty()) GTEST_SKIP() << "nvcc is not installed: compile paths not checked";
+  // A notebook cell with a mistake on its third line: nvcc's message names the file and line 3.
+  std::ofstream(dir / "cell.cu") << "%%cu\n#include <cstdio>\nint main() { undefined_thing(); }\n";
+  Result bad = run({"cuda", "run", dir / "cell.cu", "--arch", "sm_80", "--compile-only"}, {cache});
+  EXPECT_EQ(bad.code, 1);
+  EXPECT_HAS(bad.out + bad.err, dir / "cell.cu(3)");
+  EXPECT_HAS(bad.err, "nvcc failed");
+  Result first = run({"cuda", "run", "vector_add", "--arch", "sm_80", "--compile-only", "--nvcc-flags", "-O3 -lineinfo"},
+                     {cache});
+  EXPECT_EQ(first.code, 0) << first.err;
+  EXPECT_HAS(first.err, "compiled vector_add for sm_80");
+  Result second = run({"cuda", "run", "vector_add", "--arch", "sm_80", "--compile-only", "--nvcc-flags", "-O3 -lineinfo"},
+                      {cache});
+  EXPECT_HAS(second.err, "using the cached build");
+  if (inspect_cuda().gpus.empty()) {
+    Result no_gpu = run({"cuda", "run", "hello"}, {cache});
+    EXPECT_EQ(no_gpu.code, 1);
+    EXPECT_HAS(no_gpu.err, "--compile-only");
+  }
 }
 
 TEST(Cli, CtrlCStopsCleanlyAndTheRunResumes) {

@@ -12,10 +12,17 @@ void add_train(CLI::App& app);
 void add_eval(CLI::App& app);
 void add_predict(CLI::App& app);
 void add_summary(CLI::App& app);
+void add_doctor(CLI::App& app);
+void add_cuda(CLI::App& app);
 
 // Thrown by a command that stopped on the user's request (Ctrl-C); main() exits with 130.
 struct Interrupted {
   std::string message;
+};
+
+// Thrown by a command whose exit status is another program's (`cuda run`).
+struct ExitWith {
+  int code;
 };
 
 // The command line as typed (shell-quoted for display), saved in run folders as command.txt.

@@ -1,5 +1,5 @@
 // dltrain: the command-line program. Parses the command, runs it, and turns errors into messages
-// and exit codes: 0 success, 1 failure, 2 bad usage, 130 interrupted.
+// and exit codes: 0 success, 1 failure, 2 bad usage, 130 interrupted (`cuda run`: the program's).
 #include <cstdio>
 #include <iostream>
 
@@ -35,6 +35,8 @@ int main(int argc, char** argv) {
   dltrain::cli::add_eval(app);
   dltrain::cli::add_predict(app);
   dltrain::cli::add_summary(app);
+  dltrain::cli::add_doctor(app);
+  dltrain::cli::add_cuda(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::Success& e) {
@@ -47,6 +49,8 @@ int main(int argc, char** argv) {
     std::cerr << "dltrain: error: " << e.what() << "\n";
     if (!e.hint().empty()) std::cerr << "  hint: " << e.hint() << "\n";
     return 1;
+  } catch (const dltrain::cli::ExitWith& e) {
+    return e.code;
   } catch (const dltrain::cli::Interrupted& e) {
     std::cout.flush();
     std::cerr << "\ndltrain: interrupted. " << e.message << "\n";

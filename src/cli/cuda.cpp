@@ -1,0 +1,91 @@
+// `dltrain cuda run FILE.cu|EXAMPLE [--arch sm_XX] [--nvcc-flags "..."] [--compile-only] [-- args]`
+// and `dltrain cuda examples`: what a `%%cu` notebook cell does, natively. The program's exit
+// status becomes dltrain's.
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <memory>
+#include <sstream>
+
+#include "commands.hpp"
+#include "dltrain/io.hpp"
+#include "dltrain/system.hpp"
+
+namespace dltrain::cli {
+namespace {
+
+struct RunArgs {
+  std::string file, arch, nvcc_flags;
+  std::vector<std::string> args;
+  bool compile_only = false;
+};
+
+// The source to build: a file (with a %%cu first line removed), or a built-in example by name.
+std::string load_source(const std::string& what) {
+  if (std::filesystem::is_regular_file(what)) {
+    // #line keeps nvcc's messages pointing at the user's file and lines.
+    return "#line 1 \"" + std::filesystem::absolute(what).string() + "\"\n" + strip_cell_magic(read_file(what));
+  }
+  for (const CudaExample& e : cuda_examples())
+    if (e.name == what) return e.source;
+  std::string names;
+  for (const CudaExample& e : cuda_examples()) names += (names.empty() ? "" : ", ") + e.name;
+  throw Error(what + ": no such file or built-in example", "built-in examples: " + names);
+}
+
+void run(const RunArgs& a) {
+  const NvccInfo nvcc = find_nvcc();
+  if (nvcc.path.empty())
+    throw Error(std::getenv("DLTRAIN_NVCC") ? std::string("DLTRAIN_NVCC does not name an executable nvcc")
+                                            : std::string("nvcc not found (looked in PATH and /usr/local/cuda/bin)"),
+                "install the CUDA toolkit, or point DLTRAIN_NVCC at nvcc");
+  std::string arch = a.arch;
+  const CudaInfo cuda = inspect_cuda();
+  if (arch.empty()) {
+    if (cuda.gpus.empty())
+      throw Error("no NVIDIA GPU to compile for (" + cuda.driver_error + ")",
+                  "name a target with --arch, e.g. --arch sm_80, and add --compile-only to only build");
+    arch = cuda.gpus[0].arch();
+  }
+  std::vector<std::string> flags;
+  std::istringstream ss(a.nvcc_flags);
+  for (std::string f; ss >> f;) flags.push_back(f);  // split on spaces; no shell is involved
+  const CudaBuild b = build_cuda(load_source(a.file), arch, flags, nvcc);
+  std::fprintf(stderr, "dltrain: %s %s for %s: %s\n", b.cached ? "using the cached build of" : "compiled", a.file.c_str(),
+               b.arch.c_str(), b.binary.c_str());
+  if (a.compile_only) return;
+  if (cuda.gpus.empty())
+    throw Error("compiled, but there is no NVIDIA GPU to run on (" + cuda.driver_error + ")",
+                "use --compile-only to only build");
+  std::vector<std::string> argv = {b.binary};
+  argv.insert(argv.end(), a.args.begin(), a.args.end());
+  std::fflush(stdout);
+  const int rc = run_program(argv);
+  if (rc > 128)
+    std::fprintf(stderr, "dltrain: the program crashed (signal %d, %s)\n", rc - 128, strsignal(rc - 128));
+  if (rc != 0) throw ExitWith{rc};
+}
+
+}  // namespace
+
+void add_cuda(CLI::App& app) {
+  CLI::App* cuda = app.add_subcommand("cuda", "Compile and run CUDA programs (the native %%cu notebook cell)");
+  cuda->require_subcommand(1);
+  auto a = std::make_shared<RunArgs>();
+  CLI::App* r = cuda->add_subcommand("run", "Compile FILE.cu (or a built-in example) with nvcc, cached, and run it");
+  r->add_option("file", a->file, "a .cu file or notebook cell (a first line %%cu is ignored), or an example name")
+      ->required();
+  r->add_option("args", a->args, "arguments for the program (after --)");
+  r->add_option("--arch", a->arch, "target GPU architecture, e.g. sm_80 (default: GPU 0's)");
+  r->add_option("--nvcc-flags", a->nvcc_flags, "extra nvcc flags, space-separated, e.g. \"-O3 -lineinfo\"");
+  r->add_flag("--compile-only", a->compile_only, "build (and cache) without running");
+  r->callback([a] { run(*a); });
+  CLI::App* e = cuda->add_subcommand("examples", "List the built-in CUDA examples");
+  e->callback([] {
+    for (const CudaExample& x : cuda_examples()) std::printf("%-14s %s\n", x.name.c_str(), x.description.c_str());
+    std::printf("\nRun one with: dltrain cuda run NAME\n");
+  });
+}
+
+}  // namespace dltrain::cli

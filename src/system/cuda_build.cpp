@@ -1,0 +1,76 @@
+// `cuda run` support: notebook-cell stripping, and nvcc builds cached by a SHA-256 of everything
+// that determines the binary.
+#include <openssl/evp.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <sstream>
+
+#include "dltrain/data.hpp"
+#include "dltrain/io.hpp"
+#include "dltrain/system.hpp"
+
+namespace fs = std::filesystem;
+
+namespace dltrain {
+namespace {
+
+std::string sha256_hex(const std::string& data) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  if (!EVP_Digest(data.data(), data.size(), digest, &len, EVP_sha256(), nullptr)) throw Error("SHA-256 failed");
+  static const char* hex = "0123456789abcdef";
+  std::string out;
+  for (unsigned i = 0; i < len; ++i) out += hex[digest[i] >> 4], out += hex[digest[i] & 15];
+  return out;
+}
+
+}  // namespace
+
+std::string strip_cell_magic(const std::string& source) {
+  const size_t start = source.find_first_not_of(" \t");
+  if (start == std::string::npos || source.compare(start, 4, "%%cu") != 0) return source;
+  const size_t after = start + 4;
+  if (after < source.size() && source[after] != '\n' && source[after] != '\r' && source[after] != ' ' &&
+      source[after] != '\t')
+    return source;  // "%%cuda..." is some other magic
+  const size_t eol = source.find('\n');
+  // Keep the line break so compiler messages keep the file's line numbers.
+  return eol == std::string::npos ? std::string() : source.substr(eol);
+}
+
+CudaBuild build_cuda(const std::string& source, const std::string& arch, const std::vector<std::string>& nvcc_flags,
+                     const NvccInfo& nvcc) {
+  if (nvcc.path.empty())
+    throw Error("nvcc not found (looked in PATH and /usr/local/cuda/bin)",
+                "install the CUDA toolkit, or point DLTRAIN_NVCC at nvcc");
+  std::ostringstream key;
+  key << source << '\0' << arch << '\0' << nvcc.path << '\0' << nvcc.version;
+  for (const std::string& f : nvcc_flags) key << '\0' << f;
+  const std::string dir = cache_dir() + "/cuda/" + sha256_hex(key.str());
+  CudaBuild b;
+  b.arch = arch;
+  b.binary = dir + "/program";
+  if (::access(b.binary.c_str(), X_OK) == 0) {
+    b.cached = true;
+    return b;
+  }
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) throw Error("cannot create " + dir + ": " + ec.message(), "check that the dltrain cache is writable");
+  const std::string cu = dir + "/program.cu", partial = dir + "/program.partial";
+  write_file_atomic(cu, source);
+  std::vector<std::string> argv = {nvcc.path, "-arch=" + arch};
+  argv.insert(argv.end(), nvcc_flags.begin(), nvcc_flags.end());
+  argv.insert(argv.end(), {"-o", partial, cu});
+  const int rc = run_program(argv);  // nvcc's messages reach the terminal as it prints them
+  if (rc != 0) {
+    fs::remove(partial, ec);
+    throw Error("nvcc failed (exit status " + std::to_string(rc) + ")", "the compiler's messages are above");
+  }
+  fs::rename(partial, b.binary, ec);
+  if (ec) throw Error("cannot store the compiled program in " + dir + ": " + ec.message());
+  return b;
+}
+
+}  // namespace dltrain
