@@ -255,3 +255,37 @@ TEST(Cli, CtrlCStopsCleanlyAndTheRunResumes) {
 
 }  // namespace
 }  // namespace dltrain
+
+namespace dltrain {
+namespace {
+
+// `dltrain fetch` then `dltrain train --data NAME`: one story, through a loopback mirror.
+TEST(Cli, FetchThenTrainFromTheCache) {
+  DLTRAIN_REQUIRE_FASHION_MNIST();
+  TempDir cache;
+  test::ServerProcess server({"python3", test::servers_dir() + "/http_faults.py", test::fashion_mnist_dir()});
+  ASSERT_TRUE(server.running());
+  const std::string mirror = "http://127.0.0.1:" + server.first_line().substr(5) + "/m/ok/";
+  const std::string env = "DLTRAIN_CACHE=" + cache.path();
+  Result fetched = run({"fetch", "fashion-mnist", "--mirror", mirror, "--name", "fm"}, {env});
+  ASSERT_EQ(fetched.code, 0) << fetched.err;
+  EXPECT_HAS(fetched.out, cache.path() + "/datasets/fm/train-images-idx3-ubyte.gz");
+  Result again = run({"fetch", "fashion-mnist", "--offline", "--name", "fm"}, {env});
+  EXPECT_EQ(again.code, 0) << again.err;
+  EXPECT_HAS(again.out, "(cached)");
+  Result train = run({"train", "--data", "fm", "--limit", "640", "--epochs", "1", "--no-validation", "--run-dir",
+                      cache / "run"}, {env});
+  EXPECT_EQ(train.code, 0) << train.err;
+  EXPECT_HAS(train.out, "on fm:");
+  Result missing = run({"fetch", "kmnist", "--offline"}, {env});
+  EXPECT_EQ(missing.code, 1);
+  EXPECT_HAS(missing.err, "not in the cache");
+  Result insecure = run({"fetch", mirror + "t10k-labels-idx1-ubyte.gz", "--insecure", "-q"}, {env});
+  EXPECT_EQ(insecure.code, 0) << insecure.err;
+  EXPECT_HAS(insecure.err, "TLS certificates are NOT checked");
+  EXPECT_EQ(run({"fetch", "s3://"}, {env}).code, 1);
+  EXPECT_EQ(run({"fetch", "kmnist", "--limit-rate", "fast"}, {env}).code, 1);
+}
+
+}  // namespace
+}  // namespace dltrain

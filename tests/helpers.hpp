@@ -74,3 +74,53 @@ inline std::string fashion_mnist_dir() {
 inline std::string golden(const std::string& name) { return std::string(DLTRAIN_SOURCE_DIR) + "/tests/golden/" + name; }
 
 }  // namespace dltrain::test
+
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+extern char** environ;
+
+namespace dltrain::test {
+
+// A helper server (one of tests/servers/*.py) running for the life of the object. The first line
+// it prints tells how to reach it.
+class ServerProcess {
+ public:
+  explicit ServerProcess(std::vector<std::string> argv) {
+    int fds[2];
+    if (::pipe(fds) != 0) return;
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
+    posix_spawn_file_actions_addclose(&fa, fds[0]);
+    std::vector<char*> args;
+    for (std::string& a : argv) args.push_back(a.data());
+    args.push_back(nullptr);
+    if (posix_spawnp(&pid_, args[0], &fa, nullptr, args.data(), environ) != 0) pid_ = -1;
+    posix_spawn_file_actions_destroy(&fa);
+    ::close(fds[1]);
+    char c;
+    while (pid_ > 0 && ::read(fds[0], &c, 1) == 1 && c != '\n') first_line_ += c;
+    ::close(fds[0]);
+  }
+  ~ServerProcess() {
+    if (pid_ > 0) {
+      ::kill(pid_, SIGTERM);
+      ::waitpid(pid_, nullptr, 0);
+    }
+  }
+  ServerProcess(const ServerProcess&) = delete;
+  ServerProcess& operator=(const ServerProcess&) = delete;
+  const std::string& first_line() const { return first_line_; }
+  bool running() const { return pid_ > 0 && !first_line_.empty(); }
+
+ private:
+  pid_t pid_ = -1;
+  std::string first_line_;
+};
+
+inline std::string servers_dir() { return std::string(DLTRAIN_SOURCE_DIR) + "/tests/servers"; }
+
+}  // namespace dltrain::test

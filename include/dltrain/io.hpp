@@ -17,6 +17,31 @@ namespace dltrain {
 void write_file_atomic(const std::string& path, std::string_view content);
 std::string read_file(const std::string& path);
 
+// Hex digests (OpenSSL): of a string, and of a file read in chunks (SHA-256, and MD5 in the same
+// pass when asked for).
+std::string sha256_hex(const std::string& data);
+struct FileDigest {
+  std::string sha256, md5;  // md5 is empty unless asked for
+  int64_t size = 0;
+};
+FileDigest digest_file(const std::string& path, bool with_md5 = false);
+// The same, fed in pieces (e.g. while a download arrives).
+class Hasher {
+ public:
+  explicit Hasher(bool with_md5 = false);
+  ~Hasher();
+  Hasher(const Hasher&) = delete;
+  Hasher& operator=(const Hasher&) = delete;
+  void update(const void* data, size_t n);
+  FileDigest finish();  // once
+  int64_t size() const { return size_; }
+
+ private:
+  void* sha_;
+  void* md5_;
+  int64_t size_ = 0;
+};
+
 using Metadata = std::map<std::string, std::string>;
 struct TensorRef {
   std::string name;

@@ -13,6 +13,7 @@ void add_eval(CLI::App& app);
 void add_predict(CLI::App& app);
 void add_summary(CLI::App& app);
 void add_doctor(CLI::App& app);
+void add_fetch(CLI::App& app);
 void add_cuda(CLI::App& app);
 
 // Thrown by a command that stopped on the user's request (Ctrl-C); main() exits with 130.

@@ -121,9 +121,14 @@ DatasetSplits load_dataset(const std::string& name_or_folder) {
     std::string where;
     for (const std::string& f : places) where += (where.empty() ? "" : " or ") + f;
     throw Error("dataset '" + e.name + "' is not on this machine: its IDX files are expected in " + where,
-                "run `dltrain fetch " + e.name + "` once fetching is available, or put train-images-idx3-ubyte.gz, "
+                "run `dltrain fetch " + e.name + "`, or put train-images-idx3-ubyte.gz, "
                 "train-labels-idx1-ubyte.gz, t10k-images-idx3-ubyte.gz and t10k-labels-idx1-ubyte.gz there, or pass "
                 "--data /path/to/folder" + (e.name == "fashion-mnist" ? " (Debian: apt-get install dataset-fashion-mnist)" : ""));
+  }
+  if (name_or_folder.find('/') == std::string::npos && has_idx_files(cache_dir() + "/datasets/" + name_or_folder)) {
+    DatasetSplits s = load_idx_folder(cache_dir() + "/datasets/" + name_or_folder);  // fetched under this name
+    s.name = name_or_folder;
+    return s;
   }
   if (fs::is_directory(name_or_folder)) {
     // A catalog dataset's own folder given by path still gets its class names.

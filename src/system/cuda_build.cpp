@@ -1,6 +1,5 @@
 // `cuda run` support: notebook-cell stripping, and nvcc builds cached by a SHA-256 of everything
 // that determines the binary.
-#include <openssl/evp.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -13,20 +12,6 @@
 namespace fs = std::filesystem;
 
 namespace dltrain {
-namespace {
-
-std::string sha256_hex(const std::string& data) {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  if (!EVP_Digest(data.data(), data.size(), digest, &len, EVP_sha256(), nullptr)) throw Error("SHA-256 failed");
-  static const char* hex = "0123456789abcdef";
-  std::string out;
-  for (unsigned i = 0; i < len; ++i) out += hex[digest[i] >> 4], out += hex[digest[i] & 15];
-  return out;
-}
-
-}  // namespace
-
 std::string strip_cell_magic(const std::string& source) {
   const size_t start = source.find_first_not_of(" \t");
   if (start == std::string::npos || source.compare(start, 4, "%%cu") != 0) return source;

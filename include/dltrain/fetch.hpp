@@ -1,0 +1,125 @@
+// fetch: URIs -> verified files in the dltrain cache. HTTP(S) through libcurl, S3 (and IBM COS,
+// MinIO) signed with our own AWS Signature Version 4, Google Drive share links, local files, and
+// a catalog of named datasets with checksums and mirrors. Downloads resume across runs, retry with
+// backoff, run in parallel ranged parts, are verified before they are published, and never print
+// credentials.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace dltrain {
+
+// ---- AWS Signature Version 4 (pure functions; checked against AWS's test suite) ----------------
+struct SigV4Request {
+  std::string method;
+  std::string path;  // decoded; encoded once when signed (S3 does not normalise or double-encode)
+  std::vector<std::pair<std::string, std::string>> query;    // decoded names and values
+  std::vector<std::pair<std::string, std::string>> headers;  // every header is signed
+  std::string payload_sha256;                                // hex
+};
+struct SigV4Scope {
+  std::string access_key, secret_key;
+  std::string region, service;
+  std::string amz_date;  // "20150830T123600Z"
+};
+std::string uri_encode(const std::string& s, bool keep_slash);
+std::string uri_decode(const std::string& s);
+std::string sigv4_canonical_request(const SigV4Request& r);
+std::string sigv4_string_to_sign(const std::string& canonical_request, const SigV4Scope& s);
+std::string sigv4_signature(const std::string& string_to_sign, const SigV4Scope& s);  // hex
+std::string sigv4_authorization(const SigV4Request& r, const SigV4Scope& s);           // header value
+
+// ---- sources ----------------------------------------------------------------------------------
+enum class SourceKind { http, s3, gdrive, local, catalog };
+struct Source {
+  SourceKind kind;
+  std::string uri;       // as given
+  std::string url;       // http(s): the URL
+  std::string bucket, key;  // s3 (key ends with '/' for a prefix)
+  std::string drive_id;  // gdrive
+  std::string path;      // local
+};
+// Classifies what the user typed. Throws on forms it cannot read.
+Source parse_source(const std::string& uri);
+// The file ID in any common Google Drive link form, or "" when `url` is not a Drive link.
+std::string drive_file_id(const std::string& url);
+
+// ---- options and progress ---------------------------------------------------------------------
+struct FetchProgress {
+  std::string file;           // what is being fetched (no credentials)
+  int64_t done = 0, total = -1;              // this file, bytes (-1: unknown)
+  int64_t all_done = 0, all_total = -1;      // every file of this fetch
+  bool finished = false;
+};
+
+struct S3Options {
+  std::string endpoint;  // custom endpoint URL (path-style addressing); empty: AWS
+  std::string region;    // empty: from environment/profile, else us-east-1
+  std::string profile;   // empty: $AWS_PROFILE or "default"
+  bool no_sign = false;  // anonymous requests (public buckets)
+};
+
+struct FetchOptions {
+  std::string cache;                 // empty: cache_dir()
+  std::string output;                // also place the files here (hard link or copy); empty: no
+  std::string name;                  // name under which a fetched URL/folder is kept
+  std::vector<std::string> mirrors;  // catalog datasets: base URLs to use instead of the catalog's
+  bool offline = false;              // use only what the cache has
+  bool insecure = false;             // skip TLS verification (warned about on every use)
+  bool extract = false;              // unpack .tar(.gz|.xz), .zip, .gz after download
+  int retries = 5;                   // per request, on connection errors, 429 and 5xx
+  double backoff_seconds = 0.5;      // first retry's wait; doubles each time, plus jitter
+  int64_t part_size = 8 << 20;       // ranged parts of large objects
+  int concurrency = 4;               // parts in flight
+  int64_t limit_rate = 0;            // bytes/s over all connections; 0: unlimited
+  int stall_seconds = 30;            // a connection moving no bytes this long is retried
+  S3Options s3;
+  std::function<void(const FetchProgress&)> progress = [](const FetchProgress&) {};
+  std::function<void(const std::string&)> warn = [](const std::string&) {};
+};
+
+struct FetchedFile {
+  std::string name;   // relative name (dataset file, object key below the prefix, file name)
+  std::string path;   // where it is now (in the cache, or under --output)
+  std::string sha256;
+  int64_t size = 0;
+  bool from_cache = false;
+};
+struct FetchResult {
+  std::string folder;  // the folder holding the named files
+  std::vector<FetchedFile> files;
+};
+
+// Fetches `uri` (see parse_source) into the cache and returns what it holds.
+FetchResult fetch(const std::string& uri, const FetchOptions& options);
+
+// ---- the catalog of named datasets -----------------------------------------------------------
+// One acceptable form of a file: its size (-1: not published) and sha256 and/or md5.
+struct FileVariant {
+  int64_t size = -1;
+  std::string sha256, md5;
+};
+struct CatalogFile {
+  std::string name;
+  std::vector<FileVariant> variants;  // e.g. the publisher's gzip and a distribution's recompression
+};
+struct FetchCatalogEntry {
+  std::string name;
+  std::vector<CatalogFile> files;
+  std::vector<std::string> mirrors;  // base URLs; file URL = mirror + name
+  bool extract = false;
+};
+const std::vector<FetchCatalogEntry>& fetch_catalog();
+
+// ---- archives -----------------------------------------------------------------------------------
+// Unpacks a .tar, .tar.gz, .tar.xz, .zip or .gz into `dest` with libarchive. Refuses absolute
+// paths, "..", links that point outside `dest`, device files and FIFOs: such an archive is
+// rejected as a whole and nothing from it is left in `dest`. Returns the extracted paths.
+std::vector<std::string> extract_archive(const std::string& archive, const std::string& dest);
+
+}  // namespace dltrain

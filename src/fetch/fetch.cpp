@@ -1,0 +1,316 @@
+// fetch(): source -> files, through the transfer engine, into the content-addressed cache.
+// Layout under the cache: blobs/<sha256> (verified bytes), datasets/<name>/<file> (named entries,
+// hard links to blobs), index.json (what each URI resolved to, for reuse and --offline),
+// mirrors.json (the mirror that last worked per dataset), partial/ (downloads in progress).
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "dltrain/data.hpp"
+#include "dltrain/fetch.hpp"
+#include "gdrive.hpp"
+#include "http.hpp"
+#include "s3.hpp"
+#include "transfer.hpp"
+
+namespace fs = std::filesystem;
+
+namespace dltrain {
+namespace {
+using namespace fetch_detail;
+
+// Holds an exclusive lock on <cache>/<name>.lock for the lifetime of the object.
+class CacheLock {
+ public:
+  CacheLock(const std::string& cache, const std::string& name) {
+    fs::create_directories(cache);
+    fd_ = ::open((cache + "/" + name + ".lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd_ < 0 || ::flock(fd_, LOCK_EX) != 0) throw Error("cannot lock the cache at " + cache);
+  }
+  ~CacheLock() { ::close(fd_); }
+
+ private:
+  int fd_ = -1;
+};
+
+nlohmann::json load_json(const std::string& path) {
+  try {
+    if (fs::exists(path)) return nlohmann::json::parse(read_file(path));
+  } catch (const std::exception&) {
+  }
+  return nlohmann::json::object();
+}
+
+void update_json(const std::string& cache, const std::string& file, const std::string& key, const nlohmann::json& value) {
+  CacheLock lock(cache, file);
+  nlohmann::json j = load_json(cache + "/" + file);
+  j[key] = value;
+  write_file_atomic(cache + "/" + file, j.dump(1));
+}
+
+// A relative name from a remote listing, refused when it could escape its folder.
+std::string checked_relative(const std::string& name) {
+  const fs::path p(name);
+  bool bad = name.empty() || p.is_absolute();
+  for (const fs::path& part : p) bad = bad || part == ".." || part == ".";
+  if (bad) throw Error("refusing the remote name '" + name + "': it could write outside the dataset folder");
+  return p.lexically_normal().string();
+}
+
+// dest becomes the blob's content: a hard link (copy across file systems), replaced atomically.
+void place(const std::string& blob, const std::string& dest) {
+  fs::create_directories(fs::path(dest).parent_path());
+  std::error_code ec;
+  if (fs::equivalent(blob, dest, ec)) return;  // already this blob
+  const std::string tmp = dest + ".tmp." + std::to_string(::getpid());
+  fs::remove(tmp, ec);
+  ec.clear();
+  fs::create_hard_link(blob, tmp, ec);
+  if (ec) fs::copy_file(blob, tmp, fs::copy_options::overwrite_existing);
+  fs::rename(tmp, dest);
+  fs::remove(tmp, ec);  // rename between two links of one file leaves both names
+}
+
+std::string stem(std::string name) {
+  for (const char* ext : {".tar.gz", ".tar.xz", ".tgz", ".zip", ".gz", ".tar", ".xz"}) {
+    const std::string e = ext;
+    if (name.size() > e.size() && name.compare(name.size() - e.size(), e.size(), e) == 0) name.resize(name.size() - e.size());
+  }
+  return name.empty() ? "download" : name;
+}
+
+std::string url_file_name(const std::string& url) {
+  std::string path = url.substr(0, url.find_first_of("?#"));
+  const size_t scheme = path.find("://");
+  path = scheme == std::string::npos ? path : path.substr(path.find('/', scheme + 3) == std::string::npos ? path.size() : path.find('/', scheme + 3));
+  const std::string name = uri_decode(path.substr(path.find_last_of('/') + 1));
+  return name.empty() || name == ".." || name == "." ? "download" : name;
+}
+
+struct Fetched {
+  std::string name;
+  FileDigest digest;
+  bool cached = false;
+};
+
+// Catalog datasets: each file from the remembered mirror first, then the others in order.
+std::vector<Fetched> fetch_catalog_entry(const FetchCatalogEntry& e, const FetchOptions& o, const std::string& cache,
+                                         Meter& meter, const std::vector<std::string>& mirrors_override) {
+  std::vector<std::string> mirrors = mirrors_override.empty() ? e.mirrors : mirrors_override;
+  const nlohmann::json remembered = load_json(cache + "/mirrors.json");
+  if (mirrors_override.empty() && remembered.contains(e.name)) {
+    const std::string m = remembered[e.name];
+    std::erase(mirrors, m);
+    mirrors.insert(mirrors.begin(), m);
+  }
+  int64_t total = 0;
+  for (const CatalogFile& f : e.files) total += f.variants.front().size > 0 ? f.variants.front().size : 0;
+  meter.set_all_total(total);
+  std::vector<Fetched> out;
+  for (const CatalogFile& f : e.files) {
+    std::string failures;
+    bool done = false;
+    for (const FileVariant& v : f.variants)  // already in the cache: nothing to download
+      if (!v.sha256.empty() && fs::exists(blob_path(cache, v.sha256))) {
+        out.push_back({f.name, {v.sha256, "", int64_t(fs::file_size(blob_path(cache, v.sha256)))}, true});
+        meter.end_file(out.back().digest.size);
+        done = true;
+        break;
+      }
+    for (const std::string& mirror : mirrors) {
+      if (done) break;
+      Target t;
+      t.url = mirror + f.name;
+      t.label = f.name + " (" + redact_url(mirror) + ")";
+      t.accept = f.variants;
+      meter.begin_file(t.label, f.variants.front().size);
+      try {
+        const FileDigest d = mirror.rfind("file://", 0) == 0 ? import_local(t.url.substr(7), t, cache, meter)
+                                                             : download(t, o, cache, meter);
+        out.push_back({f.name, d, false});
+        meter.end_file(d.size);
+        if (mirror != (remembered.contains(e.name) ? remembered[e.name].get<std::string>() : ""))
+          update_json(cache, "mirrors.json", e.name, mirror);
+        done = true;
+      } catch (const SourceError& err) {
+        failures += std::string("\n  ") + err.what();
+        o.warn(std::string(err.what()) + "; trying the next mirror");
+      }
+    }
+    if (!done)
+      throw Error("every mirror failed for " + e.name + "/" + f.name + ":" + failures,
+                  "check the network (proxies come from http_proxy/https_proxy), or pass --mirror URL");
+  }
+  return out;
+}
+
+FileDigest fetch_one(const Target& t, const FetchOptions& o, const std::string& cache, Meter& meter) {
+  meter.begin_file(t.label, -1);
+  try {
+    const FileDigest d = download(t, o, cache, meter);
+    meter.end_file(d.size);
+    return d;
+  } catch (const SourceError& e) {
+    throw Error(e.what(), e.hint());
+  }
+}
+
+std::vector<Fetched> fetch_s3(const Source& s, const FetchOptions& o, const std::string& cache, Meter& meter) {
+  const S3Client client(o.s3, o);
+  std::vector<Fetched> out;
+  if (!s.key.empty() && s.key.back() != '/') {
+    out.push_back({url_file_name(s.key), fetch_one(client.target(s.bucket, s.key), o, cache, meter), false});
+    return out;
+  }
+  std::vector<S3Object> objects;
+  try {
+    objects = client.list(s.bucket, s.key);
+  } catch (const SourceError& e) {
+    throw Error(e.what(), e.hint());
+  }
+  std::erase_if(objects, [](const S3Object& x) { return x.key.empty() || x.key.back() == '/'; });
+  if (objects.empty()) throw Error("nothing under " + s.uri, "check the prefix (" + client.describe() + ")");
+  int64_t total = 0;
+  for (const S3Object& x : objects) total += x.size;
+  meter.set_all_total(total);
+  for (const S3Object& x : objects) {
+    Target t = client.target(s.bucket, x.key);
+    t.accept = {{x.size, "", ""}};
+    t.known_size = x.size;
+    t.known_validator = x.etag;
+    out.push_back({checked_relative(x.key.substr(s.key.size())), fetch_one(t, o, cache, meter), false});
+  }
+  return out;
+}
+
+std::vector<Fetched> fetch_local(const Source& s, const FetchOptions& o, const std::string& cache, Meter& meter) {
+  (void)o;
+  std::vector<Fetched> out;
+  const fs::path root(s.path);
+  if (!fs::exists(root)) throw Error(s.path + ": no such file or folder");
+  std::vector<fs::path> files;
+  if (fs::is_directory(root)) {
+    for (const auto& e : fs::recursive_directory_iterator(root))
+      if (e.is_regular_file()) files.push_back(e.path());
+    std::sort(files.begin(), files.end());
+  } else {
+    files.push_back(root);
+  }
+  for (const fs::path& f : files) {
+    meter.begin_file(f.string(), int64_t(fs::file_size(f)));
+    Target expect;
+    expect.label = f.string();
+    const FileDigest d = import_local(f.string(), expect, cache, meter);
+    meter.end_file(d.size);
+    out.push_back({fs::is_directory(root) ? fs::relative(f, root).string() : f.filename().string(), d, false});
+  }
+  return out;
+}
+
+}  // namespace
+
+FetchResult fetch(const std::string& uri, const FetchOptions& o) {
+  const std::string cache = o.cache.empty() ? cache_dir() : o.cache;
+  const Source s = parse_source(uri);
+  if (o.insecure && (s.kind == SourceKind::http || s.kind == SourceKind::s3 || s.kind == SourceKind::gdrive))
+    o.warn("--insecure: TLS certificates are NOT checked for this fetch; anyone on the network path could "
+           "substitute the data");
+  std::vector<std::string> mirror_override;
+  std::string key = s.kind == SourceKind::catalog ? "catalog:" + uri : uri;
+  if (s.kind == SourceKind::s3 && !o.s3.endpoint.empty()) key += " @" + o.s3.endpoint;
+  Meter meter(o);
+  std::string folder_name = o.name;
+  std::vector<Fetched> got;
+  // Reuse what an earlier fetch of the same URI verified, if its blobs are all still there.
+  const nlohmann::json index = load_json(cache + "/index.json");
+  if (index.contains(key)) {
+    bool complete = true;
+    for (const auto& f : index[key]["files"]) complete = complete && fs::exists(blob_path(cache, f["sha256"]));
+    if (complete) {
+      if (folder_name.empty()) folder_name = index[key]["folder"];
+      for (const auto& f : index[key]["files"])
+        got.push_back({f["name"], {f["sha256"], "", f["size"].get<int64_t>()}, true});
+    }
+  }
+  if (got.empty() && o.offline) {
+    std::string missing = index.contains(key) ? " (some of its files are gone from " + cache + "/blobs)" : "";
+    throw Error("--offline: " + uri + " is not in the cache" + missing, "run the same fetch once without --offline");
+  }
+  if (got.empty()) {
+    switch (s.kind) {
+      case SourceKind::catalog: {
+        const auto& cat = fetch_catalog();
+        const auto it = std::find_if(cat.begin(), cat.end(), [&](const FetchCatalogEntry& e) { return e.name == uri; });
+        for (const std::string& m : o.mirrors) mirror_override.push_back(m.back() == '/' ? m : m + "/");
+        got = fetch_catalog_entry(*it, o, cache, meter, mirror_override);
+        if (folder_name.empty()) folder_name = it->name;
+        break;
+      }
+      case SourceKind::http: {
+        Target t;
+        t.url = s.url;
+        t.label = redact_url(s.url);
+        got.push_back({url_file_name(s.url), fetch_one(t, o, cache, meter), false});
+        break;
+      }
+      case SourceKind::s3:
+        got = fetch_s3(s, o, cache, meter);
+        if (folder_name.empty()) {
+          std::string k = s.key;
+          while (!k.empty() && k.back() == '/') k.pop_back();
+          folder_name = k.empty() ? s.bucket : stem(k.substr(k.find_last_of('/') + 1));
+        }
+        break;
+      case SourceKind::gdrive: {
+        fs::create_directories(cache + "/partial");
+        const std::string jar = cache + "/partial/gdrive-" + s.drive_id + ".cookies";
+        DriveFile df;
+        try {
+          df = resolve_drive(s.drive_id, o, jar);
+        } catch (const SourceError& e) {
+          throw Error(e.what(), e.hint());
+        }
+        Target t;
+        t.url = df.url;
+        t.label = df.filename + " (Google Drive " + s.drive_id + ")";
+        if (!df.cookies.empty()) t.headers = [c = df.cookies](int64_t, int64_t) { return std::vector<std::string>{c}; };
+        got.push_back({df.filename, fetch_one(t, o, cache, meter), false});
+        fs::remove(jar);
+        break;
+      }
+      case SourceKind::local:
+        got = fetch_local(s, o, cache, meter);
+        if (folder_name.empty()) folder_name = stem(fs::path(s.path).lexically_normal().filename().string());
+        break;
+    }
+    if (folder_name.empty()) folder_name = stem(got.front().name);
+    nlohmann::json files = nlohmann::json::array();
+    for (const Fetched& f : got) files.push_back({{"name", f.name}, {"sha256", f.digest.sha256}, {"size", f.digest.size}});
+    update_json(cache, "index.json", key, {{"folder", folder_name}, {"files", files}});
+  }
+  checked_relative(folder_name);
+  FetchResult result;
+  result.folder = cache + "/datasets/" + folder_name;
+  for (const Fetched& f : got) {
+    const std::string blob = blob_path(cache, f.digest.sha256), rel = checked_relative(f.name);
+    place(blob, result.folder + "/" + rel);
+    std::string where = result.folder + "/" + rel;
+    if (!o.output.empty()) {
+      place(blob, o.output + "/" + rel);
+      where = o.output + "/" + rel;
+    }
+    result.files.push_back({rel, where, f.digest.sha256, f.digest.size, f.cached});
+    const bool archive = rel.ends_with(".tar.gz") || rel.ends_with(".tgz") || rel.ends_with(".tar.xz") ||
+                         rel.ends_with(".tar") || rel.ends_with(".zip");
+    bool extract = o.extract && archive;
+    for (const FetchCatalogEntry& e : fetch_catalog()) extract = extract || (e.name == uri && e.extract && archive);
+    if (extract) extract_archive(blob, o.output.empty() ? result.folder : o.output);
+  }
+  if (!o.output.empty()) result.folder = o.output;
+  return result;
+}
+
+}  // namespace dltrain

@@ -1,0 +1,22 @@
+// Google Drive share links -> a direct download URL. Internal to fetch/.
+#pragma once
+
+#include <string>
+
+#include "dltrain/fetch.hpp"
+
+namespace dltrain::fetch_detail {
+
+struct DriveFile {
+  std::string url;       // the direct download
+  std::string filename;  // from Content-Disposition, sanitised
+  std::string cookies;   // "Cookie: ..." header the download needs (the session's), or ""
+};
+
+// Follows Drive's flow: uc?id=ID&export=download answers with the file (Content-Disposition) or,
+// for large files, with a warning page whose form `download-form` (action and hidden inputs)
+// leads to it. Quota and permission pages become errors; an HTML page is never taken for the file.
+// The base URLs come from $DLTRAIN_GDRIVE_URL (default https://drive.google.com).
+DriveFile resolve_drive(const std::string& id, const FetchOptions& o, const std::string& cookie_jar);
+
+}  // namespace dltrain::fetch_detail

@@ -1,0 +1,153 @@
+// libcurl GET with streaming body, header capture and transport-error classification.
+#include "http.hpp"
+
+#include <curl/curl.h>
+
+#include <algorithm>
+#include <memory>
+#include <mutex>
+
+namespace dltrain::fetch_detail {
+namespace {
+
+void global_init() {
+  static std::once_flag once;
+  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+}
+
+struct State {
+  HttpResponse* response;
+  const Sink* sink;
+  bool stopped = false;
+};
+
+size_t on_header(char* data, size_t size, size_t n, void* user) {
+  auto* st = static_cast<State*>(user);
+  std::string line(data, size * n);
+  while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) line.pop_back();
+  if (line.rfind("HTTP/", 0) == 0) {  // a new response (after a redirect or 100-continue)
+    st->response->headers.clear();
+    const size_t sp = line.find(' ');
+    st->response->status = sp == std::string::npos ? 0 : std::strtol(line.c_str() + sp + 1, nullptr, 10);
+    return size * n;
+  }
+  const size_t colon = line.find(':');
+  if (colon != std::string::npos) {
+    std::string name = line.substr(0, colon), value = line.substr(colon + 1);
+    std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return char(std::tolower(c)); });
+    value.erase(0, value.find_first_not_of(" \t"));
+    st->response->headers[name] = value;
+  }
+  return size * n;
+}
+
+size_t on_body(char* data, size_t size, size_t n, void* user) {
+  auto* st = static_cast<State*>(user);
+  const size_t bytes = size * n;
+  const long s = st->response->status;
+  if (s >= 200 && s < 300) {
+    if (!(*st->sink)(data, bytes, s)) {
+      st->stopped = true;
+      return 0;  // stops the transfer; reported as CURLE_WRITE_ERROR and treated as success
+    }
+    return bytes;
+  }
+  std::string& b = st->response->error_body;
+  if (b.size() < 65536) b.append(data, std::min(bytes, 65536 - b.size()));
+  return bytes;
+}
+
+bool retryable(CURLcode c) {
+  switch (c) {
+    case CURLE_URL_MALFORMAT:
+    case CURLE_UNSUPPORTED_PROTOCOL:
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CACERT_BADFILE:
+    case CURLE_SSL_CERTPROBLEM:
+    case CURLE_TOO_MANY_REDIRECTS:
+      return false;
+    default:
+      return true;
+  }
+}
+
+}  // namespace
+
+int64_t HttpResponse::content_length() const {
+  auto it = headers.find("content-length");
+  return it == headers.end() ? -1 : std::strtoll(it->second.c_str(), nullptr, 10);
+}
+
+std::string HttpResponse::header(const std::string& name) const {
+  auto it = headers.find(name);
+  return it == headers.end() ? "" : it->second;
+}
+
+HttpResponse http_get(const HttpRequest& r, const Sink& sink) {
+  global_init();
+  std::unique_ptr<CURL, void (*)(CURL*)> curl(curl_easy_init(), curl_easy_cleanup);
+  if (!curl) throw TransportError("libcurl could not start a transfer", false);
+  HttpResponse response;
+  State st{&response, &sink};
+  CURL* c = curl.get();
+  curl_easy_setopt(c, CURLOPT_URL, r.url.c_str());
+  curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
+  curl_easy_setopt(c, CURLOPT_MAXREDIRS, 10L);
+  curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 30L);
+  curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);  // a stalled connection fails after stall_seconds
+  curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, long(r.stall_seconds));
+  curl_easy_setopt(c, CURLOPT_USERAGENT, "dltrain/0.1");
+  curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, "identity");
+  curl_easy_setopt(c, CURLOPT_BUFFERSIZE, 512L * 1024);  // fewer, larger writes
+  curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+  curl_easy_setopt(c, CURLOPT_HEADERDATA, &st);
+  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+  curl_easy_setopt(c, CURLOPT_WRITEDATA, &st);
+  if (r.insecure) {
+    curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
+    curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
+  }
+  if (r.max_bytes_per_second > 0) curl_easy_setopt(c, CURLOPT_MAX_RECV_SPEED_LARGE, curl_off_t(r.max_bytes_per_second));
+  std::string range;
+  if (r.range_begin >= 0) {
+    range = std::to_string(r.range_begin) + "-" + (r.range_end >= 0 ? std::to_string(r.range_end) : "");
+    curl_easy_setopt(c, CURLOPT_RANGE, range.c_str());
+  }
+  if (!r.cookie_jar.empty()) {
+    curl_easy_setopt(c, CURLOPT_COOKIEFILE, r.cookie_jar.c_str());
+    curl_easy_setopt(c, CURLOPT_COOKIEJAR, r.cookie_jar.c_str());
+  }
+  curl_slist* list = nullptr;
+  for (const std::string& h : r.headers) list = curl_slist_append(list, h.c_str());
+  if (!r.if_range.empty()) list = curl_slist_append(list, ("If-Range: " + r.if_range).c_str());
+  std::unique_ptr<curl_slist, void (*)(curl_slist*)> headers(list, curl_slist_free_all);
+  if (list) curl_easy_setopt(c, CURLOPT_HTTPHEADER, list);
+  const CURLcode rc = curl_easy_perform(c);
+  char* effective = nullptr;
+  curl_easy_getinfo(c, CURLINFO_EFFECTIVE_URL, &effective);
+  if (effective) response.effective_url = effective;
+  long status = 0;
+  curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+  if (status) response.status = status;
+  if (rc != CURLE_OK && !(rc == CURLE_WRITE_ERROR && st.stopped))
+    throw TransportError(redact_url(r.url) + ": " + curl_easy_strerror(rc), retryable(rc));
+  return response;
+}
+
+std::string redact_url(const std::string& url) {
+  std::string u = url;
+  const size_t scheme = u.find("://");
+  const size_t at = u.find('@'), slash = u.find('/', scheme == std::string::npos ? 0 : scheme + 3);
+  if (scheme != std::string::npos && at != std::string::npos && (slash == std::string::npos || at < slash))
+    u = u.substr(0, scheme + 3) + "***@" + u.substr(at + 1);
+  for (const char* secret : {"X-Amz-Signature=", "X-Amz-Credential=", "X-Amz-Security-Token=", "token=", "key="}) {
+    for (size_t p = u.find(secret); p != std::string::npos; p = u.find(secret, p + 1)) {
+      const size_t v = p + std::string(secret).size(), end = u.find('&', v);
+      u.replace(v, (end == std::string::npos ? u.size() : end) - v, "***");
+    }
+  }
+  return u;
+}
+
+}  // namespace dltrain::fetch_detail

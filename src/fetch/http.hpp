@@ -1,0 +1,51 @@
+// One HTTP(S) GET through libcurl (proxies from the environment, TLS verification on unless the
+// caller insists), with the body streamed to a sink. Internal to fetch/.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "dltrain/core.hpp"
+
+namespace dltrain::fetch_detail {
+
+struct HttpRequest {
+  std::string url;
+  std::vector<std::string> headers;   // "Name: value"
+  int64_t range_begin = -1;           // Range: bytes=begin-[end]
+  int64_t range_end = -1;
+  std::string if_range;               // validator for If-Range
+  bool insecure = false;
+  int64_t max_bytes_per_second = 0;
+  int stall_seconds = 30;
+  std::string cookie_jar;             // file for the session's cookies (Google Drive), or ""
+};
+
+struct HttpResponse {
+  long status = 0;
+  std::map<std::string, std::string> headers;  // lower-case names, of the final response
+  std::string effective_url;
+  std::string error_body;  // the first 64 KiB of a non-2xx body (for error messages)
+  int64_t content_length() const;
+  std::string header(const std::string& name) const;
+};
+
+// A transport-level failure (connect, TLS, reset, stall). `retryable` is false for TLS
+// verification and malformed-URL errors.
+struct TransportError : Error {
+  TransportError(std::string what, bool retry) : Error(std::move(what)), retryable(retry) {}
+  bool retryable;
+};
+
+// Streams a 2xx body to sink(data, n, status) (return false to stop early: no error). Throws
+// TransportError.
+using Sink = std::function<bool(const char*, size_t, long status)>;
+HttpResponse http_get(const HttpRequest& request, const Sink& sink);
+
+// "scheme://user:secret@host/..." and signed query strings shown without the secret parts.
+std::string redact_url(const std::string& url);
+
+}  // namespace dltrain::fetch_detail

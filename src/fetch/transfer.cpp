@@ -1,0 +1,428 @@
+// The download engine. One partial file per URL with a JSON sidecar (URL, validator, size, and
+// either the finished parts or the byte offset) under <cache>/partial/, guarded by an exclusive
+// lock so concurrent fetches of one file wait for each other. Large objects on servers that
+// honour ranges go in parallel parts; others in one resumable stream. Every response to a range
+// request must be 206 with the matching Content-Range; a 200 means the server ignored the range,
+// and the download restarts from zero rather than appending. Retries back off exponentially with
+// jitter and honour Retry-After. The result is verified (size, sha256 or md5) before it is renamed
+// into blobs/; a file that fails is deleted.
+#include "transfer.hpp"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <memory>
+#include <random>
+#include <thread>
+
+#include "http.hpp"
+
+namespace fs = std::filesystem;
+
+namespace dltrain::fetch_detail {
+namespace {
+
+// A failure worth another try: transport errors, 429 and 5xx (with the server's Retry-After).
+struct Retryable : Error {
+  Retryable(std::string what, double after) : Error(std::move(what)), retry_after(after) {}
+  double retry_after;
+};
+// The server ignored a range request (answered 200): start over in one stream.
+struct RangesIgnored {};
+
+class Fd {
+ public:
+  Fd(const std::string& path, int flags) : fd_(::open(path.c_str(), flags | O_CLOEXEC, 0644)) {
+    if (fd_ < 0) throw Error("cannot open " + path + ": " + std::strerror(errno));
+  }
+  ~Fd() { ::close(fd_); }
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+  int get() const { return fd_; }
+
+ private:
+  int fd_;
+};
+
+void pwrite_all(int fd, const char* data, size_t n, int64_t offset) {
+  while (n > 0) {
+    const ssize_t w = ::pwrite(fd, data, n, offset);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) throw Error(std::string("writing the partial download failed: ") + std::strerror(errno), "is the disk full?");
+    data += w, n -= size_t(w), offset += w;
+  }
+}
+
+double parse_retry_after(const std::string& v) {
+  char* end = nullptr;
+  const double s = std::strtod(v.c_str(), &end);
+  return end != v.c_str() && s >= 0 ? std::min(s, 120.0) : -1;  // HTTP dates: use our own backoff
+}
+
+// Throws for anything but 2xx: Retryable for 429/5xx, SourceError otherwise (with S3's code).
+void check_status(const HttpResponse& r, const std::string& label) {
+  if (r.status >= 200 && r.status < 300) return;
+  std::string detail;
+  const size_t code = r.error_body.find("<Code>");
+  if (code != std::string::npos)
+    detail = " (" + r.error_body.substr(code + 6, r.error_body.find("</Code>") - code - 6) + ")";
+  const std::string what = label + ": HTTP " + std::to_string(r.status) + detail;
+  if (r.status == 429 || r.status >= 500) throw Retryable(what, parse_retry_after(r.header("retry-after")));
+  throw SourceError(what);
+}
+
+template <class F>
+auto with_retries(const FetchOptions& o, const std::string& label, F&& attempt) {
+  std::mt19937_64 jitter(std::random_device{}());
+  for (int i = 0;; ++i) {
+    try {
+      return attempt();
+    } catch (const TransportError& e) {
+      if (!e.retryable || i >= o.retries) throw SourceError(label + ": " + e.what() + " (after " + std::to_string(i + 1) + " tries)");
+      std::this_thread::sleep_for(std::chrono::duration<double>(
+          std::min(30.0, o.backoff_seconds * double(1 << std::min(i, 10)) * std::uniform_real_distribution<>(0.5, 1.5)(jitter))));
+    } catch (const Retryable& e) {
+      if (i >= o.retries) throw SourceError(std::string(e.what()) + " (after " + std::to_string(i + 1) + " tries)");
+      const double wait = e.retry_after >= 0 ? e.retry_after
+                                             : std::min(30.0, o.backoff_seconds * double(1 << std::min(i, 10)) *
+                                                                  std::uniform_real_distribution<>(0.5, 1.5)(jitter));
+      std::this_thread::sleep_for(std::chrono::duration<double>(wait));
+    }
+  }
+}
+
+HttpRequest request_for(const Target& t, const FetchOptions& o, int64_t begin, int64_t end, int connections) {
+  HttpRequest r;
+  r.url = t.url;
+  if (t.headers) r.headers = t.headers(begin, end);
+  r.range_begin = begin;
+  r.range_end = end;
+  r.insecure = o.insecure;
+  r.max_bytes_per_second = o.limit_rate > 0 ? std::max<int64_t>(1, o.limit_rate / connections) : 0;
+  r.stall_seconds = o.stall_seconds;
+  return r;
+}
+
+// What the server says about the object: size, validator, whether it honours ranges.
+struct Probe {
+  int64_t size = -1;
+  std::string validator;
+  bool ranges = false;
+};
+
+Probe probe(const Target& t, const FetchOptions& o) {
+  return with_retries(o, t.label, [&] {
+    const HttpResponse r = http_get(request_for(t, o, 0, 0, 1), [](const char*, size_t, long) { return false; });
+    check_status(r, t.label);
+    Probe p;
+    p.validator = r.header("etag").empty() ? r.header("last-modified") : r.header("etag");
+    const std::string cr = r.header("content-range");  // "bytes 0-0/12345"
+    if (r.status == 206 && cr.rfind("bytes 0-0/", 0) == 0 && cr.back() != '*') {
+      p.ranges = true;
+      p.size = std::strtoll(cr.c_str() + 10, nullptr, 10);
+    } else {
+      p.size = r.content_length();
+    }
+    return p;
+  });
+}
+
+struct Sidecar {
+  std::string url, validator;
+  int64_t size = -1, part_size = 0, offset = 0;
+  std::vector<bool> done;  // parts mode when not empty
+  void save(const std::string& path) const {
+    nlohmann::json j{{"url", url}, {"validator", validator}, {"size", size}, {"part_size", part_size},
+                     {"offset", offset}, {"done", done}};
+    write_file_atomic(path, j.dump());
+  }
+  static Sidecar load(const std::string& path) {
+    Sidecar s;
+    try {
+      const auto j = nlohmann::json::parse(read_file(path));
+      s.url = j.at("url");
+      s.validator = j.at("validator");
+      s.size = j.at("size");
+      s.part_size = j.at("part_size");
+      s.offset = j.at("offset");
+      s.done = j.at("done").get<std::vector<bool>>();
+    } catch (const std::exception&) {
+      return Sidecar{};  // unreadable: start over
+    }
+    return s;
+  }
+};
+
+void download_parts(const Target& t, const FetchOptions& o, const Probe& p, Sidecar& side, const std::string& side_path,
+                    int fd, Meter& meter) {
+  const int64_t parts = int64_t(side.done.size());
+  std::vector<int64_t> pending;
+  for (int64_t i = 0; i < parts; ++i) {
+    if (side.done[size_t(i)]) meter.add(std::min(side.part_size, side.size - i * side.part_size));
+    else pending.push_back(i);
+  }
+  std::atomic<size_t> next{0};
+  std::atomic<bool> failed{false};
+  std::mutex mu;
+  std::exception_ptr first_error;
+  bool ranges_ignored = false;
+  const int workers = int(std::min<int64_t>(std::max(1, o.concurrency), int64_t(pending.size())));
+  auto work = [&] {
+    for (size_t k; !failed && (k = next++) < pending.size();) {
+      const int64_t part = pending[k], begin = part * side.part_size, end = std::min(p.size, begin + side.part_size) - 1;
+      try {
+        with_retries(o, t.label, [&] {
+          int64_t got = 0;
+          const HttpResponse r = http_get(request_for(t, o, begin, end, workers), [&](const char* d, size_t n, long s) {
+            if (failed || s != 206 || got + int64_t(n) > end - begin + 1) return false;
+            pwrite_all(fd, d, n, begin + got);
+            got += int64_t(n);
+            meter.add(int64_t(n));
+            return true;
+          });
+          check_status(r, t.label);
+          const std::string want = "bytes " + std::to_string(begin) + "-" + std::to_string(end) + "/" + std::to_string(p.size);
+          if (r.status == 200) throw RangesIgnored{};
+          if (failed) return 0;
+          if (r.header("content-range") != want || got != end - begin + 1) {
+            meter.add(-got);  // this part's bytes are fetched again
+            throw Retryable(t.label + ": part " + std::to_string(part) + " came back incomplete or mislabelled", -1);
+          }
+          return 0;
+        });
+        if (failed) return;
+        std::lock_guard lock(mu);
+        ::fdatasync(fd);  // the sidecar never claims bytes that are not on disk
+        side.done[size_t(part)] = true;
+        side.save(side_path);
+      } catch (const RangesIgnored&) {
+        std::lock_guard lock(mu);
+        ranges_ignored = true;
+        failed = true;
+      } catch (...) {
+        std::lock_guard lock(mu);
+        if (!first_error) first_error = std::current_exception();
+        failed = true;
+      }
+    }
+  };
+  std::vector<std::thread> threads;
+  for (int i = 0; i < workers; ++i) threads.emplace_back(work);
+  for (std::thread& th : threads) th.join();
+  if (ranges_ignored) throw RangesIgnored{};
+  if (first_error) std::rethrow_exception(first_error);
+}
+
+// Hashes bytes as they arrive in order, so a one-stream download needs no second read to verify.
+struct RunningDigest {
+  std::unique_ptr<Hasher> hasher;
+  bool valid = true;
+  void restart(bool md5) {
+    hasher = std::make_unique<Hasher>(md5);
+    valid = true;
+  }
+};
+
+void download_stream(const Target& t, const FetchOptions& o, Sidecar& side, const std::string& side_path, int fd,
+                     Meter& meter, RunningDigest& digest, bool md5) {
+  meter.add(side.offset);
+  digest.restart(md5);
+  if (side.offset > 0) digest.valid = false;  // a resumed file is hashed from disk at the end
+  with_retries(o, t.label, [&] {
+    const int64_t start = side.offset;
+    int64_t since_sync = 0;
+    bool first = true;
+    HttpRequest req = request_for(t, o, start > 0 ? start : -1, -1, 1);
+    if (start > 0) req.if_range = side.validator;
+    HttpResponse r;
+    try {
+      r = http_get(req, [&](const char* d, size_t n, long status) {
+        if (first && start > 0 && status == 200) {
+          // The whole file again, from byte 0 (range ignored, or the file changed): never append it.
+          if (::ftruncate(fd, 0) != 0) throw Error(std::string("cannot truncate: ") + std::strerror(errno));
+          meter.add(-side.offset);
+          side.offset = 0;
+          digest.restart(md5);
+          o.warn(t.label + ": the server sent the whole file instead of the rest; starting over");
+        }
+        first = false;
+        if (digest.valid && digest.hasher->size() == side.offset) digest.hasher->update(d, n);
+        else digest.valid = false;
+        pwrite_all(fd, d, n, side.offset);
+        side.offset += int64_t(n);
+        since_sync += int64_t(n);
+        meter.add(int64_t(n));
+        if (since_sync >= (64 << 20)) {
+          ::fdatasync(fd);
+          side.save(side_path);
+          since_sync = 0;
+        }
+        return true;
+      });
+    } catch (const TransportError&) {
+      ::fdatasync(fd);
+      side.save(side_path);
+      throw;
+    }
+    check_status(r, t.label);
+    if (start > 0 && r.status == 206 && r.header("content-range").rfind("bytes " + std::to_string(start) + "-", 0) != 0) {
+      meter.add(start - side.offset);
+      side.offset = start;
+      throw Retryable(t.label + ": the server resumed at the wrong offset (" + r.header("content-range") + ")", -1);
+    }
+    ::fdatasync(fd);
+    side.save(side_path);
+    if (side.size >= 0 && side.offset != side.size)
+      throw Retryable(t.label + ": the connection ended at byte " + std::to_string(side.offset) + " of " +
+                          std::to_string(side.size), -1);
+    return 0;
+  });
+}
+
+bool matches(const FileDigest& d, const std::vector<FileVariant>& accept) {
+  for (const FileVariant& v : accept)
+    if ((v.size < 0 || v.size == d.size) && (v.sha256.empty() || v.sha256 == d.sha256) && (v.md5.empty() || v.md5 == d.md5) &&
+        (!v.sha256.empty() || !v.md5.empty() || v.size >= 0))
+      return true;
+  return false;
+}
+
+std::string describe(const std::vector<FileVariant>& accept) {
+  std::string s;
+  for (const FileVariant& v : accept)
+    s += (s.empty() ? "" : "; ") + (v.size >= 0 ? std::to_string(v.size) + " bytes " : std::string()) +
+         (v.sha256.empty() ? "md5 " + v.md5 : "sha256 " + v.sha256);
+  return s;
+}
+
+bool wants_md5(const Target& t) {
+  for (const FileVariant& v : t.accept)
+    if (!v.md5.empty()) return true;
+  return false;
+}
+
+// Checks the finished partial file and renames it into blobs/; deletes it when it fails.
+// `known` is the digest computed while the bytes arrived, if there is one.
+FileDigest verify_and_publish(const std::string& partial, const Target& t, const std::string& cache, int64_t server_size,
+                              RunningDigest* known = nullptr) {
+  const FileDigest d = known && known->valid && known->hasher ? known->hasher->finish() : digest_file(partial, wants_md5(t));
+  std::string problem;
+  if (server_size >= 0 && d.size != server_size)
+    problem = "size " + std::to_string(d.size) + ", the server announced " + std::to_string(server_size);
+  else if (!t.accept.empty() && !matches(d, t.accept))
+    problem = "size " + std::to_string(d.size) + ", sha256 " + d.sha256 + ", md5 " + d.md5 + " match no known form (" +
+              describe(t.accept) + ")";
+  if (!problem.empty()) {
+    fs::remove(partial);
+    throw SourceError(t.label + ": verification failed: " + problem, "the file was deleted, not published");
+  }
+  const std::string blob = blob_path(cache, d.sha256);
+  std::error_code ec;
+  fs::create_directories(fs::path(blob).parent_path(), ec);
+  if (fs::exists(blob)) fs::remove(partial);
+  else if (::rename(partial.c_str(), blob.c_str()) != 0)
+    throw Error("cannot publish " + blob + ": " + std::strerror(errno));
+  return d;
+}
+
+}  // namespace
+
+std::string blob_path(const std::string& cache, const std::string& sha256) { return cache + "/blobs/" + sha256; }
+
+void Meter::begin_file(const std::string& label, int64_t size) {
+  std::lock_guard lock(mu_);
+  file_ = label;
+  file_total_ = size;
+  done_ = 0;
+}
+void Meter::set_file_total(int64_t size) { file_total_ = size; }
+void Meter::add(int64_t bytes) {
+  done_ += bytes;
+  emit(false);
+}
+void Meter::end_file(int64_t size) {
+  done_ = size;
+  file_total_ = size;
+  emit(true);
+  std::lock_guard lock(mu_);
+  all_before_ += size;
+  done_ = 0;
+}
+void Meter::emit(bool force) {
+  std::lock_guard lock(mu_);
+  const auto now = std::chrono::steady_clock::now();
+  if (!force && now - last_ < std::chrono::milliseconds(200)) return;
+  last_ = now;
+  options_.progress(FetchProgress{file_, done_, file_total_, all_before_ + done_, all_total_, force});
+}
+
+FileDigest download(const Target& t, const FetchOptions& o, const std::string& cache, Meter& meter) {
+  const std::string dir = cache + "/partial", base = dir + "/" + sha256_hex(t.url);
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) throw Error("cannot create " + dir + ": " + ec.message(), "check that the dltrain cache is writable");
+  Fd lock(base + ".lock", O_RDWR | O_CREAT);
+  if (::flock(lock.get(), LOCK_EX) != 0) throw Error("cannot lock " + base + ".lock: " + std::strerror(errno));
+  for (const FileVariant& v : t.accept)  // another process may have finished it while we waited
+    if (!v.sha256.empty() && fs::exists(blob_path(cache, v.sha256)))
+      return {v.sha256, "", int64_t(fs::file_size(blob_path(cache, v.sha256)))};
+  const Probe p = t.known_size >= 0 && t.known_size <= o.part_size ? Probe{t.known_size, t.known_validator, false}
+                                                                      : probe(t, o);
+  bool size_known = t.accept.empty() || p.size < 0;
+  for (const FileVariant& v : t.accept) size_known = size_known || v.size < 0 || v.size == p.size;
+  if (!size_known)
+    throw SourceError(t.label + ": the server has " + std::to_string(p.size) + " bytes, which matches no known form (" +
+                      describe(t.accept) + ")");
+  meter.set_file_total(p.size);
+  const std::string partial = base + ".part", side_path = base + ".json";
+  Sidecar side = fs::exists(side_path) && fs::exists(partial) ? Sidecar::load(side_path) : Sidecar{};
+  const bool parts = p.ranges && p.size > o.part_size;
+  const bool same = side.url == t.url && side.validator == p.validator && side.size == p.size &&
+                    (parts ? side.part_size == o.part_size && !side.done.empty() : side.done.empty());
+  if (!same) {
+    side = Sidecar{t.url, p.validator, p.size, parts ? o.part_size : 0, 0, {}};
+    if (parts) side.done.assign(size_t((p.size + o.part_size - 1) / o.part_size), false);
+    Fd fresh(partial, O_WRONLY | O_CREAT | O_TRUNC);
+    if (parts && ::ftruncate(fresh.get(), p.size) != 0) throw Error(std::string("cannot size the partial file: ") + std::strerror(errno));
+    side.save(side_path);
+  }
+  RunningDigest digest;
+  {
+    Fd fd(partial, O_RDWR);
+    try {
+      if (parts) download_parts(t, o, p, side, side_path, fd.get(), meter);
+      else download_stream(t, o, side, side_path, fd.get(), meter, digest, wants_md5(t));
+    } catch (const RangesIgnored&) {
+      o.warn(t.label + ": the server ignored range requests; downloading in one stream from the start");
+      if (::ftruncate(fd.get(), 0) != 0) throw Error(std::string("cannot truncate: ") + std::strerror(errno));
+      meter.begin_file(t.label, p.size);
+      side = Sidecar{t.url, p.validator, p.size, 0, 0, {}};
+      side.save(side_path);
+      download_stream(t, o, side, side_path, fd.get(), meter, digest, wants_md5(t));
+    }
+  }
+  const FileDigest d = verify_and_publish(partial, t, cache, p.size, parts ? nullptr : &digest);
+  fs::remove(side_path, ec);
+  return d;
+}
+
+FileDigest import_local(const std::string& path, const Target& expect, const std::string& cache, Meter& meter) {
+  if (!fs::is_regular_file(path)) throw SourceError(path + ": no such file");
+  const std::string dir = cache + "/partial", partial = dir + "/" + sha256_hex("local:" + path) + ".part";
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  fs::remove(partial, ec);
+  // A copy, not a hard link: the cache must not change when the user edits the original later.
+  // (copy_file uses copy_file_range, which shares blocks on file systems that can.)
+  fs::copy_file(path, partial, fs::copy_options::overwrite_existing);
+  const FileDigest d = verify_and_publish(partial, expect, cache, -1);
+  meter.add(d.size);
+  return d;
+}
+
+}  // namespace dltrain::fetch_detail

@@ -1,0 +1,59 @@
+// The download engine: one remote file -> a verified blob in the cache. Internal to fetch/.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "dltrain/fetch.hpp"
+#include "dltrain/io.hpp"
+
+namespace dltrain::fetch_detail {
+
+struct Target {
+  std::string url;
+  std::string label;                 // what messages call it (never holds credentials)
+  std::vector<FileVariant> accept;   // acceptable forms (empty: any; verified by size only)
+  int64_t known_size = -1;           // size and validator already known (e.g. from a listing):
+  std::string known_validator;       // small objects then skip the probe request
+  std::function<std::vector<std::string>(int64_t range_begin, int64_t range_end)> headers;  // per request
+};
+
+// Throttled progress for one fetch: the caller sets the totals, the engine adds bytes.
+class Meter {
+ public:
+  explicit Meter(const FetchOptions& o) : options_(o) {}
+  void begin_file(const std::string& label, int64_t size);
+  void add(int64_t bytes);      // bytes written
+  void set_file_total(int64_t size);
+  void end_file(int64_t size);  // the file is complete (downloaded or already cached)
+  void set_all_total(int64_t total) { all_total_ = total; }
+
+ private:
+  void emit(bool force);
+  const FetchOptions& options_;
+  std::mutex mu_;
+  std::string file_;
+  std::atomic<int64_t> done_{0};
+  int64_t file_total_ = -1, all_before_ = 0, all_total_ = -1;
+  std::chrono::steady_clock::time_point last_{};
+};
+
+// A response or check that a different mirror might not have (status, size, checksum).
+struct SourceError : Error {
+  using Error::Error;
+};
+
+// Downloads (resuming any earlier partial download of the same URL) and verifies; publishes the
+// bytes as <cache>/blobs/<sha256> and returns their digest. Nothing unverified is published.
+FileDigest download(const Target& t, const FetchOptions& o, const std::string& cache, Meter& meter);
+
+// A local file, copied into the cache, verified and published the same way.
+FileDigest import_local(const std::string& path, const Target& expect, const std::string& cache, Meter& meter);
+
+std::string blob_path(const std::string& cache, const std::string& sha256);
+
+}  // namespace dltrain::fetch_detail

@@ -1,0 +1,422 @@
+// dltrain fetch against real servers on loopback: a fault-injecting HTTP server, a stand-in for
+// Google Drive's download flow, and moto's S3 server with authentication on (tests/servers/).
+// Checked: resume, restart when a server ignores Range, retries (500, 429 + Retry-After, stalls),
+// redirects, parallel parts, mirror fallback, verification (a corrupt file is never published),
+// concurrent fetches of one file, the cache and --offline, S3 get/list/credentials, Drive's
+// warning form, quota and permission pages, and archives with hostile members.
+#include <archive.h>
+#include <archive_entry.h>
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "dltrain/data.hpp"
+#include "dltrain/fetch.hpp"
+#include "dltrain/io.hpp"
+#include "helpers.hpp"
+
+namespace fs = std::filesystem;
+
+namespace dltrain {
+namespace {
+using test::ServerProcess;
+using test::TempDir;
+
+std::string random_bytes(size_t n, uint64_t seed) {
+  Rng rng(seed);
+  std::string s(n, '\0');
+  for (char& c : s) c = char(rng.below(256));
+  return s;
+}
+
+void write(const std::string& path, const std::string& data) {
+  fs::create_directories(fs::path(path).parent_path());
+  std::ofstream(path, std::ios::binary) << data;
+}
+
+// Sum of body bytes the HTTP server sent for requests whose path contains `part`.
+int64_t bytes_sent(const std::string& log, const std::string& part, int* requests = nullptr) {
+  int64_t total = 0;
+  std::ifstream f(log);
+  for (std::string line; std::getline(f, line);) {
+    const auto j = nlohmann::json::parse(line);
+    if (j["path"].get<std::string>().find(part) == std::string::npos) continue;
+    total += j["bytes"].get<int64_t>();
+    if (requests) ++*requests;
+  }
+  return total;
+}
+
+class Fetch : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    file_ = random_bytes(1500000, 1);
+    write(root_ / "file.bin", file_);
+    server_ = std::make_unique<ServerProcess>(
+        std::vector<std::string>{"python3", test::servers_dir() + "/http_faults.py", root_.path(), "--log", log_});
+    ASSERT_TRUE(server_->running()) << "tests/servers/http_faults.py did not start";
+    base_ = "http://127.0.0.1:" + server_->first_line().substr(5) + "/m/";
+    o_.cache = cache_.path();
+    o_.backoff_seconds = 0.05;
+    o_.stall_seconds = 2;
+    o_.part_size = 1 << 20;
+  }
+  std::string read(const FetchResult& r) { return read_file(r.files.at(0).path); }
+  size_t blob_count() {
+    return fs::exists(cache_ / "blobs") ? size_t(std::distance(fs::directory_iterator(cache_ / "blobs"), {})) : 0;
+  }
+
+  TempDir root_, cache_, logs_;
+  std::string log_ = logs_ / "requests.jsonl";
+  std::string file_, base_;
+  std::unique_ptr<ServerProcess> server_;
+  FetchOptions o_;
+};
+
+TEST_F(Fetch, PlainDownloadThenCacheThenOffline) {
+  const FetchResult r = fetch(base_ + "ok/file.bin", o_);
+  ASSERT_EQ(r.files.size(), 1u);
+  EXPECT_EQ(read(r), file_);
+  EXPECT_EQ(r.files[0].sha256, sha256_hex(file_));
+  EXPECT_TRUE(fs::exists(cache_ / ("blobs/" + sha256_hex(file_))));
+  int before = 0;
+  bytes_sent(log_, "file.bin", &before);
+  const FetchResult again = fetch(base_ + "ok/file.bin", o_);  // no byte twice
+  EXPECT_TRUE(again.files[0].from_cache);
+  int after = 0;
+  bytes_sent(log_, "file.bin", &after);
+  EXPECT_EQ(before, after);
+  FetchOptions offline = o_;
+  offline.offline = true;
+  EXPECT_EQ(read(fetch(base_ + "ok/file.bin", offline)), file_);
+  try {
+    fetch(base_ + "ok/other.bin", offline);
+    FAIL() << "--offline fetched something new";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("not in the cache"), std::string::npos) << e.what();
+  }
+}
+
+TEST_F(Fetch, ParallelPartsAndRedirects) {
+  FetchOptions o = o_;
+  o.part_size = 200000;  // 8 parts
+  o.concurrency = 4;
+  EXPECT_EQ(read(fetch(base_ + "redirect/file.bin", o)), file_);
+  int requests = 0;
+  bytes_sent(log_, "/ok/file.bin", &requests);
+  EXPECT_GE(requests, 9);  // the probe and 8 ranged parts after the redirect
+}
+
+TEST_F(Fetch, ResumesAcrossRunsAndTransfersOnlyTheRest) {
+  FetchOptions o = o_;
+  o.part_size = 1 << 30;  // one stream
+  o.retries = 0;
+  EXPECT_THROW(fetch(base_ + "dropfirst-600000/file.bin", o), Error);  // cut at 40%
+  EXPECT_EQ(blob_count(), 0u);                                         // nothing half-done published
+  const int64_t first = bytes_sent(log_, "file.bin");
+  EXPECT_EQ(read(fetch(base_ + "dropfirst-600000/file.bin", o)), file_);
+  EXPECT_EQ(bytes_sent(log_, "file.bin") - first, int64_t(file_.size()) - 600000 + 1);  // + the probe's byte
+}
+
+TEST_F(Fetch, RestartsCleanlyWhenTheServerIgnoresRange) {
+  FetchOptions o = o_;
+  o.part_size = 1 << 30;
+  o.retries = 0;
+  EXPECT_THROW(fetch(base_ + "norange,dropfirst-500000/file.bin", o), Error);
+  std::vector<std::string> warnings;
+  o.warn = [&](const std::string& w) { warnings.push_back(w); };
+  EXPECT_EQ(read(fetch(base_ + "norange,dropfirst-500000/file.bin", o)), file_);  // not appended
+  ASSERT_FALSE(warnings.empty());
+  EXPECT_NE(warnings.back().find("starting over"), std::string::npos);
+  // The parallel path, too: a 200 to a ranged part falls back to one stream.
+  FetchOptions p = o_;
+  p.part_size = 100000;
+  EXPECT_EQ(read(fetch(base_ + "norange/file.bin", p)), file_);
+}
+
+TEST_F(Fetch, RetriesServerErrorsRateLimitsAndStalls) {
+  EXPECT_EQ(read(fetch(base_ + "flaky-2/file.bin", o_)), file_);
+  const auto t0 = std::chrono::steady_clock::now();
+  EXPECT_EQ(read(fetch(base_ + "retryafter-1/file.bin", o_)), file_);
+  EXPECT_GE(std::chrono::steady_clock::now() - t0, std::chrono::milliseconds(900));  // honoured Retry-After
+  FetchOptions one_stream = o_;
+  one_stream.part_size = 1 << 30;
+  EXPECT_EQ(read(fetch(base_ + "stall-30/file.bin", one_stream)), file_);  // the stalled connection is retried
+  FetchOptions few = o_;
+  few.retries = 1;
+  try {
+    fetch(base_ + "flaky-5/file.bin", few);
+    FAIL() << "no error after the last try";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("HTTP 500 (after 2 tries)"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(fetch(base_ + "ok/missing.bin", o_), Error);
+}
+
+TEST_F(Fetch, ConcurrentFetchesOfOneFileDoNotCorruptIt) {
+  FetchOptions o = o_;
+  o.part_size = 300000;
+  std::string a, b;
+  std::thread t1([&] { a = read(fetch(base_ + "slow-3000000/file.bin", o)); });
+  std::thread t2([&] { b = read(fetch(base_ + "slow-3000000/file.bin", o)); });
+  t1.join();
+  t2.join();
+  EXPECT_EQ(a, file_);
+  EXPECT_EQ(b, file_);
+}
+
+class CatalogMirrors : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (test::fashion_mnist_dir().empty()) GTEST_SKIP() << "Fashion-MNIST is not installed (dataset-fashion-mnist)";
+    server_ = std::make_unique<ServerProcess>(
+        std::vector<std::string>{"python3", test::servers_dir() + "/http_faults.py", test::fashion_mnist_dir()});
+    ASSERT_TRUE(server_->running());
+    base_ = "http://127.0.0.1:" + server_->first_line().substr(5) + "/m/";
+    o_.cache = cache_.path();
+    o_.backoff_seconds = 0.01;
+    o_.retries = 1;
+  }
+  TempDir cache_;
+  std::unique_ptr<ServerProcess> server_;
+  std::string base_;
+  FetchOptions o_;
+};
+
+TEST_F(CatalogMirrors, FallsBackPastFailingAndCorruptMirrorsAndRemembers) {
+  o_.mirrors = {base_ + "flaky-99", base_ + "corrupt", base_ + "ok"};
+  std::vector<std::string> warnings;
+  o_.warn = [&](const std::string& w) { warnings.push_back(w); };
+  const FetchResult r = fetch("fashion-mnist", o_);
+  ASSERT_EQ(r.files.size(), 4u);
+  for (const FetchedFile& f : r.files)
+    EXPECT_EQ(digest_file(f.path).sha256, digest_file(test::fashion_mnist_dir() + "/" + f.name).sha256);
+  bool saw_corrupt = false;
+  for (const std::string& w : warnings) saw_corrupt = saw_corrupt || w.find("verification failed") != std::string::npos;
+  EXPECT_TRUE(saw_corrupt);
+  EXPECT_EQ(load_dataset(r.folder).train.size(), 60000);
+  const auto mirrors = nlohmann::json::parse(read_file(cache_ / "mirrors.json"));
+  EXPECT_EQ(mirrors["fashion-mnist"], base_ + "ok/");
+}
+
+TEST_F(CatalogMirrors, OnlyCorruptMirrorsPublishNothing) {
+  o_.mirrors = {base_ + "corrupt"};
+  try {
+    fetch("fashion-mnist", o_);
+    FAIL() << "a corrupt file was accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("every mirror failed"), std::string::npos) << e.what();
+  }
+  EXPECT_FALSE(fs::exists(cache_ / "datasets/fashion-mnist/train-labels-idx1-ubyte.gz"));
+  EXPECT_TRUE(!fs::exists(cache_ / "blobs") || fs::is_empty(cache_ / "blobs"));
+}
+
+TEST(FetchLocal, CopiesVerifiesAndNamesAFolder) {
+  TempDir src, cache;
+  write(src / "a/x.txt", "x");
+  write(src / "y.bin", random_bytes(1000, 3));
+  FetchOptions o;
+  o.cache = cache.path();
+  o.name = "mine";
+  const FetchResult r = fetch(src.path(), o);
+  ASSERT_EQ(r.files.size(), 2u);
+  EXPECT_EQ(read_file(cache / "datasets/mine/a/x.txt"), "x");
+  write(src / "a/x.txt", "changed");  // the cache keeps what was fetched
+  EXPECT_EQ(read_file(cache / "datasets/mine/a/x.txt"), "x");
+}
+
+TEST(Sources, DriveLinkFormsAndBadUris) {
+  for (const char* url : {"https://drive.google.com/file/d/1AbC_d-9/view?usp=sharing", "https://drive.google.com/file/d/1AbC_d-9",
+                          "https://drive.google.com/open?id=1AbC_d-9", "https://drive.google.com/uc?id=1AbC_d-9&export=download",
+                          "https://drive.usercontent.google.com/download?id=1AbC_d-9&export=download", "gdrive://1AbC_d-9"})
+    EXPECT_EQ(drive_file_id(url), "1AbC_d-9") << url;
+  EXPECT_EQ(drive_file_id("https://example.com/file/d/x"), "");
+  EXPECT_EQ(parse_source("s3://bucket/pre/fix/").key, "pre/fix/");
+  EXPECT_EQ(parse_source("mnist").kind, SourceKind::catalog);
+  EXPECT_THROW(parse_source("imagenet"), Error);
+  EXPECT_THROW(parse_source("s3://"), Error);
+}
+
+class Drive : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    small_ = random_bytes(20000, 5);
+    large_ = random_bytes(3000000, 6);
+    write(root_ / "small.bin", small_);
+    write(root_ / "large.bin", large_);
+    server_ = std::make_unique<ServerProcess>(std::vector<std::string>{"python3", test::servers_dir() + "/drive.py", root_.path()});
+    ASSERT_TRUE(server_->running());
+    ::setenv("DLTRAIN_GDRIVE_URL", ("http://127.0.0.1:" + server_->first_line().substr(5)).c_str(), 1);
+    o_.cache = cache_.path();
+    o_.backoff_seconds = 0.01;
+  }
+  void TearDown() override { ::unsetenv("DLTRAIN_GDRIVE_URL"); }
+  std::string error_of(const std::string& id) {
+    try {
+      fetch("https://drive.google.com/file/d/" + id + "/view", o_);
+    } catch (const Error& e) {
+      return std::string(e.what()) + " | " + e.hint();
+    }
+    return "no error";
+  }
+  TempDir root_, cache_;
+  std::string small_, large_;
+  std::unique_ptr<ServerProcess> server_;
+  FetchOptions o_;
+};
+
+TEST_F(Drive, SmallFilesDirectlyLargeOnesThroughTheWarningForm) {
+  const FetchResult s = fetch("https://drive.google.com/file/d/small/view?usp=sharing", o_);
+  EXPECT_EQ(s.files.at(0).name, "small.bin");
+  EXPECT_EQ(read_file(s.files[0].path), small_);
+  o_.part_size = 500000;  // the confirmed download in ranged parts, with the session cookie
+  const FetchResult l = fetch("https://drive.google.com/uc?id=large&export=download", o_);
+  EXPECT_EQ(l.files.at(0).name, "large.bin");
+  EXPECT_EQ(read_file(l.files[0].path), large_);
+}
+
+TEST_F(Drive, QuotaAndPermissionPagesAreErrorsNotFiles) {
+  EXPECT_NE(error_of("quota").find("download quota is exceeded"), std::string::npos);
+  EXPECT_NE(error_of("private").find("not shared publicly"), std::string::npos);
+  EXPECT_TRUE(!fs::exists(cache_ / "blobs") || fs::is_empty(cache_ / "blobs"));
+}
+
+class S3 : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    root_ = new TempDir;
+    write(*root_ / "big.bin", random_bytes(5 << 20, 7));
+    write(*root_ / "mnist/train-labels-idx1-ubyte", std::string("\0\0\x08\x01\0\0\0\x02\x03\x04", 10));
+    server_ = new ServerProcess({"python3", test::servers_dir() + "/s3.py", root_->path()});
+  }
+  static void TearDownTestSuite() {
+    delete server_;
+    delete root_;
+  }
+  void SetUp() override {
+    if (!server_->running())
+      GTEST_SKIP() << "no S3 test server: tests/servers/s3.py needs moto (pip install 'moto[server]')";
+    const auto j = nlohmann::json::parse(server_->first_line());
+    o_.cache = cache_.path();
+    o_.backoff_seconds = 0.01;
+    o_.s3.endpoint = "http://127.0.0.1:" + std::to_string(j["port"].get<int>());
+    key_ = j["access_key"];
+    secret_ = j["secret_key"];
+    ::setenv("AWS_ACCESS_KEY_ID", key_.c_str(), 1);
+    ::setenv("AWS_SECRET_ACCESS_KEY", secret_.c_str(), 1);
+  }
+  void TearDown() override {
+    ::unsetenv("AWS_ACCESS_KEY_ID");
+    ::unsetenv("AWS_SECRET_ACCESS_KEY");
+  }
+  static TempDir* root_;
+  static ServerProcess* server_;
+  TempDir cache_;
+  FetchOptions o_;
+  std::string key_, secret_;
+};
+TempDir* S3::root_ = nullptr;
+ServerProcess* S3::server_ = nullptr;
+
+TEST_F(S3, GetsObjectsAndLargeOnesInParts) {
+  EXPECT_EQ(read_file(fetch("s3://data/small.txt", o_).files.at(0).path), "hello from s3\n");
+  o_.part_size = 1 << 20;
+  const FetchResult big = fetch("s3://data/big.bin", o_);
+  EXPECT_EQ(big.files.at(0).sha256, digest_file(*root_ / "big.bin").sha256);
+}
+
+TEST_F(S3, PrefixListingAcrossPagesMirrorsTheKeys) {
+  const FetchResult r = fetch("s3://data/many/", o_);
+  EXPECT_EQ(r.files.size(), 1005u);  // more than one ListObjectsV2 page of 1000
+  EXPECT_EQ(read_file(r.folder + "/part 1004+x.txt"), "1004\n");
+  o_.name = "tiny-mnist";
+  const FetchResult m = fetch("s3://data/mnist/", o_);
+  EXPECT_TRUE(fs::exists(cache_ / "datasets/tiny-mnist/train-labels-idx1-ubyte"));
+}
+
+TEST_F(S3, WrongSecretAndMissingKeyAreClearAndSecretFree) {
+  ::setenv("AWS_SECRET_ACCESS_KEY", "not-the-secret-at-all", 1);
+  try {
+    fetch("s3://data/small.txt", o_);
+    FAIL() << "a wrong secret was accepted";
+  } catch (const Error& e) {
+    const std::string all = std::string(e.what()) + e.hint();
+    EXPECT_NE(all.find("SignatureDoesNotMatch"), std::string::npos) << all;
+    EXPECT_EQ(all.find("not-the-secret-at-all"), std::string::npos) << "the secret leaked: " << all;
+  }
+  ::setenv("AWS_SECRET_ACCESS_KEY", secret_.c_str(), 1);
+  try {
+    fetch("s3://data/no/such/key.bin", o_);
+    FAIL() << "a missing key did not fail";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("NoSuchKey"), std::string::npos) << e.what();
+  }
+}
+
+// ---- archives ------------------------------------------------------------------------------------
+struct Member {
+  std::string name;
+  mode_t type = AE_IFREG;
+  std::string data = {}, link = {};
+};
+
+void make_archive(const std::string& path, const std::vector<Member>& members, bool zip) {
+  archive* a = archive_write_new();
+  if (zip) archive_write_set_format_zip(a);
+  else archive_write_set_format_pax_restricted(a), archive_write_add_filter_gzip(a);
+  archive_write_open_filename(a, path.c_str());
+  for (const Member& m : members) {
+    archive_entry* e = archive_entry_new();
+    archive_entry_set_pathname(e, m.name.c_str());
+    archive_entry_set_filetype(e, m.type);
+    archive_entry_set_perm(e, 0644);
+    archive_entry_set_size(e, int64_t(m.data.size()));
+    if (m.type == AE_IFLNK) archive_entry_set_symlink(e, m.link.c_str());
+    archive_write_header(a, e);
+    if (!m.data.empty()) archive_write_data(a, m.data.data(), m.data.size());
+    archive_entry_free(e);
+  }
+  archive_write_close(a);
+  archive_write_free(a);
+}
+
+TEST(Archives, GoodOnesExtractHostileOnesAreRefusedWhole) {
+  TempDir dir;
+  make_archive(dir / "good.tar.gz", {{"data/a.txt", AE_IFREG, "A"}, {"data/link", AE_IFLNK, "", "a.txt"}}, false);
+  const auto files = extract_archive(dir / "good.tar.gz", dir / "out");
+  EXPECT_EQ(read_file(dir / "out/data/a.txt"), "A");
+  EXPECT_EQ(files.size(), 2u);
+  make_archive(dir / "good.zip", {{"z/b.txt", AE_IFREG, "B"}}, true);
+  extract_archive(dir / "good.zip", dir / "zout");
+  EXPECT_EQ(read_file(dir / "zout/z/b.txt"), "B");
+  struct Bad { std::string file; std::vector<Member> members; bool zip; std::string why; };
+  const std::vector<Bad> bad = {
+      {"dotdot.tar.gz", {{"ok.txt", AE_IFREG, "1"}, {"../evil.txt", AE_IFREG, "x"}}, false, "climbs out"},
+      {"abs.tar.gz", {{"/tmp/dltrain-evil.txt", AE_IFREG, "x"}}, false, "absolute path"},
+      {"link.tar.gz", {{"l", AE_IFLNK, "", "../../etc/passwd"}}, false, "points outside"},
+      {"abslink.tar.gz", {{"l", AE_IFLNK, "", "/etc/passwd"}}, false, "points outside"},
+      {"dev.tar.gz", {{"null", AE_IFCHR}}, false, "device file"},
+      {"fifo.tar.gz", {{"pipe", AE_IFIFO}}, false, "device file, FIFO"},
+      {"dotdot.zip", {{"../evil.txt", AE_IFREG, "x"}}, true, "climbs out"},
+  };
+  for (const Bad& b : bad) {
+    make_archive(dir / b.file, b.members, b.zip);
+    const std::string dest = dir / ("bad-" + b.file);
+    try {
+      extract_archive(dir / b.file, dest);
+      ADD_FAILURE() << b.file << " was extracted";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find(b.why), std::string::npos) << b.file << ": " << e.what();
+    }
+    EXPECT_FALSE(fs::exists(dest + "/ok.txt")) << b.file << ": partially extracted";
+  }
+  EXPECT_FALSE(fs::exists(dir / "evil.txt"));
+  EXPECT_FALSE(fs::exists("/tmp/dltrain-evil.txt"));
+}
+
+}  // namespace
+}  // namespace dltrain
