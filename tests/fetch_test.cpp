@@ -122,6 +122,14 @@ TEST_F(Fetch, ResumesAcrossRunsAndTransfersOnlyTheRest) {
   EXPECT_EQ(bytes_sent(log_, "file.bin") - first, int64_t(file_.size()) - 600000 + 1);  // + the probe's byte
 }
 
+TEST_F(Fetch, CutPartsResumeWhereTheyStopped) {
+  FetchOptions o = o_;
+  o.part_size = 200000;
+  o.concurrency = 3;
+  EXPECT_EQ(read(fetch(base_ + "drop-150000/file.bin", o)), file_);  // every response is cut at 150 kB
+  EXPECT_EQ(bytes_sent(log_, "file.bin"), int64_t(file_.size()) + 1);  // no byte twice (+ the probe's)
+}
+
 TEST_F(Fetch, RestartsCleanlyWhenTheServerIgnoresRange) {
   FetchOptions o = o_;
   o.part_size = 1 << 30;

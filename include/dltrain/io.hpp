@@ -20,6 +20,7 @@ std::string read_file(const std::string& path);
 // Hex digests (OpenSSL): of a string, and of a file read in chunks (SHA-256, and MD5 in the same
 // pass when asked for).
 std::string sha256_hex(const std::string& data);
+std::string hex_string(const unsigned char* bytes, size_t n);  // lower-case
 struct FileDigest {
   std::string sha256, md5;  // md5 is empty unless asked for
   int64_t size = 0;

@@ -13,13 +13,6 @@
 namespace dltrain {
 namespace {
 
-std::string hex(const unsigned char* p, size_t n) {
-  static const char* digits = "0123456789abcdef";
-  std::string out;
-  for (size_t i = 0; i < n; ++i) out += digits[p[i] >> 4], out += digits[p[i] & 15];
-  return out;
-}
-
 std::string hmac(const std::string& key, const std::string& data) {
   unsigned char out[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
@@ -115,7 +108,7 @@ std::string sigv4_signature(const std::string& string_to_sign, const SigV4Scope&
   const std::string k_date = hmac("AWS4" + s.secret_key, s.amz_date.substr(0, 8));
   const std::string k_signing = hmac(hmac(hmac(k_date, s.region), s.service), "aws4_request");
   const std::string sig = hmac(k_signing, string_to_sign);
-  return hex(reinterpret_cast<const unsigned char*>(sig.data()), sig.size());
+  return hex_string(reinterpret_cast<const unsigned char*>(sig.data()), sig.size());
 }
 
 std::string sigv4_authorization(const SigV4Request& r, const SigV4Scope& s) {

@@ -58,6 +58,28 @@ void pwrite_all(int fd, const char* data, size_t n, int64_t offset) {
   }
 }
 
+// Gathers libcurl's 16 kB pieces into 1 MiB writes. flush() before anything relies on the disk.
+class WriteBuffer {
+ public:
+  explicit WriteBuffer(int fd) : fd_(fd) { buf_.reserve(1 << 20); }
+  void write(const char* d, size_t n, int64_t offset) {
+    if (!buf_.empty() && offset != start_ + int64_t(buf_.size())) flush();
+    if (buf_.empty()) start_ = offset;
+    buf_.insert(buf_.end(), d, d + n);
+    if (buf_.size() >= (1 << 20)) flush();
+  }
+  void flush() {
+    if (!buf_.empty()) pwrite_all(fd_, buf_.data(), buf_.size(), start_);
+    buf_.clear();
+  }
+  void discard() { buf_.clear(); }
+
+ private:
+  int fd_;
+  int64_t start_ = 0;
+  std::vector<char> buf_;
+};
+
 double parse_retry_after(const std::string& v) {
   char* end = nullptr;
   const double s = std::strtod(v.c_str(), &end);
@@ -176,23 +198,35 @@ void download_parts(const Target& t, const FetchOptions& o, const Probe& p, Side
     for (size_t k; !failed && (k = next++) < pending.size();) {
       const int64_t part = pending[k], begin = part * side.part_size, end = std::min(p.size, begin + side.part_size) - 1;
       try {
+        int64_t got = 0;  // bytes of this part on disk; a retry asks only for the rest
         with_retries(o, t.label, [&] {
-          int64_t got = 0;
-          const HttpResponse r = http_get(request_for(t, o, begin, end, workers), [&](const char* d, size_t n, long s) {
-            if (failed || s != 206 || got + int64_t(n) > end - begin + 1) return false;
-            pwrite_all(fd, d, n, begin + got);
-            got += int64_t(n);
-            meter.add(int64_t(n));
-            return true;
-          });
+          const int64_t from = begin + got;
+          WriteBuffer out(fd);
+          HttpResponse r;
+          try {
+            r = http_get(request_for(t, o, from, end, workers), [&](const char* d, size_t n, long s) {
+              if (failed || s != 206 || got + int64_t(n) > end - begin + 1) return false;
+              out.write(d, n, begin + got);
+              got += int64_t(n);
+              meter.add(int64_t(n));
+              return true;
+            });
+          } catch (const TransportError&) {
+            out.flush();
+            throw;
+          }
+          out.flush();
           check_status(r, t.label);
-          const std::string want = "bytes " + std::to_string(begin) + "-" + std::to_string(end) + "/" + std::to_string(p.size);
           if (r.status == 200) throw RangesIgnored{};
           if (failed) return 0;
-          if (r.header("content-range") != want || got != end - begin + 1) {
-            meter.add(-got);  // this part's bytes are fetched again
-            throw Retryable(t.label + ": part " + std::to_string(part) + " came back incomplete or mislabelled", -1);
+          const std::string want = "bytes " + std::to_string(from) + "-" + std::to_string(end) + "/" + std::to_string(p.size);
+          if (r.header("content-range") != want) {
+            meter.add(-got);  // mislabelled: fetch the whole part again
+            got = 0;
+            throw Retryable(t.label + ": part " + std::to_string(part) + " came back mislabelled", -1);
           }
+          if (got != end - begin + 1)
+            throw Retryable(t.label + ": part " + std::to_string(part) + " ended early; resuming it", -1);
           return 0;
         });
         if (failed) return;
@@ -240,11 +274,13 @@ void download_stream(const Target& t, const FetchOptions& o, Sidecar& side, cons
     HttpRequest req = request_for(t, o, start > 0 ? start : -1, -1, 1);
     if (start > 0) req.if_range = side.validator;
     HttpResponse r;
+    WriteBuffer out(fd);
     try {
       r = http_get(req, [&](const char* d, size_t n, long status) {
         if (first && start > 0 && status == 200) {
           // The whole file again, from byte 0 (range ignored, or the file changed): never append it.
           if (::ftruncate(fd, 0) != 0) throw Error(std::string("cannot truncate: ") + std::strerror(errno));
+          out.discard();
           meter.add(-side.offset);
           side.offset = 0;
           digest.restart(md5);
@@ -253,11 +289,12 @@ void download_stream(const Target& t, const FetchOptions& o, Sidecar& side, cons
         first = false;
         if (digest.valid && digest.hasher->size() == side.offset) digest.hasher->update(d, n);
         else digest.valid = false;
-        pwrite_all(fd, d, n, side.offset);
+        out.write(d, n, side.offset);
         side.offset += int64_t(n);
         since_sync += int64_t(n);
         meter.add(int64_t(n));
         if (since_sync >= (64 << 20)) {
+          out.flush();
           ::fdatasync(fd);
           side.save(side_path);
           since_sync = 0;
@@ -265,10 +302,12 @@ void download_stream(const Target& t, const FetchOptions& o, Sidecar& side, cons
         return true;
       });
     } catch (const TransportError&) {
+      out.flush();
       ::fdatasync(fd);
       side.save(side_path);
       throw;
     }
+    out.flush();
     check_status(r, t.label);
     if (start > 0 && r.status == 206 && r.header("content-range").rfind("bytes " + std::to_string(start) + "-", 0) != 0) {
       meter.add(start - side.offset);

@@ -9,13 +9,6 @@
 
 namespace dltrain {
 namespace {
-std::string hex(const unsigned char* p, unsigned n) {
-  static const char* digits = "0123456789abcdef";
-  std::string out;
-  for (unsigned i = 0; i < n; ++i) out += digits[p[i] >> 4], out += digits[p[i] & 15];
-  return out;
-}
-
 using Ctx = std::unique_ptr<EVP_MD_CTX, void (*)(EVP_MD_CTX*)>;
 Ctx context(const EVP_MD* md) {
   Ctx c(EVP_MD_CTX_new(), EVP_MD_CTX_free);
@@ -26,9 +19,16 @@ std::string finish_ctx(EVP_MD_CTX* c) {
   unsigned char d[EVP_MAX_MD_SIZE];
   unsigned n = 0;
   if (!EVP_DigestFinal_ex(c, d, &n)) throw Error("digest failed");
-  return hex(d, n);
+  return hex_string(d, n);
 }
 }  // namespace
+
+std::string hex_string(const unsigned char* p, size_t n) {
+  static const char* digits = "0123456789abcdef";
+  std::string out;
+  for (size_t i = 0; i < n; ++i) out += digits[p[i] >> 4], out += digits[p[i] & 15];
+  return out;
+}
 
 std::string sha256_hex(const std::string& data) {
   Ctx c = context(EVP_sha256());
