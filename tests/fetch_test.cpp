@@ -130,6 +130,18 @@ TEST_F(Fetch, CutPartsResumeWhereTheyStopped) {
   EXPECT_EQ(bytes_sent(log_, "file.bin"), int64_t(file_.size()) + 1);  // no byte twice (+ the probe's)
 }
 
+TEST_F(Fetch, PartsOfAnInterruptedRunResumeInTheNextRun) {
+  FetchOptions o = o_;
+  o.part_size = 200000;
+  o.concurrency = 1;
+  o.retries = 0;
+  EXPECT_THROW(fetch(base_ + "dropfirst-150000/file.bin", o), Error);  // the first part is cut
+  const int64_t first = bytes_sent(log_, "file.bin");
+  EXPECT_EQ(read(fetch(base_ + "dropfirst-150000/file.bin", o)), file_);
+  // The second run asks only for what the first did not receive (+ its probe's byte).
+  EXPECT_EQ(bytes_sent(log_, "file.bin") - first, int64_t(file_.size()) - (first - 1) + 1);
+}
+
 TEST_F(Fetch, RestartsCleanlyWhenTheServerIgnoresRange) {
   FetchOptions o = o_;
   o.part_size = 1 << 30;
@@ -163,6 +175,14 @@ TEST_F(Fetch, RetriesServerErrorsRateLimitsAndStalls) {
     EXPECT_NE(std::string(e.what()).find("HTTP 500 (after 2 tries)"), std::string::npos) << e.what();
   }
   EXPECT_THROW(fetch(base_ + "ok/missing.bin", o_), Error);
+}
+
+TEST_F(Fetch, LimitRateCapsTheBandwidth) {
+  FetchOptions o = o_;
+  o.limit_rate = 1000000;  // 1.5 MB at 1 MB/s: at least a second, however fast the machine
+  const auto t0 = std::chrono::steady_clock::now();
+  EXPECT_EQ(read(fetch(base_ + "ok/file.bin", o)), file_);
+  EXPECT_GE(std::chrono::steady_clock::now() - t0, std::chrono::milliseconds(1200));
 }
 
 TEST_F(Fetch, ConcurrentFetchesOfOneFileDoNotCorruptIt) {

@@ -12,9 +12,10 @@
 
 namespace dltrain {
 
-// Writes to a temporary file in the same folder, fsyncs it and renames it over `path`, so readers
-// see the old file or the new one, never a partial one. Nothing is left behind on failure.
-void write_file_atomic(const std::string& path, std::string_view content);
+// Writes to a temporary file in the same folder, fsyncs it (unless `durable` is false: progress
+// notes that may be lost with the machine, not with the process) and renames it over `path`, so
+// readers see the old file or the new one, never a partial one. Nothing is left behind on failure.
+void write_file_atomic(const std::string& path, std::string_view content, bool durable = true);
 std::string read_file(const std::string& path);
 
 // Hex digests (OpenSSL): of a string, and of a file read in chunks (SHA-256, and MD5 in the same

@@ -99,7 +99,7 @@ HttpResponse http_get(const HttpRequest& r, const Sink& sink) {
   curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, long(r.stall_seconds));
   curl_easy_setopt(c, CURLOPT_USERAGENT, "dltrain/0.1");
   curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, "identity");
-  curl_easy_setopt(c, CURLOPT_BUFFERSIZE, 512L * 1024);  // fewer, larger writes
+  curl_easy_setopt(c, CURLOPT_BUFFERSIZE, 524288L);  // large reads
   curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
   curl_easy_setopt(c, CURLOPT_HEADERDATA, &st);
   curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
@@ -108,7 +108,6 @@ HttpResponse http_get(const HttpRequest& r, const Sink& sink) {
     curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
     curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
   }
-  if (r.max_bytes_per_second > 0) curl_easy_setopt(c, CURLOPT_MAX_RECV_SPEED_LARGE, curl_off_t(r.max_bytes_per_second));
   std::string range;
   if (r.range_begin >= 0) {
     range = std::to_string(r.range_begin) + "-" + (r.range_end >= 0 ? std::to_string(r.range_end) : "");

@@ -19,7 +19,6 @@ struct HttpRequest {
   int64_t range_end = -1;
   std::string if_range;               // validator for If-Range
   bool insecure = false;
-  int64_t max_bytes_per_second = 0;
   int stall_seconds = 30;
   std::string cookie_jar;             // file for the session's cookies (Google Drive), or ""
 };

@@ -118,14 +118,13 @@ auto with_retries(const FetchOptions& o, const std::string& label, F&& attempt) 
   }
 }
 
-HttpRequest request_for(const Target& t, const FetchOptions& o, int64_t begin, int64_t end, int connections) {
+HttpRequest request_for(const Target& t, const FetchOptions& o, int64_t begin, int64_t end, int) {
   HttpRequest r;
   r.url = t.url;
   if (t.headers) r.headers = t.headers(begin, end);
   r.range_begin = begin;
   r.range_end = end;
   r.insecure = o.insecure;
-  r.max_bytes_per_second = o.limit_rate > 0 ? std::max<int64_t>(1, o.limit_rate / connections) : 0;
   r.stall_seconds = o.stall_seconds;
   return r;
 }
@@ -157,11 +156,12 @@ Probe probe(const Target& t, const FetchOptions& o) {
 struct Sidecar {
   std::string url, validator;
   int64_t size = -1, part_size = 0, offset = 0;
-  std::vector<bool> done;  // parts mode when not empty
-  void save(const std::string& path) const {
+  std::vector<bool> done;    // parts mode when not empty
+  std::vector<int64_t> got;  // bytes of each unfinished part already on disk
+  void save(const std::string& path, bool durable = true) const {
     nlohmann::json j{{"url", url}, {"validator", validator}, {"size", size}, {"part_size", part_size},
-                     {"offset", offset}, {"done", done}};
-    write_file_atomic(path, j.dump());
+                     {"offset", offset}, {"done", done}, {"got", got}};
+    write_file_atomic(path, j.dump(), durable);
   }
   static Sidecar load(const std::string& path) {
     Sidecar s;
@@ -173,6 +173,8 @@ struct Sidecar {
       s.part_size = j.at("part_size");
       s.offset = j.at("offset");
       s.done = j.at("done").get<std::vector<bool>>();
+      s.got = j.value("got", std::vector<int64_t>{});
+      if (s.got.size() != s.done.size()) s.got.assign(s.done.size(), 0);
     } catch (const std::exception&) {
       return Sidecar{};  // unreadable: start over
     }
@@ -183,10 +185,11 @@ struct Sidecar {
 void download_parts(const Target& t, const FetchOptions& o, const Probe& p, Sidecar& side, const std::string& side_path,
                     int fd, Meter& meter) {
   const int64_t parts = int64_t(side.done.size());
+  side.got.resize(side.done.size(), 0);
   std::vector<int64_t> pending;
   for (int64_t i = 0; i < parts; ++i) {
-    if (side.done[size_t(i)]) meter.add(std::min(side.part_size, side.size - i * side.part_size));
-    else pending.push_back(i);
+    if (side.done[size_t(i)]) meter.add(std::min(side.part_size, side.size - i * side.part_size), false);
+    else pending.push_back(i), meter.add(side.got[size_t(i)], false);
   }
   std::atomic<size_t> next{0};
   std::atomic<bool> failed{false};
@@ -198,7 +201,8 @@ void download_parts(const Target& t, const FetchOptions& o, const Probe& p, Side
     for (size_t k; !failed && (k = next++) < pending.size();) {
       const int64_t part = pending[k], begin = part * side.part_size, end = std::min(p.size, begin + side.part_size) - 1;
       try {
-        int64_t got = 0;  // bytes of this part on disk; a retry asks only for the rest
+        // Bytes of this part on disk (from an earlier run, too): a retry asks only for the rest.
+        int64_t got = std::clamp<int64_t>(side.got[size_t(part)], 0, end - begin + 1), noted = got;
         with_retries(o, t.label, [&] {
           const int64_t from = begin + got;
           WriteBuffer out(fd);
@@ -209,10 +213,19 @@ void download_parts(const Target& t, const FetchOptions& o, const Probe& p, Side
               out.write(d, n, begin + got);
               got += int64_t(n);
               meter.add(int64_t(n));
+              if (got - noted >= (1 << 20)) {  // note progress, so a killed run loses at most 1 MiB per part
+                out.flush();
+                std::lock_guard lock(mu);
+                side.got[size_t(part)] = noted = got;
+                side.save(side_path, false);
+              }
               return true;
             });
           } catch (const TransportError&) {
             out.flush();
+            std::lock_guard lock(mu);
+            side.got[size_t(part)] = noted = got;  // the next try, or the next run, continues here
+            side.save(side_path, false);
             throw;
           }
           out.flush();
@@ -222,7 +235,7 @@ void download_parts(const Target& t, const FetchOptions& o, const Probe& p, Side
           const std::string want = "bytes " + std::to_string(from) + "-" + std::to_string(end) + "/" + std::to_string(p.size);
           if (r.header("content-range") != want) {
             meter.add(-got);  // mislabelled: fetch the whole part again
-            got = 0;
+            got = noted = 0;
             throw Retryable(t.label + ": part " + std::to_string(part) + " came back mislabelled", -1);
           }
           if (got != end - begin + 1)
@@ -233,6 +246,7 @@ void download_parts(const Target& t, const FetchOptions& o, const Probe& p, Side
         std::lock_guard lock(mu);
         ::fdatasync(fd);  // the sidecar never claims bytes that are not on disk
         side.done[size_t(part)] = true;
+        side.got[size_t(part)] = 0;
         side.save(side_path);
       } catch (const RangesIgnored&) {
         std::lock_guard lock(mu);
@@ -264,7 +278,7 @@ struct RunningDigest {
 
 void download_stream(const Target& t, const FetchOptions& o, Sidecar& side, const std::string& side_path, int fd,
                      Meter& meter, RunningDigest& digest, bool md5) {
-  meter.add(side.offset);
+  meter.add(side.offset, false);
   digest.restart(md5);
   if (side.offset > 0) digest.valid = false;  // a resumed file is hashed from disk at the end
   with_retries(o, t.label, [&] {
@@ -380,9 +394,18 @@ void Meter::begin_file(const std::string& label, int64_t size) {
   done_ = 0;
 }
 void Meter::set_file_total(int64_t size) { file_total_ = size; }
-void Meter::add(int64_t bytes) {
+void Meter::add(int64_t bytes, bool received) {
   done_ += bytes;
   emit(false);
+  if (options_.limit_rate <= 0 || bytes <= 0 || !received) return;
+  std::chrono::steady_clock::time_point due;
+  {
+    std::lock_guard lock(mu_);
+    transferred_ += bytes;
+    due = began_ + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                       std::chrono::duration<double>(double(transferred_) / double(options_.limit_rate)));
+  }
+  std::this_thread::sleep_until(due);
 }
 void Meter::end_file(int64_t size) {
   done_ = size;
@@ -424,7 +447,7 @@ FileDigest download(const Target& t, const FetchOptions& o, const std::string& c
   const bool same = side.url == t.url && side.validator == p.validator && side.size == p.size &&
                     (parts ? side.part_size == o.part_size && !side.done.empty() : side.done.empty());
   if (!same) {
-    side = Sidecar{t.url, p.validator, p.size, parts ? o.part_size : 0, 0, {}};
+    side = Sidecar{t.url, p.validator, p.size, parts ? o.part_size : 0, 0, {}, {}};
     if (parts) side.done.assign(size_t((p.size + o.part_size - 1) / o.part_size), false);
     Fd fresh(partial, O_WRONLY | O_CREAT | O_TRUNC);
     if (parts && ::ftruncate(fresh.get(), p.size) != 0) throw Error(std::string("cannot size the partial file: ") + std::strerror(errno));
@@ -440,7 +463,7 @@ FileDigest download(const Target& t, const FetchOptions& o, const std::string& c
       o.warn(t.label + ": the server ignored range requests; downloading in one stream from the start");
       if (::ftruncate(fd.get(), 0) != 0) throw Error(std::string("cannot truncate: ") + std::strerror(errno));
       meter.begin_file(t.label, p.size);
-      side = Sidecar{t.url, p.validator, p.size, 0, 0, {}};
+      side = Sidecar{t.url, p.validator, p.size, 0, 0, {}, {}};
       side.save(side_path);
       download_stream(t, o, side, side_path, fd.get(), meter, digest, wants_md5(t));
     }
@@ -460,7 +483,7 @@ FileDigest import_local(const std::string& path, const Target& expect, const std
   // (copy_file uses copy_file_range, which shares blocks on file systems that can.)
   fs::copy_file(path, partial, fs::copy_options::overwrite_existing);
   const FileDigest d = verify_and_publish(partial, expect, cache, -1);
-  meter.add(d.size);
+  meter.add(d.size, false);
   return d;
 }
 

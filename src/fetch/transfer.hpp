@@ -22,12 +22,14 @@ struct Target {
   std::function<std::vector<std::string>(int64_t range_begin, int64_t range_end)> headers;  // per request
 };
 
-// Throttled progress for one fetch: the caller sets the totals, the engine adds bytes.
+// Progress for one fetch (reported at most 5 times a second) and its bandwidth cap: add() sleeps
+// the calling connection until all connections together are within --limit-rate. (libcurl's own
+// limiter lets short transfers through unthrottled.) The caller sets the totals.
 class Meter {
  public:
-  explicit Meter(const FetchOptions& o) : options_(o) {}
+  explicit Meter(const FetchOptions& o) : options_(o), began_(std::chrono::steady_clock::now()) {}
   void begin_file(const std::string& label, int64_t size);
-  void add(int64_t bytes);      // bytes written
+  void add(int64_t bytes, bool received = true);  // bytes written; `received` ones count against the cap
   void set_file_total(int64_t size);
   void end_file(int64_t size);  // the file is complete (downloaded or already cached)
   void set_all_total(int64_t total) { all_total_ = total; }
@@ -40,6 +42,8 @@ class Meter {
   std::atomic<int64_t> done_{0};
   int64_t file_total_ = -1, all_before_ = 0, all_total_ = -1;
   std::chrono::steady_clock::time_point last_{};
+  std::chrono::steady_clock::time_point began_;
+  int64_t transferred_ = 0;  // bytes received in this fetch, for the rate cap
 };
 
 // A response or check that a different mirror might not have (status, size, checksum).

@@ -12,7 +12,7 @@
 
 namespace dltrain {
 
-void write_file_atomic(const std::string& path, std::string_view content) {
+void write_file_atomic(const std::string& path, std::string_view content, bool durable) {
   const std::filesystem::path target(path);
   const std::string tmp = (target.parent_path() / ("." + target.filename().string() + ".tmp." +
                                                    std::to_string(::getpid()))).string();
@@ -30,7 +30,7 @@ void write_file_atomic(const std::string& path, std::string_view content) {
     }
     done += size_t(n);
   }
-  if (::fsync(fd) != 0 || ::close(fd) != 0 || ::rename(tmp.c_str(), path.c_str()) != 0) {
+  if ((durable && ::fsync(fd) != 0) || ::close(fd) != 0 || ::rename(tmp.c_str(), path.c_str()) != 0) {
     const std::string why = std::strerror(errno);
     ::unlink(tmp.c_str());
     throw Error("cannot write " + path + ": " + why);
