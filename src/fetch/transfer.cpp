@@ -16,7 +16,10 @@
 #include <cstring>
 #include <filesystem>
 #include <nlohmann/json.hpp>
+#include <condition_variable>
+#include <deque>
 #include <memory>
+#include <optional>
 #include <random>
 #include <thread>
 
@@ -266,21 +269,83 @@ void download_parts(const Target& t, const FetchOptions& o, const Probe& p, Side
   if (first_error) std::rethrow_exception(first_error);
 }
 
-// Hashes bytes as they arrive in order, so a one-stream download needs no second read to verify.
-struct RunningDigest {
-  std::unique_ptr<Hasher> hasher;
-  bool valid = true;
+// Hashes a one-stream download while it arrives, on a helper thread (hashing overlaps receiving),
+// so verifying it needs no second read. Bytes that do not continue the hashed prefix (a resumed
+// or rewound stream) make it invalid; the file is then hashed from disk at the end.
+class RunningDigest {
+ public:
+  ~RunningDigest() { stop(); }
   void restart(bool md5) {
-    hasher = std::make_unique<Hasher>(md5);
-    valid = true;
+    stop();
+    hasher_ = std::make_unique<Hasher>(md5);
+    expected_ = 0;
+    valid_ = true;
+    done_ = false;
+    worker_ = std::thread([this] {
+      for (;;) {
+        std::vector<char> chunk;
+        {
+          std::unique_lock lock(mu_);
+          cv_.wait(lock, [&] { return done_ || !queue_.empty(); });
+          if (queue_.empty()) return;
+          chunk = std::move(queue_.front());
+          queue_.pop_front();
+        }
+        cv_.notify_all();
+        hasher_->update(chunk.data(), chunk.size());
+      }
+    });
   }
+  void invalidate() { valid_ = false; }
+  void feed(const char* d, size_t n, int64_t offset) {
+    if (!valid_ || offset != expected_) {
+      valid_ = false;
+      return;
+    }
+    pending_.insert(pending_.end(), d, d + n);
+    expected_ += int64_t(n);
+    if (pending_.size() >= (1 << 20)) submit();
+  }
+  // The digest of everything fed, or nothing when the stream was not one in-order run.
+  std::optional<FileDigest> finish() {
+    if (valid_) submit();
+    stop();
+    if (!valid_ || !hasher_) return std::nullopt;
+    return hasher_->finish();
+  }
+
+ private:
+  void submit() {
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [&] { return queue_.size() < 8; });
+    queue_.push_back(std::move(pending_));
+    pending_ = {};
+    cv_.notify_all();
+  }
+  void stop() {
+    if (!worker_.joinable()) return;
+    {
+      std::lock_guard lock(mu_);
+      done_ = true;
+    }
+    cv_.notify_all();
+    worker_.join();
+  }
+  std::unique_ptr<Hasher> hasher_;
+  std::thread worker_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::vector<char>> queue_;
+  std::vector<char> pending_;
+  int64_t expected_ = 0;
+  bool valid_ = false, done_ = false;
 };
 
 void download_stream(const Target& t, const FetchOptions& o, Sidecar& side, const std::string& side_path, int fd,
                      Meter& meter, RunningDigest& digest, bool md5) {
   meter.add(side.offset, false);
   digest.restart(md5);
-  if (side.offset > 0) digest.valid = false;  // a resumed file is hashed from disk at the end
+  if (side.offset > 0) digest.invalidate();  // a resumed file is hashed from disk at the end
   with_retries(o, t.label, [&] {
     const int64_t start = side.offset;
     int64_t since_sync = 0;
@@ -301,8 +366,7 @@ void download_stream(const Target& t, const FetchOptions& o, Sidecar& side, cons
           o.warn(t.label + ": the server sent the whole file instead of the rest; starting over");
         }
         first = false;
-        if (digest.valid && digest.hasher->size() == side.offset) digest.hasher->update(d, n);
-        else digest.valid = false;
+        digest.feed(d, n, side.offset);
         out.write(d, n, side.offset);
         side.offset += int64_t(n);
         since_sync += int64_t(n);
@@ -363,7 +427,8 @@ bool wants_md5(const Target& t) {
 // `known` is the digest computed while the bytes arrived, if there is one.
 FileDigest verify_and_publish(const std::string& partial, const Target& t, const std::string& cache, int64_t server_size,
                               RunningDigest* known = nullptr) {
-  const FileDigest d = known && known->valid && known->hasher ? known->hasher->finish() : digest_file(partial, wants_md5(t));
+  std::optional<FileDigest> streamed = known ? known->finish() : std::nullopt;
+  const FileDigest d = streamed ? *streamed : digest_file(partial, wants_md5(t));
   std::string problem;
   if (server_size >= 0 && d.size != server_size)
     problem = "size " + std::to_string(d.size) + ", the server announced " + std::to_string(server_size);
