@@ -186,8 +186,7 @@ std::vector<Fetched> fetch_s3(const Source& s, const FetchOptions& o, const std:
   return out;
 }
 
-std::vector<Fetched> fetch_local(const Source& s, const FetchOptions& o, const std::string& cache, Meter& meter) {
-  (void)o;
+std::vector<Fetched> fetch_local(const Source& s, const std::string& cache, Meter& meter) {
   std::vector<Fetched> out;
   const fs::path root(s.path);
   if (!fs::exists(root)) throw Error(s.path + ": no such file or folder");
@@ -282,7 +281,7 @@ FetchResult fetch(const std::string& uri, const FetchOptions& o) {
         break;
       }
       case SourceKind::local:
-        got = fetch_local(s, o, cache, meter);
+        got = fetch_local(s, cache, meter);
         if (folder_name.empty()) folder_name = stem(fs::path(s.path).lexically_normal().filename().string());
         break;
     }

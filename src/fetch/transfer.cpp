@@ -121,7 +121,7 @@ auto with_retries(const FetchOptions& o, const std::string& label, F&& attempt) 
   }
 }
 
-HttpRequest request_for(const Target& t, const FetchOptions& o, int64_t begin, int64_t end, int) {
+HttpRequest request_for(const Target& t, const FetchOptions& o, int64_t begin, int64_t end) {
   HttpRequest r;
   r.url = t.url;
   if (t.headers) r.headers = t.headers(begin, end);
@@ -141,7 +141,7 @@ struct Probe {
 
 Probe probe(const Target& t, const FetchOptions& o) {
   return with_retries(o, t.label, [&] {
-    const HttpResponse r = http_get(request_for(t, o, 0, 0, 1), [](const char*, size_t, long) { return false; });
+    const HttpResponse r = http_get(request_for(t, o, 0, 0), [](const char*, size_t, long) { return false; });
     check_status(r, t.label);
     Probe p;
     p.validator = r.header("etag").empty() ? r.header("last-modified") : r.header("etag");
@@ -211,7 +211,7 @@ void download_parts(const Target& t, const FetchOptions& o, const Probe& p, Side
           WriteBuffer out(fd);
           HttpResponse r;
           try {
-            r = http_get(request_for(t, o, from, end, workers), [&](const char* d, size_t n, long s) {
+            r = http_get(request_for(t, o, from, end), [&](const char* d, size_t n, long s) {
               if (failed || s != 206 || got + int64_t(n) > end - begin + 1) return false;
               out.write(d, n, begin + got);
               got += int64_t(n);
@@ -350,7 +350,7 @@ void download_stream(const Target& t, const FetchOptions& o, Sidecar& side, cons
     const int64_t start = side.offset;
     int64_t since_sync = 0;
     bool first = true;
-    HttpRequest req = request_for(t, o, start > 0 ? start : -1, -1, 1);
+    HttpRequest req = request_for(t, o, start > 0 ? start : -1, -1);
     if (start > 0) req.if_range = side.validator;
     HttpResponse r;
     WriteBuffer out(fd);
