@@ -165,7 +165,7 @@ class Model {
   Shape input_shape_;
   const Tensor* x_ = nullptr;
   int end_ = 0;
-  Tensor scratch_;
+  std::vector<Tensor> scratch_;  // input gradients that are added to an existing one
 };
 
 // The text format: layers separated by spaces, each `kind[:arg][,option...]`, and `res{ ... }` for

@@ -107,7 +107,6 @@ void Model::backward(const Tensor& dout) {
   for (Node& n : nodes_) n.has_grad = false;
   std::vector<Tensor*> dxs;
   std::vector<int> accumulate_into;
-  std::vector<Tensor> scratch(2);
   for (auto s = plan_.rbegin(); s != plan_.rend(); ++s) {
     if (s->node >= end_) continue;
     Node& n = nodes_[size_t(s->node)];
@@ -123,15 +122,15 @@ void Model::backward(const Tensor& dout) {
       if (!src.has_grad && !taken_here) {
         dxs[j] = &src.grad;
       } else {
-        if (scratch.size() <= j) scratch.resize(j + 1);
-        dxs[j] = &scratch[j];
+        if (scratch_.size() <= j) scratch_.resize(j + 1);
+        dxs[j] = &scratch_[j];
         accumulate_into[j] = in;
       }
     }
     s->layer->backward(*dy, dxs);
     for (size_t j = 0; j < s->inputs.size(); ++j) {
       if (!dxs[j]) continue;
-      if (accumulate_into[j] >= 0) ops::accumulate(scratch[j], nodes_[size_t(accumulate_into[j])].grad);
+      if (accumulate_into[j] >= 0) ops::accumulate(scratch_[j], nodes_[size_t(accumulate_into[j])].grad);
       nodes_[size_t(s->inputs[j])].has_grad = true;
     }
   }

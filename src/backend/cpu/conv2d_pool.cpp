@@ -149,10 +149,12 @@ std::vector<int64_t> tap_offsets(const Window& g, int64_t row) {
 template <class F>
 void for_each_image(const float* x, const Window& g, int64_t n0, int64_t n1, F&& f) {
   std::vector<float> buf;
+  std::vector<int64_t> off;
   int64_t row = 0;
   for (int64_t n = n0; n < n1; ++n) {
     const float* img = unpadded_image(x, g, n, buf, row);
-    f(img, row, tap_offsets(g, row).data(), n);
+    if (off.empty()) off = tap_offsets(g, row);  // the row stride is the same for every image
+    f(img, row, off.data(), n);
   }
 }
 }  // namespace
