@@ -3,6 +3,8 @@
 // Without a GPU each test is skipped and says why.
 #include <gtest/gtest.h>
 
+#include <cstdlib>
+
 #include "dltrain/system.hpp"
 #include "helpers.hpp"
 
@@ -13,6 +15,12 @@ const CudaInfo& cuda() {
   static const CudaInfo info = inspect_cuda();
   return info;
 }
+// The binary under test; DLTRAIN_TEST_BINARY overrides it when a prebuilt bundle is run elsewhere
+// (tools/gpu-bundle.sh).
+const char* binary() {
+  const char* over = std::getenv("DLTRAIN_TEST_BINARY");
+  return over != nullptr ? over : DLTRAIN_BINARY;
+}
 #define REQUIRE_GPU() \
   if (cuda().gpus.empty()) GTEST_SKIP() << "no NVIDIA GPU: " << cuda().driver_error
 
@@ -22,7 +30,7 @@ TEST(Gpu, DoctorSmokeTestPasses) {
   EXPECT_TRUE(r.smoke.ran);
   EXPECT_TRUE(r.smoke.passed) << r.smoke.detail;
   std::string out;
-  EXPECT_EQ(run_program({DLTRAIN_BINARY, "doctor"}, out), 0) << out;
+  EXPECT_EQ(run_program({binary(), "doctor"}, out), 0) << out;
   EXPECT_NE(out.find("passed"), std::string::npos) << out;
 }
 
@@ -33,7 +41,7 @@ TEST_P(Example, RunsThroughCudaRunAndMatchesTheCpu) {
   test::TempDir cache;
   ::setenv("DLTRAIN_CACHE", cache.path().c_str(), 1);
   std::string out;
-  const int rc = run_program({DLTRAIN_BINARY, "cuda", "run", GetParam()}, out);
+  const int rc = run_program({binary(), "cuda", "run", GetParam()}, out);
   ::unsetenv("DLTRAIN_CACHE");
   EXPECT_EQ(rc, 0) << out;
   EXPECT_EQ(out.find("WRONG"), std::string::npos) << out;
