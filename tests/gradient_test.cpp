@@ -81,6 +81,12 @@ TEST(LayerGradients, Conv2D) {
   check_layer(make_conv2d(5, 1, 1, 1, Padding::valid, Act::relu6), {{4, 4, 3}}, 2, 20);
 }
 
+TEST(LayerGradients, DepthwiseConv2D) {
+  check_layer(make_depthwise_conv2d(3, 3), {{6, 5, 2}});
+  check_layer(make_depthwise_conv2d(3, 3, 2, Padding::same), {{7, 6, 4}}, 2);
+  check_layer(make_depthwise_conv2d(5, 5, 1, Padding::same), {{5, 4, 3}});
+}
+
 TEST(LayerGradients, Pooling) {
   check_layer(make_maxpool(2), {{6, 6, 3}});
   check_layer(make_maxpool(3, 2, Padding::same), {{7, 5, 2}});
@@ -129,6 +135,13 @@ TEST(ModelGradients, FusedConvPoolExecutor) {
 TEST(ModelGradients, ResidualBlockAndSharedOutputs) {
   check_model("conv:4x3x3,same,relu res{ conv:4x3x3,same,relu conv:4x3x3,same } relu bn gap dense:3,softmax",
               {6, 6, 2});
+}
+
+// A MobileNetV2 inverted-residual block: expand, depthwise, linear projection, residual add.
+TEST(ModelGradients, InvertedResidualBlock) {
+  check_model("conv:4x3x3,stride=2,same,relu6 res{ conv:12x1x1,relu6 dwconv:3x3,same,relu6 conv:4x1x1 } "
+              "conv:8x1x1,relu6 dwconv:3x3,stride=2,same,relu6 gap dense:3,softmax",
+              {9, 8, 3});
 }
 
 TEST(ModelGradients, LeNetStyleStack) {

@@ -80,6 +80,47 @@ INSTANTIATE_TEST_SUITE_P(
                       ConvCase{2, 28, 28, 1, 32, 3, 3, 1, Padding::valid},
                       ConvCase{2, 13, 11, 12, 20, 3, 3, 2, Padding::valid}));
 
+// ---- depthwise conv2d --------------------------------------------------------------------------
+struct DepthwiseCase { int64_t n, h, w, c, kh, kw, stride; Padding pad; };
+class Depthwise : public ::testing::TestWithParam<DepthwiseCase> {};
+
+TEST_P(Depthwise, ForwardAndBackwardMatchReference) {
+  const DepthwiseCase p = GetParam();
+  const Window g = Window::make({p.n, p.h, p.w, p.c}, p.kh, p.kw, p.stride, p.stride, p.pad, p.c);
+  Tensor x = random_tensor({p.n, p.h, p.w, p.c}, 1), w = random_tensor({p.kh, p.kw, p.c}, 2);
+  Tensor b = random_tensor({p.c}, 3), y({g.n, g.oh, g.ow, g.c}), y_ref({g.n, g.oh, g.ow, g.c});
+  ops::depthwise_forward(x, w, b, y, g);
+  cpu::ref::depthwise_forward(x.f32(), w.f32(), b.f32(), y_ref.f32(), g);
+  EXPECT_TRUE(close(y, y_ref, tol));
+  Tensor dy = random_tensor(y.shape(), 4);
+  Tensor dx(x.shape()), dw(w.shape()), db({p.c}), dx_ref(x.shape()), dw_ref(w.shape()), db_ref({p.c});
+  ops::depthwise_backward(x, w, dy, &dx, dw, db, g);
+  cpu::ref::depthwise_backward(x.f32(), w.f32(), dy.f32(), dx_ref.f32(), dw_ref.f32(), db_ref.f32(), g);
+  EXPECT_TRUE(close(dx, dx_ref, tol));
+  EXPECT_TRUE(close(dw, dw_ref, tol));
+  EXPECT_TRUE(close(db, db_ref, tol));
+}
+INSTANTIATE_TEST_SUITE_P(
+    Shapes, Depthwise,
+    ::testing::Values(DepthwiseCase{2, 5, 5, 1, 3, 3, 1, Padding::valid}, DepthwiseCase{3, 6, 5, 2, 3, 3, 1, Padding::valid}, DepthwiseCase{2, 8, 8, 32, 3, 3, 2, Padding::same},
+                      DepthwiseCase{3, 7, 6, 5, 3, 3, 2, Padding::same}, DepthwiseCase{1, 9, 11, 17, 3, 3, 1, Padding::same},
+                      DepthwiseCase{2, 6, 7, 3, 5, 5, 2, Padding::valid}, DepthwiseCase{1, 14, 14, 96, 3, 3, 2, Padding::same}));
+
+// A 2x2 input, one channel, 3x3 SAME filter of ones: each output is the sum of its neighbourhood.
+TEST(DepthwiseByHand, SamePaddingSumsNeighbours) {
+  Tensor x = Tensor::from({1, 2, 2, 2}, std::vector<float>{1, 10, 2, 20, 3, 30, 4, 40});
+  Tensor w({3, 3, 2});
+  w.fill(1);
+  Tensor b = Tensor::from({2}, std::vector<float>{0.5f, 0});
+  const Window g = Window::make(x.shape(), 3, 3, 1, 1, Padding::same, 2);
+  Tensor y({1, 2, 2, 2});
+  ops::depthwise_forward(x, w, b, y, g);
+  for (int64_t i = 0; i < 4; ++i) {
+    EXPECT_FLOAT_EQ(y.f32()[i * 2], 10.5f);    // 1 + 2 + 3 + 4 + bias
+    EXPECT_FLOAT_EQ(y.f32()[i * 2 + 1], 100);  // channels stay apart
+  }
+}
+
 TEST(ConvByHand, ValidAndSamePadding) {
   // 3x3 input 1..9, 2x2 kernel [[1 2] [3 4]], bias 1.
   Tensor x = Tensor::from({1, 3, 3, 1}, std::vector<float>{1, 2, 3, 4, 5, 6, 7, 8, 9});

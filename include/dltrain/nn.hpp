@@ -99,6 +99,9 @@ std::unique_ptr<Layer> make_dense(int64_t units, Act act = Act::none, Init init 
 std::unique_ptr<Layer> make_conv2d(int64_t filters, int64_t kh, int64_t kw, int64_t stride = 1,
                                    Padding padding = Padding::valid, Act act = Act::none,
                                    Init init = Init::glorot_uniform);
+// One KHxKW filter per channel (MobileNet's depthwise convolution); output channels = input channels.
+std::unique_ptr<Layer> make_depthwise_conv2d(int64_t kh, int64_t kw, int64_t stride = 1,
+                                             Padding padding = Padding::valid, Act act = Act::none);
 std::unique_ptr<Layer> make_maxpool(int64_t k, int64_t stride = 0, Padding padding = Padding::valid);
 std::unique_ptr<Layer> make_avgpool(int64_t k, int64_t stride = 0, Padding padding = Padding::valid);
 std::unique_ptr<Layer> make_global_avgpool();

@@ -46,6 +46,12 @@ void conv2d_forward(const Tensor& x, const Tensor& w, const Tensor& b, Tensor& y
 void conv2d_backward(const Tensor& x, const Tensor& w, const Tensor& dy, Tensor* dx, Tensor& dw, Tensor& db,
                      const Window& g);
 
+// Depthwise convolution (MobileNet's): channel c is convolved with its own KHxKW filter (depth
+// multiplier 1). x (N,H,W,C), w (KH,KW,C), b (C) -> y (N,OH,OW,C); g.k == g.c.
+void depthwise_forward(const Tensor& x, const Tensor& w, const Tensor& b, Tensor& y, const Window& g);
+void depthwise_backward(const Tensor& x, const Tensor& w, const Tensor& dy, Tensor* dx, Tensor& dw, Tensor& db,
+                        const Window& g);
+
 // x (N,H,W,C) -> y (N,OH,OW,C); backward routes dy to the first maximum of each window.
 void maxpool_forward(const Tensor& x, Tensor& y, const Window& g);
 void maxpool_backward(const Tensor& x, const Tensor& y, const Tensor& dy, Tensor& dx, const Window& g);

@@ -55,6 +55,15 @@ float to_rate(const Token& t, const std::string& s) {
   bad(t, "'" + s + "' is not a rate in [0, 1)");
 }
 
+// "32x3x3" -> {32, 3, 3}
+std::vector<int64_t> dims(const Token& t, const std::string& arg) {
+  std::vector<int64_t> n;
+  std::stringstream ss(arg);
+  std::string part;
+  while (std::getline(ss, part, 'x')) n.push_back(to_int(t, part));
+  return n;
+}
+
 // Options shared by conv, dense and pools.
 struct Options {
   Act act = Act::none;
@@ -91,13 +100,17 @@ class Parser {
     if (t.kind == "conv") {
       const Options o = parse_options(t, true, true);
       if (o.softmax) bad(t, "softmax belongs on the last dense layer");
-      std::vector<int64_t> n;
-      std::stringstream ss(t.arg);
-      std::string part;
-      while (std::getline(ss, part, 'x')) n.push_back(to_int(t, part));
+      const std::vector<int64_t> n = dims(t, t.arg);
       if (n.size() != 2 && n.size() != 3) bad(t, "write conv:FILTERSxKxK (e.g. conv:32x3x3) or conv:FILTERSxK");
       return add(make_conv2d(n[0], n[1], n.size() == 3 ? n[2] : n[1], o.stride ? o.stride : 1, o.padding, o.act,
                              o.init));
+    }
+    if (t.kind == "dwconv") {
+      const Options o = parse_options(t, true, true);
+      if (o.softmax || o.init != Init::glorot_uniform) bad(t, "dwconv takes stride=S, same|valid and relu|relu6");
+      const std::vector<int64_t> n = dims(t, t.arg.empty() ? "3" : t.arg);
+      if (n.size() != 1 && n.size() != 2) bad(t, "write dwconv:KxK (e.g. dwconv:3x3) or dwconv:K");
+      return add(make_depthwise_conv2d(n[0], n.size() == 2 ? n[1] : n[0], o.stride ? o.stride : 1, o.padding, o.act));
     }
     if (t.kind == "dense") {
       if (!has_arg) bad(t, "write dense:UNITS");
@@ -174,6 +187,7 @@ std::string model_format_help() {
   return R"(Networks as text: layers separated by spaces, each KIND[:ARG][,OPTION...].
   conv:FxKxK     Conv2D with F filters of KxK     options: stride=S, same|valid, relu|relu6,
                                                     he_uniform|glorot_uniform (default)
+  dwconv:KxK     DepthwiseConv2D (one filter per channel)   options: stride=S, same|valid, relu|relu6
   dense:UNITS    Dense                             options: relu|relu6|softmax, he_uniform|glorot_uniform
   maxpool:K      MaxPooling2D (stride K)           options: stride=S, same|valid
   avgpool:K      AveragePooling2D                  options: stride=S, same|valid

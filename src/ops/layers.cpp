@@ -40,6 +40,28 @@ void conv2d_backward(const Tensor& x, const Tensor& w, const Tensor& dy, Tensor*
   cpu::conv2d_backward(x.f32(), w.f32(), dy.f32(), dx ? dx->f32() : nullptr, dw.f32(), db.f32(), g);
 }
 
+void depthwise_forward(const Tensor& x, const Tensor& w, const Tensor& b, Tensor& y, const Window& g) {
+  require_cpu_f32("depthwise_forward", x, w, b, y);
+  DLT_CHECK(g.k == g.c, "depthwise_forward: the window must keep the channel count");
+  require_shape("depthwise_forward", "x", x, {g.n, g.h, g.w, g.c});
+  require_shape("depthwise_forward", "w", w, {g.kh, g.kw, g.c});
+  require_shape("depthwise_forward", "b", b, {g.c});
+  require_shape("depthwise_forward", "y", y, {g.n, g.oh, g.ow, g.c});
+  cpu::depthwise_forward(x.f32(), w.f32(), b.f32(), y.f32(), g);
+}
+
+void depthwise_backward(const Tensor& x, const Tensor& w, const Tensor& dy, Tensor* dx, Tensor& dw, Tensor& db,
+                        const Window& g) {
+  require_cpu_f32("depthwise_backward", x, w, dy, dw, db);
+  DLT_CHECK(g.k == g.c, "depthwise_backward: the window must keep the channel count");
+  require_shape("depthwise_backward", "x", x, {g.n, g.h, g.w, g.c});
+  require_shape("depthwise_backward", "dy", dy, {g.n, g.oh, g.ow, g.c});
+  require_shape("depthwise_backward", "dw", dw, w.shape());
+  require_shape("depthwise_backward", "db", db, {g.c});
+  if (dx) require_shape("depthwise_backward", "dx", *dx, x.shape());
+  cpu::depthwise_backward(x.f32(), w.f32(), dy.f32(), dx ? dx->f32() : nullptr, dw.f32(), db.f32(), g);
+}
+
 void maxpool_forward(const Tensor& x, Tensor& y, const Window& g) {
   require_cpu_f32("maxpool_forward", x, y);
   require_shape("maxpool_forward", "y", y, {g.n, g.oh, g.ow, g.c});
