@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(
   cmake ninja-build g++ pkg-config
-  libopenblas-dev libopenblas0-pthread zlib1g-dev libssl-dev nlohmann-json3-dev libcli11-dev libstb-dev
+  libopenblas-dev libopenblas0-pthread zlib1g-dev libssl-dev nlohmann-json3-dev libcli11-dev libstb-dev libflatbuffers-dev
   libcurl4-openssl-dev libarchive-dev libpugixml-dev
   libgtest-dev libbenchmark-dev
   dataset-fashion-mnist

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "dltrain/core.hpp"
+#include "dltrain/io.hpp"
 
 namespace dltrain {
 
@@ -87,8 +88,21 @@ class BatchLoader {
 std::vector<int64_t> shuffled_order(int64_t n, Rng& rng);
 std::vector<int64_t> sequential_order(int64_t n);
 
-// Reads a PNG/JPEG/BMP (any size, converted to `channels` and resized to h x w) or a raw file of
-// exactly h*w*channels bytes, as uint8 (1,h,w,channels).
-Tensor load_image(const std::string& path, int64_t h, int64_t w, int64_t channels);
+// A decoded image: (H, W, C) uint8, upright (EXIF orientation applied).
+struct Image {
+  int64_t h = 0, w = 0, c = 0;
+  std::vector<uint8_t> pixels;
+};
+// Decodes a JPEG, PNG or BMP with `channels` channels (grey is replicated to RGB, alpha dropped)
+// and turns it by its EXIF orientation.
+Image decode_image(const std::string& path, int64_t channels);
+// The EXIF orientation (1..8) of a JPEG file's bytes; 1 when it has none.
+int jpeg_orientation(const std::string& bytes);
+// (1, h, w, C) uint8 by bilinear interpolation at half-pixel centres (TFLite's resize), after a
+// centre crop to h:w when mode is Resize::crop.
+Tensor resize_image(const Image& img, int64_t h, int64_t w, Resize mode);
+// Reads an image file resized to h x w with `channels` channels, or a raw file of exactly
+// h*w*channels bytes, as uint8 (1,h,w,channels).
+Tensor load_image(const std::string& path, int64_t h, int64_t w, int64_t channels, Resize mode = Resize::bilinear);
 
 }  // namespace dltrain

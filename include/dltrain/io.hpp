@@ -63,9 +63,13 @@ SafetensorsFile read_safetensors(const std::string& path);
 
 // How raw pixels become model input: x = pixel * scale + offset, images resized to the model's
 // input height and width with `channels` channels.
+// How images of another size reach the model's: stretched with bilinear interpolation (half-pixel
+// centres, TFLite's convention), or the shorter side resized and the centre cropped.
+enum class Resize : uint8_t { bilinear, crop };
 struct Preprocessing {
   float scale = 1.0f / 255.0f;
   float offset = 0.0f;
+  Resize resize = Resize::bilinear;
 };
 
 // Everything a model file carries besides weights.

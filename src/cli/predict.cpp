@@ -1,29 +1,62 @@
-// `dltrain predict MODEL IMAGE...`: the top classes with their probabilities for each image.
+// `dltrain predict MODEL IMAGE...` or `dltrain predict --backbone FILE.tflite [--labels FILE]
+// IMAGE...`: the top classes with their probabilities for each image.
 #include <algorithm>
 #include <cstdio>
+#include <fstream>
 #include <memory>
 #include <numeric>
 
 #include "commands.hpp"
 #include "dltrain/io.hpp"
+#include "dltrain/models.hpp"
 #include "dltrain/train.hpp"
 
 namespace dltrain::cli {
 namespace {
 
 struct PredictArgs {
-  std::string model_path;
-  std::vector<std::string> images;
+  std::vector<std::string> files;
+  std::string backbone, labels;
   int64_t top = 3;
   bool invert = false;
 };
 
+std::vector<std::string> read_labels(const std::string& path) {
+  std::ifstream f(path);
+  if (!f) throw Error(path + ": cannot read the labels file");
+  std::vector<std::string> out;
+  for (std::string line; std::getline(f, line);) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    out.push_back(line);
+  }
+  return out;
+}
+
 void run(const PredictArgs& a) {
-  LoadedModel m = load_model(a.model_path);
+  LoadedModel m;
+  std::vector<std::string> images = a.files;
+  if (!a.backbone.empty()) {
+    ImportedModel imported = import_tflite(a.backbone);
+    m.model = std::move(imported.model);
+    m.info.preprocessing = imported.preprocessing;
+    const int64_t k = m.model->n_classes();
+    if (!a.labels.empty()) m.info.labels = read_labels(a.labels);
+    if (m.info.labels.empty())
+      for (int64_t i = 0; i < k; ++i) m.info.labels.push_back("class " + std::to_string(i));
+    if (int64_t(m.info.labels.size()) != k)
+      throw Error(a.labels + ": " + std::to_string(m.info.labels.size()) + " labels for a model with " +
+                      std::to_string(k) + " classes",
+                  "one label per line, line N naming class N");
+  } else {
+    DLT_CHECK(images.size() >= 2, "give a model file and at least one image",
+              "dltrain predict runs/<run>/model.safetensors photo.jpg, or --backbone model.tflite photo.jpg");
+    m = load_model(images.front());
+    images.erase(images.begin());
+  }
   const Shape in = m.model->input_shape();
   DLT_CHECK(in.rank() == 3, "this model does not take images (input " + in.str() + ")");
-  for (const std::string& path : a.images) {
-    Tensor img = load_image(path, in[0], in[1], in[2]);
+  for (const std::string& path : images) {
+    Tensor img = load_image(path, in[0], in[1], in[2], m.info.preprocessing.resize);
     if (a.invert)
       for (int64_t i = 0; i < img.numel(); ++i) img.u8()[i] = uint8_t(255 - img.u8()[i]);
     const std::vector<float> p = predict(*m.model, img, m.info.preprocessing);
@@ -32,7 +65,7 @@ void run(const PredictArgs& a) {
     std::stable_sort(order.begin(), order.end(), [&](size_t x, size_t y) { return p[x] > p[y]; });
     std::printf("%s: %s (%.4f)\n", path.c_str(), m.info.labels[order[0]].c_str(), p[order[0]]);
     for (size_t i = 0; i < std::min<size_t>(size_t(a.top), order.size()); ++i)
-      std::printf("  %2zu %-16s %.4f\n", order[i], m.info.labels[order[i]].c_str(), p[order[i]]);
+      std::printf("  %4zu %-24s %.4f\n", order[i], m.info.labels[order[i]].c_str(), p[order[i]]);
   }
 }
 
@@ -40,9 +73,16 @@ void run(const PredictArgs& a) {
 
 void add_predict(CLI::App& app) {
   auto a = std::make_shared<PredictArgs>();
-  CLI::App* cmd = app.add_subcommand("predict", "Classify images (PNG, JPEG, BMP, or raw pixels) with a trained model");
-  cmd->add_option("model", a->model_path, "model file (runs/<run>/model.safetensors)")->required()->check(CLI::ExistingFile);
-  cmd->add_option("images", a->images, "image files")->required()->check(CLI::ExistingFile);
+  CLI::App* cmd = app.add_subcommand(
+      "predict", "Classify images (JPEG, PNG, BMP, or raw pixels) with a trained model or a TFLite classifier");
+  cmd->add_option("files", a->files, "MODEL IMAGE... (a model.safetensors from `dltrain train`), or only images "
+                                     "with --backbone")
+      ->required()
+      ->check(CLI::ExistingFile);
+  cmd->add_option("--backbone", a->backbone, "classify with a TFLite model instead (e.g. mobilenet_v2_1.0_224_quant.tflite)")
+      ->check(CLI::ExistingFile);
+  cmd->add_option("--labels", a->labels, "class names for --backbone, one per line (line N = class N)")
+      ->check(CLI::ExistingFile);
   cmd->add_option("--top,-k", a->top, "how many classes to list")->capture_default_str()->check(CLI::PositiveNumber);
   cmd->add_flag("--invert", a->invert, "invert pixel values first (dark digits on a light background, unlike MNIST)");
   cmd->callback([a] { run(*a); });

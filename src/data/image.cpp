@@ -1,38 +1,157 @@
-// load_image: PNG/JPEG/BMP through stb_image (resized with stb_image_resize), or raw bytes.
+// Images: decoding through stb_image (JPEG, PNG, BMP), EXIF orientation, and resizing with
+// bilinear interpolation at half-pixel centres (TensorFlow's and TFLite's convention), optionally
+// after a centre crop to the target's aspect ratio.
 #include <stb_image.h>
-#include <stb_image_resize.h>
 
+#include <algorithm>
+#include <cmath>
 #include <filesystem>
-#include <fstream>
 #include <memory>
 
 #include "dltrain/data.hpp"
+#include "dltrain/io.hpp"
 
 namespace dltrain {
+namespace {
 
-Tensor load_image(const std::string& path, int64_t h, int64_t w, int64_t channels) {
+uint32_t read_u32(const unsigned char* p, bool little) {
+  return little ? uint32_t(p[0]) | uint32_t(p[1]) << 8 | uint32_t(p[2]) << 16 | uint32_t(p[3]) << 24
+                : uint32_t(p[3]) | uint32_t(p[2]) << 8 | uint32_t(p[1]) << 16 | uint32_t(p[0]) << 24;
+}
+uint16_t read_u16(const unsigned char* p, bool little) {
+  return little ? uint16_t(p[0] | p[1] << 8) : uint16_t(p[1] | p[0] << 8);
+}
+
+// The TIFF orientation tag (0x0112) of IFD0 in an "Exif\0\0" APP1 segment; 1 when absent.
+int tiff_orientation(const unsigned char* t, size_t n) {
+  if (n < 8) return 1;
+  const bool little = t[0] == 'I' && t[1] == 'I';
+  if (!little && !(t[0] == 'M' && t[1] == 'M')) return 1;
+  const uint32_t ifd = read_u32(t + 4, little);
+  if (ifd > n - 2) return 1;
+  const uint16_t entries = read_u16(t + ifd, little);
+  for (uint32_t i = 0; i < entries; ++i) {
+    const size_t e = ifd + 2 + size_t(i) * 12;
+    if (e + 12 > n) break;
+    if (read_u16(t + e, little) == 0x0112 && read_u16(t + e + 2, little) == 3) {
+      const int v = read_u16(t + e + 8, little);
+      return v >= 1 && v <= 8 ? v : 1;
+    }
+  }
+  return 1;
+}
+
+}  // namespace
+
+int jpeg_orientation(const std::string& bytes) {
+  const auto* p = reinterpret_cast<const unsigned char*>(bytes.data());
+  const size_t n = bytes.size();
+  if (n < 4 || p[0] != 0xFF || p[1] != 0xD8) return 1;
+  size_t at = 2;
+  while (at + 4 <= n && p[at] == 0xFF) {
+    const unsigned char marker = p[at + 1];
+    if (marker == 0xDA || marker == 0xD9) break;  // image data starts: no EXIF before it
+    const size_t len = size_t(p[at + 2]) << 8 | p[at + 3];
+    if (len < 2 || at + 2 + len > n) break;
+    if (marker == 0xE1 && len >= 8 && std::equal(p + at + 4, p + at + 10, "Exif\0\0"))
+      return tiff_orientation(p + at + 10, len - 8);
+    at += 2 + len;
+  }
+  return 1;
+}
+
+Image decode_image(const std::string& path, int64_t channels) {
   if (!std::filesystem::is_regular_file(path)) throw Error(path + ": no such file");
-  Tensor out({1, h, w, channels}, DType::u8);
+  const std::string bytes = read_file(path);
+  int iw = 0, ih = 0, ic = 0;
+  std::unique_ptr<stbi_uc, void (*)(void*)> pixels(
+      stbi_load_from_memory(reinterpret_cast<const stbi_uc*>(bytes.data()), int(bytes.size()), &iw, &ih, &ic,
+                            int(channels)),
+      stbi_image_free);
+  if (!pixels)
+    throw Error(path + ": not a readable image (" + stbi_failure_reason() + ")", "give a PNG, JPEG or BMP file");
+  // EXIF orientation o: how the stored pixels must be turned for display.
+  const int o = jpeg_orientation(bytes);
+  const bool swap = o >= 5;
+  Image img{swap ? iw : ih, swap ? ih : iw, channels, {}};
+  img.pixels.resize(size_t(img.h * img.w * channels));
+  for (int64_t y = 0; y < img.h; ++y)
+    for (int64_t x = 0; x < img.w; ++x) {
+      int64_t sy = y, sx = x;  // the stored pixel shown at (y, x)
+      switch (o) {
+        case 2: sx = iw - 1 - x; break;
+        case 3: sy = ih - 1 - y, sx = iw - 1 - x; break;
+        case 4: sy = ih - 1 - y; break;
+        case 5: sy = x, sx = y; break;
+        case 6: sy = ih - 1 - x, sx = y; break;
+        case 7: sy = ih - 1 - x, sx = iw - 1 - y; break;
+        case 8: sy = x, sx = iw - 1 - y; break;
+        default: break;
+      }
+      std::copy_n(pixels.get() + (sy * iw + sx) * channels, channels, img.pixels.data() + (y * img.w + x) * channels);
+    }
+  return img;
+}
+
+Tensor resize_image(const Image& img, int64_t h, int64_t w, Resize mode) {
+  DLT_CHECK(img.h > 0 && img.w > 0 && h > 0 && w > 0, "resize: empty image or target");
+  // The source rectangle that maps onto the target: the whole image, or its centre at the
+  // target's aspect ratio.
+  double y0 = 0, x0 = 0, sh = double(img.h), sw = double(img.w);
+  if (mode == Resize::crop) {
+    if (double(img.h) * double(w) > double(img.w) * double(h)) sh = double(img.w) * double(h) / double(w);
+    else sw = double(img.h) * double(w) / double(h);
+    y0 = (double(img.h) - sh) / 2, x0 = (double(img.w) - sw) / 2;
+  }
+  struct Tap {
+    int64_t lo, hi;
+    float t;
+  };
+  auto taps = [](int64_t out, double origin, double span, int64_t in) {
+    std::vector<Tap> v(static_cast<size_t>(out));
+    const double scale = span / double(out);
+    for (int64_t i = 0; i < out; ++i) {
+      const double src = origin + (double(i) + 0.5) * scale - 0.5;
+      const double f = std::floor(src);
+      v[size_t(i)] = {std::clamp<int64_t>(int64_t(f), 0, in - 1), std::clamp<int64_t>(int64_t(std::ceil(src)), 0, in - 1),
+                      float(src - f)};
+    }
+    return v;
+  };
+  const std::vector<Tap> ty = taps(h, y0, sh, img.h), tx = taps(w, x0, sw, img.w);
+  const int64_t c = img.c;
+  Tensor out({1, h, w, c}, DType::u8);
+  const uint8_t* p = img.pixels.data();
+  for (int64_t y = 0; y < h; ++y) {
+    const Tap a = ty[size_t(y)];
+    for (int64_t x = 0; x < w; ++x) {
+      const Tap b = tx[size_t(x)];
+      for (int64_t k = 0; k < c; ++k) {
+        const float top = p[(a.lo * img.w + b.lo) * c + k] + (p[(a.lo * img.w + b.hi) * c + k] - float(p[(a.lo * img.w + b.lo) * c + k])) * b.t;
+        const float bottom = p[(a.hi * img.w + b.lo) * c + k] + (p[(a.hi * img.w + b.hi) * c + k] - float(p[(a.hi * img.w + b.lo) * c + k])) * b.t;
+        out.u8()[(y * w + x) * c + k] = uint8_t(std::clamp(std::lround(top + (bottom - top) * a.t), 0L, 255L));
+      }
+    }
+  }
+  return out;
+}
+
+Tensor load_image(const std::string& path, int64_t h, int64_t w, int64_t channels, Resize mode) {
+  if (!std::filesystem::is_regular_file(path)) throw Error(path + ": no such file");
   const auto size = int64_t(std::filesystem::file_size(path));
   if (size == h * w * channels) {  // raw pixels, e.g. a 28x28 grayscale dump
-    std::ifstream f(path, std::ios::binary);
-    f.read(reinterpret_cast<char*>(out.u8()), size);
-    if (!f) throw Error(path + ": read failed");
+    const std::string raw = read_file(path);
+    Tensor out({1, h, w, channels}, DType::u8);
+    std::copy(raw.begin(), raw.end(), out.u8());
     return out;
   }
-  int iw = 0, ih = 0, ic = 0;
-  std::unique_ptr<stbi_uc, void (*)(void*)> pixels(stbi_load(path.c_str(), &iw, &ih, &ic, int(channels)),
-                                                   stbi_image_free);
-  if (!pixels)
-    throw Error(path + ": not a readable image (" + stbi_failure_reason() + ")",
-                "give a PNG, JPEG or BMP file, or a raw file of exactly " + std::to_string(h * w * channels) + " bytes");
-  if (iw == w && ih == h) {
-    std::copy(pixels.get(), pixels.get() + h * w * channels, out.u8());
+  const Image img = decode_image(path, channels);
+  if (img.h == h && img.w == w) {
+    Tensor out({1, h, w, channels}, DType::u8);
+    std::copy(img.pixels.begin(), img.pixels.end(), out.u8());
     return out;
   }
-  if (!stbir_resize_uint8(pixels.get(), iw, ih, 0, out.u8(), int(w), int(h), 0, int(channels)))
-    throw Error(path + ": resizing to " + std::to_string(w) + "x" + std::to_string(h) + " failed");
-  return out;
+  return resize_image(img, h, w, mode);
 }
 
 }  // namespace dltrain

@@ -15,6 +15,7 @@ Metadata model_metadata(const Model& m, const ModelInfo& info) {
       {"labels", nlohmann::json(info.labels).dump()},
       {"preprocessing", nlohmann::json{{"scale", info.preprocessing.scale},
                                        {"offset", info.preprocessing.offset},
+                                       {"resize", info.preprocessing.resize == Resize::crop ? "crop" : "bilinear"},
                                        {"layout", "NHWC"}}.dump()},
       {"title", info.title},
       {"dataset", info.dataset},
@@ -48,6 +49,7 @@ LoadedModel model_from(const SafetensorsFile& file, const std::string& path) {
     const auto pre = nlohmann::json::parse(meta("preprocessing"));
     out.info.preprocessing.scale = pre.at("scale").get<float>();
     out.info.preprocessing.offset = pre.at("offset").get<float>();
+    out.info.preprocessing.resize = pre.value("resize", "bilinear") == "crop" ? Resize::crop : Resize::bilinear;
     out.info.title = meta("title");
     out.info.dataset = meta("dataset");
     out.model = parse_model(meta("architecture"), Shape(std::span<const int64_t>(dims)));

@@ -52,16 +52,21 @@ void tile_weight_grad(const float* cols, const float* dy, float* dw, int64_t row
     }
   }
 }
+// A 1x1 convolution with stride 1 and no padding reads its im2col rows straight from the input.
+bool pointwise(const Window& g) {
+  return g.kh == 1 && g.kw == 1 && g.sh == 1 && g.sw == 1 && g.pad_top == 0 && g.pad_left == 0;
+}
 }  // namespace
 
 void conv2d_forward(const float* x, const float* w, const float* b, float* y, const Window& g) {
   const int64_t rows = g.n * g.oh * g.ow, rc = g.cols();
+  const bool direct = pointwise(g);
   parallel_chunks(rows, tile_rows, [&](int64_t p0, int64_t p1, int64_t) {
-    std::vector<float> cols(static_cast<size_t>(tile_rows * rc));
+    std::vector<float> cols(direct ? 0 : static_cast<size_t>(tile_rows * rc));
     for (int64_t p = p0; p < p1; p += tile_rows) {
       const int64_t pe = std::min(p1, p + tile_rows);
-      im2col(x, g, p, pe, cols.data());
-      tile_forward(cols.data(), w, b, y + p * g.k, pe - p, rc, g.k);
+      if (!direct) im2col(x, g, p, pe, cols.data());
+      tile_forward(direct ? x + p * rc : cols.data(), w, b, y + p * g.k, pe - p, rc, g.k);
     }
   });
 }
@@ -72,14 +77,15 @@ void conv2d_backward(const float* x, const float* w, const float* dy, float* dx,
   // Weight and bias gradients: a partial sum per thread, added in thread order.
   const int64_t chunks = chunk_count(rows, tile_rows);
   std::vector<float> partial(static_cast<size_t>(chunks * (nw + g.k)), 0.0f);
+  const bool direct = pointwise(g);
   parallel_chunks(rows, tile_rows, [&](int64_t p0, int64_t p1, int64_t t) {
-    std::vector<float> cols(static_cast<size_t>(tile_rows * rc));
+    std::vector<float> cols(direct ? 0 : static_cast<size_t>(tile_rows * rc));
     float* pdw = partial.data() + t * (nw + g.k);
     float* pdb = pdw + nw;
     for (int64_t p = p0; p < p1; p += tile_rows) {
       const int64_t pe = std::min(p1, p + tile_rows);
-      im2col(x, g, p, pe, cols.data());
-      tile_weight_grad(cols.data(), dy + p * g.k, pdw, pe - p, rc, g.k);
+      if (!direct) im2col(x, g, p, pe, cols.data());
+      tile_weight_grad(direct ? x + p * rc : cols.data(), dy + p * g.k, pdw, pe - p, rc, g.k);
       for (int64_t r = p; r < pe; ++r)
         for (int64_t j = 0; j < g.k; ++j) pdb[j] += dy[r * g.k + j];
     }
@@ -92,6 +98,13 @@ void conv2d_backward(const float* x, const float* w, const float* dy, float* dx,
     for (int64_t j = 0; j < g.k; ++j) db[j] += pdw[nw + j];
   }
   if (!dx) return;
+  if (direct) {  // dx (P,C) = dy (P,K) . w^T
+    parallel_chunks(rows, tile_rows, [&](int64_t p0, int64_t p1, int64_t) {
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, int(p1 - p0), int(rc), int(g.k), 1.0f, dy + p0 * g.k,
+                  int(g.k), w, int(g.k), 0.0f, dx + p0 * rc, int(rc));
+    });
+    return;
+  }
   // Input gradient: dcols = dy . w^T, scattered back; split by image so scatters never collide.
   const int64_t per_image = g.oh * g.ow;
   parallel_chunks(g.n, 1, [&](int64_t n0, int64_t n1, int64_t) {
