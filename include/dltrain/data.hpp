@@ -14,7 +14,8 @@
 
 namespace dltrain {
 
-// Labelled images kept as uint8 (N,H,W,C); converted to float one batch at a time.
+// Labelled images kept as uint8 (N,H,W,C), converted to float one batch at a time; or float32
+// samples used as they are (features computed by a frozen backbone).
 struct Dataset {
   Tensor images;
   std::vector<int32_t> labels;
@@ -87,6 +88,25 @@ class BatchLoader {
 // A random permutation of [0, n) drawn from rng (Fisher-Yates).
 std::vector<int64_t> shuffled_order(int64_t n, Rng& rng);
 std::vector<int64_t> sequential_order(int64_t n);
+
+// Labelled image files (decoded only when used).
+struct ImageList {
+  std::vector<std::string> paths;
+  std::vector<int32_t> labels;
+  int64_t size() const { return int64_t(paths.size()); }
+};
+struct ImageSplits {
+  std::string name, folder;
+  std::vector<std::string> class_names;  // sorted; index = class id
+  ImageList train, test;
+};
+// Whether `path` is an image dataset: a folder of class sub-folders of images (or train/ and
+// test|val|validation/ holding such folders), a .csv of path,label[,split] (paths relative to the
+// CSV), or a Cloud Annotations export (_annotations.json or its folder).
+bool is_image_dataset(const std::string& path);
+// Reads one. Without a test split in the data, `val_split` of each class is held out (seeded),
+// always leaving one image of each class for training.
+ImageSplits load_image_dataset(const std::string& path, double val_split, uint64_t seed);
 
 // A decoded image: (H, W, C) uint8, upright (EXIF orientation applied).
 struct Image {

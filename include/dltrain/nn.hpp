@@ -171,6 +171,10 @@ class Model {
   std::vector<Tensor> scratch_;  // input gradients that are added to an existing one
 };
 
+// Copies the parameters of src's nodes [src_from, src_from + count) into dst's nodes from dst_from
+// (same layer kinds and shapes).
+void copy_weights(const Model& src, size_t src_from, Model& dst, size_t dst_from, size_t count);
+
 // The text format: layers separated by spaces, each `kind[:arg][,option...]`, and `res{ ... }` for
 // a residual block (output = input + block(input)). For example
 //   conv:32x3x3,relu,he_uniform maxpool:2 flatten dense:100,relu,he_uniform dense:10,softmax

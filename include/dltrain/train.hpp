@@ -9,6 +9,7 @@
 
 #include "dltrain/data.hpp"
 #include "dltrain/io.hpp"
+#include "dltrain/models.hpp"
 #include "dltrain/optim.hpp"
 
 namespace dltrain {
@@ -24,6 +25,12 @@ struct TrainConfig {
   int threads = 0;                                 // 0: all cores
   bool validate = true;                            // evaluate on the test split after each epoch
   int64_t train_limit = 0;                         // use only the first N training samples (0: all)
+  // Transfer learning (when `backbone` names a .tflite file; `data` is then an image dataset).
+  std::string backbone;
+  std::string head = "dense:128,relu,he_uniform dropout:0.2";  // layers between features and softmax
+  int64_t unfreeze = 0;                            // top backbone blocks trained with the head
+  double val_split = 0.2;                          // held out per class when the data has no test split
+  bool feature_cache = true;                       // keep computed features in <cache>/features
   std::string to_json() const;
   static TrainConfig from_json(const std::string& json);
 };
@@ -65,6 +72,24 @@ EvalResult evaluate(Model& model, const Dataset& data, const Preprocessing& pre,
 // Class probabilities for one uint8 image (1,H,W,C).
 std::vector<float> predict(Model& model, const Tensor& image_u8, const Preprocessing& pre);
 
+// Transfer learning (train/transfer.cpp). The backbone's frozen layers run once per image; their
+// outputs become the float32 samples the trainable layers (unfrozen blocks + head) train on.
+using FeatureProgress = std::function<void(int64_t done, int64_t total)>;
+struct TransferData {
+  ImportedModel imported;
+  std::string frozen, trainable;  // the backbone's text, split at the top `unfreeze` blocks
+  size_t frozen_nodes = 0;
+  Preprocessing preprocessing;
+  DatasetSplits features;
+};
+// Imports config.backbone and computes (or reads from the feature cache) every image's features.
+TransferData prepare_transfer(const TrainConfig& config, const ImageSplits& images, const FeatureProgress& progress);
+// The frozen model's output for each image, decoded and preprocessed as the model wants.
+Tensor compute_features(Model& frozen, const Preprocessing& pre, const ImageList& images, int64_t batch,
+                        const FeatureProgress& progress);
+// --head text: "dense:128,relu,dropout:0.2" -> "dense:128,relu dropout:0.2".
+std::string transfer_head(const std::string& head);
+
 // A training run bound to its folder. Each finished epoch atomically rewrites
 // model.safetensors, checkpoint.safetensors (weights, optimizer state, epoch, RNG) and
 // history.csv/.jsonl; resuming from the checkpoint reproduces an uninterrupted run bit for bit
@@ -73,8 +98,12 @@ class Trainer {
  public:
   // Starts a new run in `run_dir` (created; must not hold a run already).
   Trainer(TrainConfig config, DatasetSplits data, std::string run_dir);
+  // A transfer-learning run: trains the unfrozen layers and the head on `data.features`; the
+  // saved model is the whole network (backbone, head, labels, preprocessing) in one file.
+  Trainer(TrainConfig config, TransferData data, std::string run_dir);
   // Continues the run in `run_dir`; `epochs` > 0 changes the total number of epochs.
-  static std::unique_ptr<Trainer> resume(const std::string& run_dir, int64_t epochs = 0);
+  static std::unique_ptr<Trainer> resume(const std::string& run_dir, int64_t epochs = 0,
+                                         const FeatureProgress& progress = [](int64_t, int64_t) {});
   ~Trainer();
 
   // Trains until config.epochs are done. Returns false when stopped by the callbacks (the last
@@ -90,7 +119,9 @@ class Trainer {
   const DatasetSplits& data() const { return data_; }
 
  private:
-  Trainer(TrainConfig config, DatasetSplits data, std::string run_dir, bool resuming);
+  Trainer(TrainConfig config, DatasetSplits data, std::string run_dir, std::unique_ptr<TransferData> transfer);
+  void start_new_run();
+  Model& saved_model();
   EpochStats run_epoch(const TrainCallbacks& cb, bool& stopped);
   void save_epoch();
   void restore_checkpoint();
@@ -98,7 +129,9 @@ class Trainer {
   TrainConfig config_;
   DatasetSplits data_;
   std::string run_dir_;
-  std::unique_ptr<Model> model_;
+  std::unique_ptr<Model> model_;       // what trains
+  std::unique_ptr<TransferData> transfer_;
+  std::unique_ptr<Model> full_;        // transfer learning: backbone + head, what model.safetensors holds
   std::unique_ptr<Optimizer> optimizer_;
   Schedule schedule_;
   ModelInfo info_;

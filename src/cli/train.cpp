@@ -29,21 +29,58 @@ struct TrainArgs {
   bool quiet = false;
 };
 
+bool is_transfer_model(const std::string& m) { return m == "mobilenet_v2-transfer" || m == "transfer"; }
+
+// "features 320/2000" while the backbone runs over the images.
+FeatureProgress feature_progress(bool terminal, bool quiet) {
+  auto last = std::make_shared<int64_t>(-1);
+  return [terminal, quiet, last](int64_t done, int64_t total) {
+    if (quiet) return;
+    const int64_t pct = total ? done * 100 / total : 100;
+    if (terminal) std::printf("\r  features %lld/%lld", (long long)done, (long long)total);
+    else if (pct / 25 != *last / 25 || done == total) std::printf("  features %lld/%lld\n", (long long)done, (long long)total);
+    if (terminal && done == total) std::printf("\n");
+    *last = pct;
+    std::fflush(stdout);
+  };
+}
+
 void run(const TrainArgs& a, const CLI::App& cmd) {
   std::unique_ptr<Trainer> trainer;
+  const bool terminal = ::isatty(STDOUT_FILENO);
   if (!a.resume.empty()) {
-    trainer = Trainer::resume(a.resume, cmd.count("--epochs") ? a.config.epochs : 0);
+    trainer = Trainer::resume(a.resume, cmd.count("--epochs") ? a.config.epochs : 0, feature_progress(terminal, a.quiet));
   } else {
     TrainConfig config = a.config;
-    // A folder is saved absolute so that `--resume` works from any directory.
-    if (std::filesystem::is_directory(config.data)) config.data = std::filesystem::absolute(config.data).lexically_normal().string();
-    DatasetSplits data = load_dataset(config.data);
+    namespace fs = std::filesystem;
+    // Paths are saved absolute so that `--resume` works from any directory.
+    if (fs::exists(config.data))
+      config.data = fs::absolute(config.data).lexically_normal().string();
+    if (!config.backbone.empty()) {
+      config.backbone = fs::absolute(config.backbone).lexically_normal().string();
+      if (cmd.count("--model") == 0) config.model = "mobilenet_v2-transfer";
+      if (cmd.count("--optim") == 0) config.optim = "adam:lr=0.001";  // the usual choice for a head on features
+      if (!is_transfer_model(config.model))
+        throw Error("--backbone trains a head on a pretrained model: use --model mobilenet_v2-transfer (not '" +
+                    config.model + "')");
+    } else if (is_transfer_model(config.model)) {
+      throw Error("--model " + config.model + " needs --backbone FILE.tflite",
+                  "e.g. --backbone mobilenet_v2_1.0_224_quant.tflite --data ./photos");
+    }
     const std::string dir = a.run_dir.empty() ? new_run_dir(a.runs_root, config) : a.run_dir;
-    trainer = std::make_unique<Trainer>(config, std::move(data), dir);
+    if (config.backbone.empty()) {
+      trainer = std::make_unique<Trainer>(config, load_dataset(config.data), dir);
+    } else {
+      const ImageSplits images = load_image_dataset(config.data, config.val_split, config.seed);
+      if (!a.quiet)
+        std::printf("Backbone %s: computing features of %lld training and %lld test images (cached for later runs)\n",
+                    std::filesystem::path(config.backbone).filename().c_str(), (long long)images.train.size(),
+                    (long long)images.test.size());
+      trainer = std::make_unique<Trainer>(config, prepare_transfer(config, images, feature_progress(terminal, a.quiet)), dir);
+    }
     write_file_atomic(dir + "/command.txt", command_line + "\n");
   }
   const TrainConfig& c = trainer->config();
-  const bool terminal = ::isatty(STDOUT_FILENO);
   if (!a.quiet) {
     std::printf("%s %s (%s parameters) on %s: %s training / %s test images\n",
                 a.resume.empty() ? "Training" : "Resuming", trainer->info().title.c_str(),
@@ -87,11 +124,28 @@ void add_train(CLI::App& app) {
   for (const Preset& p : presets()) presets_help += p.name + (&p == &presets().back() ? "" : ", ");
   presets_help += ") or a network in the text format (see `dltrain summary --help`)";
   auto* model = cmd->add_option("--model,-m", a->config.model, presets_help)->capture_default_str();
-  auto* data = cmd->add_option("--data,-d", a->config.data, "dataset name (mnist, fashion-mnist, kmnist) or IDX folder")
+  auto* data = cmd->add_option("--data,-d", a->config.data,
+                               "dataset name (mnist, fashion-mnist, kmnist), IDX folder, or with --backbone an image "
+                               "dataset: a folder of class folders, a CSV of path,label[,split], or a Cloud "
+                               "Annotations _annotations.json")
                    ->capture_default_str();
+  auto* backbone = cmd->add_option("--backbone", a->config.backbone,
+                                   "transfer learning: a pretrained TFLite classifier (e.g. mobilenet_v2_1.0_224_quant.tflite), "
+                                   "frozen, with --head and a softmax trained on top")
+                       ->check(CLI::ExistingFile);
+  auto* head = cmd->add_option("--head", a->config.head, "layers between the backbone's features and the softmax")
+                   ->capture_default_str();
+  auto* unfreeze = cmd->add_option("--unfreeze", a->config.unfreeze, "also train the backbone's top N blocks")
+                       ->capture_default_str()->check(CLI::NonNegativeNumber);
+  auto* val_split = cmd->add_option("--val-split", a->config.val_split,
+                                    "share of each class held out for validation when the data has no test split")
+                        ->capture_default_str()->check(CLI::Range(0.0, 0.95));
+  auto* nocache = cmd->add_flag("--no-feature-cache", [a](int64_t) { a->config.feature_cache = false; },
+                                "compute backbone features again instead of reading them from the cache");
   cmd->add_option("--epochs,-e", a->config.epochs, "total epochs")->capture_default_str()->check(CLI::PositiveNumber);
   auto* batch = cmd->add_option("--batch,-b", a->config.batch, "batch size")->capture_default_str()->check(CLI::PositiveNumber);
-  auto* optim = cmd->add_option("--optim", a->config.optim, "optimizer: sgd|adam|adamw[:lr=,momentum=,nesterov=,weight_decay=,beta1=,beta2=,eps=]")
+  auto* optim = cmd->add_option("--optim", a->config.optim, "optimizer: sgd|adam|adamw[:lr=,momentum=,nesterov=,weight_decay=,beta1=,beta2=,eps=] "
+                                                            "(with --backbone: adam:lr=0.001)")
                     ->capture_default_str();
   auto* sched = cmd->add_option("--schedule", a->config.schedule, "learning rate: constant, step:every=E,gamma=G, cosine[:min=M]")
                     ->capture_default_str();
@@ -106,7 +160,8 @@ void add_train(CLI::App& app) {
   auto* root = cmd->add_option("--runs", a->runs_root, "where new run folders go")->capture_default_str();
   cmd->add_option("--resume", a->resume, "continue the run in this folder from its last finished epoch")
       ->check(CLI::ExistingDirectory)
-      ->excludes(model, data, batch, optim, sched, seed, threads, limit, noval, dir, root);
+      ->excludes(model, data, batch, optim, sched, seed, threads, limit, noval, dir, root, backbone, head, unfreeze,
+                 val_split, nocache);
   cmd->add_flag("--quiet,-q", a->quiet, "print nothing but errors");
   cmd->callback([a, cmd] { run(*a, *cmd); });
 }

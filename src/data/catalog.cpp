@@ -59,8 +59,9 @@ bool has_idx_files(const std::string& folder) {
 Dataset Dataset::head(int64_t count) const {
   count = std::min(count, size());
   Dataset d;
-  d.images = Tensor(sample_shape().with_batch(count), DType::u8);
-  std::copy(images.u8(), images.u8() + d.images.numel(), d.images.u8());
+  d.images = Tensor(sample_shape().with_batch(count), images.dtype());
+  if (images.dtype() == DType::u8) std::copy_n(images.u8(), d.images.numel(), d.images.u8());
+  else std::copy_n(images.f32(), d.images.numel(), d.images.f32());
   d.labels.assign(labels.begin(), labels.begin() + count);
   d.class_names = class_names;
   return d;

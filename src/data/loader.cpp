@@ -1,5 +1,6 @@
 // BatchLoader: gathers and converts the next batch on a worker thread (two slots, one in use by
 // the trainer, one being filled), plus the seeded orders it iterates in.
+#include <algorithm>
 #include <numeric>
 
 #include "dltrain/data.hpp"
@@ -52,9 +53,13 @@ void BatchLoader::produce() {
     // Plain loops, not ops::u8_to_f32: this thread must not start OpenMP teams of its own.
     for (int64_t i = 0; i < n; ++i) {
       const int64_t src = order_[size_t(begin + i)];
-      const uint8_t* s = data_.images.u8() + src * per;
       float* d = b.x.f32() + i * per;
-      for (int64_t j = 0; j < per; ++j) d[j] = float(s[j]) * scale_ + offset_;
+      if (data_.images.dtype() == DType::f32) {  // precomputed features: used as they are
+        std::copy_n(data_.images.f32() + src * per, per, d);
+      } else {
+        const uint8_t* s = data_.images.u8() + src * per;
+        for (int64_t j = 0; j < per; ++j) d[j] = float(s[j]) * scale_ + offset_;
+      }
       b.labels[size_t(i)] = data_.labels[size_t(src)];
     }
     {

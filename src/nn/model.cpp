@@ -158,4 +158,14 @@ std::vector<Param*> Model::trainable_params() {
   return out;
 }
 
+void copy_weights(const Model& src, size_t src_from, Model& dst, size_t dst_from, size_t count) {
+  for (size_t i = 0; i < count; ++i) {
+    auto& to = dst.layer(dst_from + i).params();
+    const auto& from = src.layer(src_from + i).params();
+    DLT_CHECK(to.size() == from.size(), "copy_weights: layer " + dst.layer(dst_from + i).spec() + " does not match " +
+                                            src.layer(src_from + i).spec());
+    for (size_t p = 0; p < to.size(); ++p) to[p].value.copy_from(from[p].value);
+  }
+}
+
 }  // namespace dltrain

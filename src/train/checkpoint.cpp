@@ -46,7 +46,7 @@ void Trainer::save_epoch() {
   meta["config"] = config_.to_json();
   // The checkpoint first: a crash between the writes leaves a consistent, resumable run.
   write_safetensors(run_dir_ + "/checkpoint.safetensors", tensors, meta);
-  save_model(run_dir_ + "/model.safetensors", *model_, info_);
+  save_model(run_dir_ + "/model.safetensors", saved_model(), info_);
   write_history(run_dir_, history_);
 }
 

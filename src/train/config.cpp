@@ -9,7 +9,9 @@ std::string TrainConfig::to_json() const {
   return nlohmann::ordered_json{{"model", model},       {"data", data},         {"epochs", epochs},
                                 {"batch", batch},       {"optim", optim},       {"schedule", schedule},
                                 {"seed", seed},         {"threads", threads},   {"validate", validate},
-                                {"train_limit", train_limit}}
+                                {"train_limit", train_limit}, {"backbone", backbone},
+                                {"head", head},         {"unfreeze", unfreeze}, {"val_split", val_split},
+                                {"feature_cache", feature_cache}}
       .dump(2);
 }
 
@@ -27,6 +29,11 @@ TrainConfig TrainConfig::from_json(const std::string& json) {
     c.threads = j.at("threads");
     c.validate = j.at("validate");
     c.train_limit = j.at("train_limit");
+    c.backbone = j.value("backbone", c.backbone);
+    c.head = j.value("head", c.head);
+    c.unfreeze = j.value("unfreeze", c.unfreeze);
+    c.val_split = j.value("val_split", c.val_split);
+    c.feature_cache = j.value("feature_cache", c.feature_cache);
   } catch (const nlohmann::json::exception& e) {
     throw Error(std::string("malformed training configuration (") + e.what() + ")");
   }

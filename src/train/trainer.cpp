@@ -14,25 +14,49 @@ namespace {
 constexpr uint64_t shuffle_stream = 0x5348554646ULL;  // keeps the shuffle stream apart from init
 }
 
-Trainer::Trainer(TrainConfig config, DatasetSplits data, std::string run_dir, bool)
+Trainer::Trainer(TrainConfig config, DatasetSplits data, std::string run_dir, std::unique_ptr<TransferData> transfer)
     : config_(std::move(config)), data_(std::move(data)), run_dir_(std::move(run_dir)),
-      schedule_(config_.schedule), rng_(config_.seed ^ shuffle_stream) {
+      transfer_(std::move(transfer)), schedule_(config_.schedule), rng_(config_.seed ^ shuffle_stream) {
   DLT_CHECK(config_.epochs >= 1, "epochs must be at least 1");
   DLT_CHECK(config_.batch >= 1, "batch size must be at least 1");
   DLT_CHECK(config_.train_limit >= 0, "the training-sample limit cannot be negative");
   set_num_threads(config_.threads);
+  if (transfer_) data_ = std::move(transfer_->features);
   if (config_.train_limit > 0) data_.train = data_.train.head(config_.train_limit);
   const std::vector<std::string>& labels = data_.train.class_names;
-  model_ = build_model(config_.model, data_.train.sample_shape(), int64_t(labels.size()));
-  optimizer_ = make_optimizer(config_.optim, model_->trainable_params());
-  info_.title = model_->title;
+  const auto classes = int64_t(labels.size());
   info_.dataset = data_.name;
   info_.labels = labels;
-  info_.preprocessing = Preprocessing{1.0f / 255.0f, 0.0f};
+  if (transfer_) {
+    // What trains: the unfrozen blocks and the head, on the cached features. What is saved: the
+    // whole network, whose first frozen_nodes layers never change.
+    const std::string head = transfer_head(config_.head) + " dense:" + std::to_string(classes) + ",softmax";
+    const std::string top = transfer_->trainable.empty() ? head : transfer_->trainable + " " + head;
+    DLT_CHECK(classes >= 2, "a classifier needs at least 2 classes, the data has " + std::to_string(classes));
+    model_ = parse_model(top, data_.train.sample_shape());
+    full_ = parse_model(transfer_->imported.backbone + " " + head, transfer_->imported.input_shape);
+    copy_weights(*transfer_->imported.model, 0, *full_, 0, transfer_->imported.backbone_nodes);
+    model_->title = full_->title = info_.title = config_.model;
+    info_.preprocessing = transfer_->preprocessing;
+  } else {
+    model_ = build_model(config_.model, data_.train.sample_shape(), classes);
+    info_.title = model_->title;
+    info_.preprocessing = Preprocessing{1.0f / 255.0f, 0.0f};
+  }
+  optimizer_ = make_optimizer(config_.optim, model_->trainable_params());
 }
 
 Trainer::Trainer(TrainConfig config, DatasetSplits data, std::string run_dir)
-    : Trainer(std::move(config), std::move(data), std::move(run_dir), false) {
+    : Trainer(std::move(config), std::move(data), std::move(run_dir), nullptr) {
+  start_new_run();
+}
+
+Trainer::Trainer(TrainConfig config, TransferData data, std::string run_dir)
+    : Trainer(std::move(config), DatasetSplits{}, std::move(run_dir), std::make_unique<TransferData>(std::move(data))) {
+  start_new_run();
+}
+
+void Trainer::start_new_run() {
   if (fs::exists(run_dir_ + "/checkpoint.safetensors"))
     throw Error(run_dir_ + " already holds a run", "continue it with `dltrain train --resume " + run_dir_ +
                                                        "` or choose another --run-dir");
@@ -40,19 +64,35 @@ Trainer::Trainer(TrainConfig config, DatasetSplits data, std::string run_dir)
   fs::create_directories(run_dir_, ec);
   if (ec) throw Error("cannot create run folder " + run_dir_ + ": " + ec.message());
   model_->init_params(config_.seed);
+  if (transfer_) {  // the unfrozen blocks start from the backbone's weights
+    const size_t n = transfer_->imported.backbone_nodes - transfer_->frozen_nodes;
+    copy_weights(*transfer_->imported.model, transfer_->frozen_nodes, *model_, 0, n);
+  }
   write_file_atomic(run_dir_ + "/config.json", config_.to_json() + "\n");
+}
+
+Model& Trainer::saved_model() {
+  if (!full_) return *model_;
+  copy_weights(*model_, 0, *full_, transfer_->frozen_nodes, model_->size());
+  return *full_;
 }
 
 Trainer::~Trainer() = default;
 
-std::unique_ptr<Trainer> Trainer::resume(const std::string& run_dir, int64_t epochs) {
+std::unique_ptr<Trainer> Trainer::resume(const std::string& run_dir, int64_t epochs, const FeatureProgress& progress) {
   if (!fs::exists(run_dir + "/checkpoint.safetensors"))
     throw Error(run_dir + " has no checkpoint.safetensors to resume from",
                 "a run folder gets its checkpoint when its first epoch finishes");
   TrainConfig config = TrainConfig::from_json(read_file(run_dir + "/config.json"));
   if (epochs > 0) config.epochs = epochs;
-  DatasetSplits data = load_dataset(config.data);
-  std::unique_ptr<Trainer> t(new Trainer(config, std::move(data), run_dir, true));
+  std::unique_ptr<Trainer> t;
+  if (config.backbone.empty()) {
+    t.reset(new Trainer(config, load_dataset(config.data), run_dir, nullptr));
+  } else {
+    const ImageSplits images = load_image_dataset(config.data, config.val_split, config.seed);
+    t.reset(new Trainer(config, DatasetSplits{}, run_dir,
+                        std::make_unique<TransferData>(prepare_transfer(config, images, progress))));
+  }
   t->restore_checkpoint();
   write_file_atomic(run_dir + "/config.json", config.to_json() + "\n");
   return t;
@@ -112,7 +152,7 @@ EpochStats Trainer::run_epoch(const TrainCallbacks& cb, bool& stopped) {
   e.accuracy = double(correct) / double(seen);
   e.lr = lr;
   e.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  if (config_.validate) {
+  if (config_.validate && data_.test.size() > 0) {
     const EvalResult v = evaluate(*model_, data_.test, info_.preprocessing);
     e.validated = true;
     e.val_loss = v.loss;
