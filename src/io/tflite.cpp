@@ -239,6 +239,14 @@ std::vector<float> File::dequantize(int32_t id) const {
     return out;
   }
   const Quantization& q = t.quant;
+  if (q.scale.empty() && t.type == INT32) {  // plain integers: paddings, axes, shapes
+    for (int64_t i = 0; i < n; ++i) {
+      int32_t v;
+      std::memcpy(&v, t.data.data() + size_t(i) * 4, 4);
+      out[size_t(i)] = float(v);
+    }
+    return out;
+  }
   if (q.scale.empty() || (!q.zero_point.empty() && q.zero_point.size() != q.scale.size()))
     throw Error(path_ + ": tensor '" + t.name + "' is quantized but has no usable scale/zero point");
   // Per-channel: channel = index along `axis`; per-tensor: one scale.

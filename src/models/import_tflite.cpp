@@ -138,8 +138,9 @@ class Importer {
   struct Win {
     int64_t stride = 1;
     bool same = false;
+    bool pointwise = false;  // 1x1 with stride 1: SAME and VALID are the same, written as neither
     std::string suffix(int64_t default_stride = 1) const {
-      return (stride != default_stride ? ",stride=" + std::to_string(stride) : "") + (same ? ",same" : "");
+      return (stride != default_stride ? ",stride=" + std::to_string(stride) : "") + (same && !pointwise ? ",same" : "");
     }
   };
   Win window(const OpInfo& op, const Value& x, int64_t kh, int64_t kw) const {
@@ -147,7 +148,7 @@ class Importer {
     if (sw != sh) unsupported(op, "strides " + std::to_string(sh) + "x" + std::to_string(sw) + " differ");
     if (sw < 1) unsupported(op, "stride " + std::to_string(sw));
     if (x.shape.rank() != 3) unsupported(op, "expects an (H, W, C) input, got " + x.shape.str());
-    Win w{sw, op.options.i8(0, 0) == 0};
+    Win w{sw, op.options.i8(0, 0) == 0, kh == 1 && kw == 1 && sw == 1};
     if (x.pad) {
       const Window g = Window::make(x.shape.with_batch(1), kh, kw, sh, sw, Padding::same, 1);
       const int64_t bottom = std::max<int64_t>((g.oh - 1) * sh + kh - x.shape[0], 0) - g.pad_top;
