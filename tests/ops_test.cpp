@@ -62,9 +62,11 @@ TEST_P(Conv, ForwardAndBackwardMatchReference) {
   const Window g = Window::make({p.n, p.h, p.w, p.c}, p.kh, p.kw, p.stride, p.stride, p.pad, p.k);
   Tensor x = random_tensor({p.n, p.h, p.w, p.c}, 1), w = random_tensor({p.kh, p.kw, p.c, p.k}, 2);
   Tensor b = random_tensor({p.k}, 3), y({g.n, g.oh, g.ow, g.k}), y_ref({g.n, g.oh, g.ow, g.k});
-  ops::conv2d_forward(x, w, b, y, g);
-  cpu::ref::conv2d_forward(x.f32(), w.f32(), b.f32(), y_ref.f32(), g);
-  EXPECT_TRUE(close(y, y_ref, tol));
+  for (const Act act : {Act::relu, Act::relu6, Act::none}) {  // the fused activation too
+    ops::conv2d_forward(x, w, b, y, g, act);
+    cpu::ref::conv2d_forward(x.f32(), w.f32(), b.f32(), y_ref.f32(), g, act);
+    EXPECT_TRUE(close(y, y_ref, tol)) << "activation " << int(act);
+  }
   Tensor dy = random_tensor(y.shape(), 4);
   Tensor dx(x.shape()), dw(w.shape()), db({p.k}), dx_ref(x.shape()), dw_ref(w.shape()), db_ref({p.k});
   ops::conv2d_backward(x, w, dy, &dx, dw, db, g);
@@ -78,7 +80,8 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Values(ConvCase{2, 5, 5, 1, 3, 3, 3, 1, Padding::valid}, ConvCase{2, 6, 7, 3, 4, 3, 3, 2, Padding::same},
                       ConvCase{1, 8, 8, 5, 7, 1, 1, 1, Padding::valid}, ConvCase{3, 9, 9, 2, 16, 5, 5, 1, Padding::same},
                       ConvCase{2, 28, 28, 1, 32, 3, 3, 1, Padding::valid},
-                      ConvCase{2, 13, 11, 12, 20, 3, 3, 2, Padding::valid}));
+                      ConvCase{2, 13, 11, 12, 20, 3, 3, 2, Padding::valid},
+                      ConvCase{2, 9, 7, 24, 144, 1, 1, 1, Padding::valid}, ConvCase{1, 10, 10, 3, 32, 3, 3, 2, Padding::same}));
 
 // ---- depthwise conv2d --------------------------------------------------------------------------
 struct DepthwiseCase { int64_t n, h, w, c, kh, kw, stride; Padding pad; };
@@ -89,9 +92,11 @@ TEST_P(Depthwise, ForwardAndBackwardMatchReference) {
   const Window g = Window::make({p.n, p.h, p.w, p.c}, p.kh, p.kw, p.stride, p.stride, p.pad, p.c);
   Tensor x = random_tensor({p.n, p.h, p.w, p.c}, 1), w = random_tensor({p.kh, p.kw, p.c}, 2);
   Tensor b = random_tensor({p.c}, 3), y({g.n, g.oh, g.ow, g.c}), y_ref({g.n, g.oh, g.ow, g.c});
-  ops::depthwise_forward(x, w, b, y, g);
-  cpu::ref::depthwise_forward(x.f32(), w.f32(), b.f32(), y_ref.f32(), g);
-  EXPECT_TRUE(close(y, y_ref, tol));
+  for (const Act act : {Act::relu, Act::relu6, Act::none}) {
+    ops::depthwise_forward(x, w, b, y, g, act);
+    cpu::ref::depthwise_forward(x.f32(), w.f32(), b.f32(), y_ref.f32(), g, act);
+    EXPECT_TRUE(close(y, y_ref, tol)) << "activation " << int(act);
+  }
   Tensor dy = random_tensor(y.shape(), 4);
   Tensor dx(x.shape()), dw(w.shape()), db({p.c}), dx_ref(x.shape()), dw_ref(w.shape()), db_ref({p.c});
   ops::depthwise_backward(x, w, dy, &dx, dw, db, g);

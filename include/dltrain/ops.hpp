@@ -40,15 +40,16 @@ void dense_forward(const Tensor& x, const Tensor& w, const Tensor& b, Tensor& y)
 // dy (N,OUT) -> dw (IN,OUT), db (OUT), and dx (N,IN) unless dx is null
 void dense_backward(const Tensor& x, const Tensor& w, const Tensor& dy, Tensor* dx, Tensor& dw, Tensor& db);
 
-// x (N,H,W,C), w (KH,KW,C,K), b (K) -> y (N,OH,OW,K)
-void conv2d_forward(const Tensor& x, const Tensor& w, const Tensor& b, Tensor& y, const Window& g);
+// x (N,H,W,C), w (KH,KW,C,K), b (K) -> y (N,OH,OW,K) = act(conv(x, w) + b)
+void conv2d_forward(const Tensor& x, const Tensor& w, const Tensor& b, Tensor& y, const Window& g, Act act = Act::none);
 // dy (N,OH,OW,K) -> dw, db, and dx (N,H,W,C) unless dx is null
 void conv2d_backward(const Tensor& x, const Tensor& w, const Tensor& dy, Tensor* dx, Tensor& dw, Tensor& db,
                      const Window& g);
 
 // Depthwise convolution (MobileNet's): channel c is convolved with its own KHxKW filter (depth
 // multiplier 1). x (N,H,W,C), w (KH,KW,C), b (C) -> y (N,OH,OW,C); g.k == g.c.
-void depthwise_forward(const Tensor& x, const Tensor& w, const Tensor& b, Tensor& y, const Window& g);
+void depthwise_forward(const Tensor& x, const Tensor& w, const Tensor& b, Tensor& y, const Window& g,
+                       Act act = Act::none);
 void depthwise_backward(const Tensor& x, const Tensor& w, const Tensor& dy, Tensor* dx, Tensor& dw, Tensor& db,
                         const Window& g);
 

@@ -35,8 +35,7 @@ class Conv2D final : public Layer {
   }
   void forward_impl(std::span<const Tensor* const> xs, const Context&, Tensor& y) override {
     const Window g = window(*xs[0]);
-    ops::conv2d_forward(*xs[0], param(0).value, param(1).value, y, g);
-    if (act_ != Act::none) ops::activation_forward(act_, y, y);
+    ops::conv2d_forward(*xs[0], param(0).value, param(1).value, y, g, act_);
   }
   void backward_impl(std::span<const Tensor* const> xs, const Tensor& y, const Tensor& dy,
                      std::span<Tensor* const> dxs) override {

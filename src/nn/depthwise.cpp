@@ -33,8 +33,7 @@ class DepthwiseConv2D final : public Layer {
     return {g.oh, g.ow, c};
   }
   void forward_impl(std::span<const Tensor* const> xs, const Context&, Tensor& y) override {
-    ops::depthwise_forward(*xs[0], param(0).value, param(1).value, y, window(xs[0]->shape()));
-    if (act_ != Act::none) ops::activation_forward(act_, y, y);
+    ops::depthwise_forward(*xs[0], param(0).value, param(1).value, y, window(xs[0]->shape()), act_);
   }
   void backward_impl(std::span<const Tensor* const> xs, const Tensor& y, const Tensor& dy,
                      std::span<Tensor* const> dxs) override {

@@ -22,13 +22,13 @@ void dense_backward(const Tensor& x, const Tensor& w, const Tensor& dy, Tensor* 
   cpu::dense_backward(x.f32(), w.f32(), dy.f32(), dx ? dx->f32() : nullptr, dw.f32(), db.f32(), n, in, out);
 }
 
-void conv2d_forward(const Tensor& x, const Tensor& w, const Tensor& b, Tensor& y, const Window& g) {
+void conv2d_forward(const Tensor& x, const Tensor& w, const Tensor& b, Tensor& y, const Window& g, Act act) {
   require_cpu_f32("conv2d_forward", x, w, b, y);
   require_shape("conv2d_forward", "x", x, {g.n, g.h, g.w, g.c});
   require_shape("conv2d_forward", "w", w, {g.kh, g.kw, g.c, g.k});
   require_shape("conv2d_forward", "b", b, {g.k});
   require_shape("conv2d_forward", "y", y, {g.n, g.oh, g.ow, g.k});
-  cpu::conv2d_forward(x.f32(), w.f32(), b.f32(), y.f32(), g);
+  cpu::conv2d_forward(x.f32(), w.f32(), b.f32(), y.f32(), g, act);
 }
 
 void conv2d_backward(const Tensor& x, const Tensor& w, const Tensor& dy, Tensor* dx, Tensor& dw, Tensor& db,
@@ -40,14 +40,14 @@ void conv2d_backward(const Tensor& x, const Tensor& w, const Tensor& dy, Tensor*
   cpu::conv2d_backward(x.f32(), w.f32(), dy.f32(), dx ? dx->f32() : nullptr, dw.f32(), db.f32(), g);
 }
 
-void depthwise_forward(const Tensor& x, const Tensor& w, const Tensor& b, Tensor& y, const Window& g) {
+void depthwise_forward(const Tensor& x, const Tensor& w, const Tensor& b, Tensor& y, const Window& g, Act act) {
   require_cpu_f32("depthwise_forward", x, w, b, y);
   DLT_CHECK(g.k == g.c, "depthwise_forward: the window must keep the channel count");
   require_shape("depthwise_forward", "x", x, {g.n, g.h, g.w, g.c});
   require_shape("depthwise_forward", "w", w, {g.kh, g.kw, g.c});
   require_shape("depthwise_forward", "b", b, {g.c});
   require_shape("depthwise_forward", "y", y, {g.n, g.oh, g.ow, g.c});
-  cpu::depthwise_forward(x.f32(), w.f32(), b.f32(), y.f32(), g);
+  cpu::depthwise_forward(x.f32(), w.f32(), b.f32(), y.f32(), g, act);
 }
 
 void depthwise_backward(const Tensor& x, const Tensor& w, const Tensor& dy, Tensor* dx, Tensor& dw, Tensor& db,

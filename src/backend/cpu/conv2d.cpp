@@ -9,29 +9,49 @@
 
 #include "cpu.hpp"
 #include "im2col.hpp"
+#include "epilogue.hpp"
 #include "parallel.hpp"
+#include "simd.hpp"
 
 namespace dltrain::cpu {
 namespace {
 constexpr int64_t tile_rows = 128;
 constexpr int64_t narrow_cols = 32;
+constexpr int64_t narrow_max_k = 64;  // narrow rows keep K/16 accumulators in registers
+constexpr int64_t direct_tile_rows = 256;  // 1x1 convolutions: no im2col buffer, so bigger GEMMs
 
-// y (rows,K) = bias + cols (rows,RC) . w (RC,K)
-void tile_forward(const float* cols, const float* w, const float* b, float* y, int64_t rows, int64_t rc, int64_t k) {
-  for (int64_t r = 0; r < rows; ++r) std::memcpy(y + r * k, b, size_t(k) * sizeof(float));
-  if (rc > narrow_cols || k % 16 != 0) {
+// Narrow rows, K = 16 * Q outputs: each row's outputs stay in Q vector registers over all taps.
+template <int Q>
+void narrow_rows(const float* cols, const float* w, const float* b, float* y, int64_t rows, int64_t rc, Act act) {
+  constexpr int64_t k = 16 * Q;
+  for (int64_t r = 0; r < rows; ++r) {
+    vf16 acc[Q];
+    for (int q = 0; q < Q; ++q) acc[q] = load16(b + 16 * q);
+    for (int64_t t = 0; t < rc; ++t) {
+      const vf16 v = splat(cols[r * rc + t]);
+      for (int q = 0; q < Q; ++q) acc[q] += v * load16(w + t * k + 16 * q);
+    }
+    for (int q = 0; q < Q; ++q) store16(y + r * k + 16 * q, acc[q]);
+    bias_act(y + r * k, nullptr, k, act);
+  }
+}
+
+// y (rows,K) = act(bias + cols (rows,RC) . w (RC,K)). Narrow rows with a small multiple of 16
+// outputs use a vectorised loop; the rest OpenBLAS, with bias and activation applied to the tile
+// while it is in cache.
+void tile_forward(const float* cols, const float* w, const float* b, float* y, int64_t rows, int64_t rc, int64_t k,
+                  Act act) {
+  if (rc > narrow_cols || k % 16 != 0 || k > narrow_max_k) {
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, int(rows), int(k), int(rc), 1.0f, cols, int(rc), w,
-                int(k), 1.0f, y, int(k));
+                int(k), 0.0f, y, int(k));
+    for (int64_t r = 0; r < rows; ++r) bias_act(y + r * k, b, k, act);
     return;
   }
-  for (int64_t r = 0; r < rows; ++r) {
-    float* yr = y + r * k;
-    for (int64_t t = 0; t < rc; ++t) {
-      const float v = cols[r * rc + t];
-      const float* wt = w + t * k;
-#pragma omp simd
-      for (int64_t j = 0; j < k; ++j) yr[j] += v * wt[j];
-    }
+  switch (k / 16) {
+    case 1: return narrow_rows<1>(cols, w, b, y, rows, rc, act);
+    case 2: return narrow_rows<2>(cols, w, b, y, rows, rc, act);
+    case 3: return narrow_rows<3>(cols, w, b, y, rows, rc, act);
+    default: return narrow_rows<4>(cols, w, b, y, rows, rc, act);
   }
 }
 
@@ -58,15 +78,16 @@ bool pointwise(const Window& g) {
 }
 }  // namespace
 
-void conv2d_forward(const float* x, const float* w, const float* b, float* y, const Window& g) {
+void conv2d_forward(const float* x, const float* w, const float* b, float* y, const Window& g, Act act) {
   const int64_t rows = g.n * g.oh * g.ow, rc = g.cols();
   const bool direct = pointwise(g);
+  const int64_t tile = direct ? direct_tile_rows : tile_rows;
   parallel_chunks(rows, tile_rows, [&](int64_t p0, int64_t p1, int64_t) {
     std::vector<float> cols(direct ? 0 : static_cast<size_t>(tile_rows * rc));
-    for (int64_t p = p0; p < p1; p += tile_rows) {
-      const int64_t pe = std::min(p1, p + tile_rows);
+    for (int64_t p = p0; p < p1; p += tile) {
+      const int64_t pe = std::min(p1, p + tile);
       if (!direct) im2col(x, g, p, pe, cols.data());
-      tile_forward(direct ? x + p * rc : cols.data(), w, b, y + p * g.k, pe - p, rc, g.k);
+      tile_forward(direct ? x + p * rc : cols.data(), w, b, y + p * g.k, pe - p, rc, g.k, act);
     }
   });
 }

@@ -1,11 +1,14 @@
 // Fast depthwise convolution over NHWC. Every loop runs along the contiguous channel axis, so the
 // compiler vectorises it; threads split output rows (forward, weight gradient) or input rows
 // (input gradient, gathered so that no two threads write the same element).
+#include <algorithm>
 #include <cstring>
 #include <vector>
 
 #include "cpu.hpp"
+#include "epilogue.hpp"
 #include "parallel.hpp"
+#include "simd.hpp"
 
 namespace dltrain::cpu {
 namespace {
@@ -18,29 +21,36 @@ void columns_in_bounds(const Window& g, int64_t kx, int64_t& lo, int64_t& hi) {
 }
 }  // namespace
 
-void depthwise_forward(const float* x, const float* w, const float* b, float* y, const Window& g) {
+void depthwise_forward(const float* x, const float* w, const float* b, float* y, const Window& g, Act act) {
   const int64_t c = g.c;
   parallel_chunks(g.n * g.oh, 4, [&](int64_t r0, int64_t r1, int64_t) {
     for (int64_t r = r0; r < r1; ++r) {
       const int64_t n = r / g.oh, oy = r % g.oh;
-      float* __restrict yr = y + r * g.ow * c;
-      for (int64_t ox = 0; ox < g.ow; ++ox) std::memcpy(yr + ox * c, b, size_t(c) * sizeof(float));
-      for (int64_t ky = 0; ky < g.kh; ++ky) {
-        const int64_t iy = oy * g.sh + ky - g.pad_top;
-        if (iy < 0 || iy >= g.h) continue;
-        const float* xr = x + (n * g.h + iy) * g.w * c;
-        for (int64_t kx = 0; kx < g.kw; ++kx) {
-          int64_t lo = 0, hi = 0;
-          columns_in_bounds(g, kx, lo, hi);
-          const float* __restrict wt = w + (ky * g.kw + kx) * c;
-          for (int64_t ox = lo; ox < hi; ++ox) {
-            const float* __restrict xp = xr + (ox * g.sw + kx - g.pad_left) * c;
-            float* __restrict yp = yr + ox * c;
-#pragma omp simd
-            for (int64_t j = 0; j < c; ++j) yp[j] += xp[j] * wt[j];
-          }
+      const int64_t ky_lo = std::max<int64_t>(0, g.pad_top - oy * g.sh);
+      const int64_t ky_hi = std::min<int64_t>(g.kh, g.h + g.pad_top - oy * g.sh);
+      for (int64_t ox = 0; ox < g.ow; ++ox) {
+        const int64_t kx_lo = std::max<int64_t>(0, g.pad_left - ox * g.sw);
+        const int64_t kx_hi = std::min<int64_t>(g.kw, g.w + g.pad_left - ox * g.sw);
+        // x at tap (ky, kx) of this output pixel, channel 0
+        auto tap = [&](int64_t ky, int64_t kx) {
+          return x + ((n * g.h + oy * g.sh + ky - g.pad_top) * g.w + ox * g.sw + kx - g.pad_left) * c;
+        };
+        float* yp = y + (r * g.ow + ox) * c;
+        int64_t j = 0;
+        for (; j + 16 <= c; j += 16) {  // 16 channels in one register across all taps
+          vf16 acc = load16(b + j);
+          for (int64_t ky = ky_lo; ky < ky_hi; ++ky)
+            for (int64_t kx = kx_lo; kx < kx_hi; ++kx) acc += load16(tap(ky, kx) + j) * load16(w + (ky * g.kw + kx) * c + j);
+          store16(yp + j, acc);
+        }
+        for (; j < c; ++j) {
+          float acc = b[j];
+          for (int64_t ky = ky_lo; ky < ky_hi; ++ky)
+            for (int64_t kx = kx_lo; kx < kx_hi; ++kx) acc += tap(ky, kx)[j] * w[(ky * g.kw + kx) * c + j];
+          yp[j] = acc;
         }
       }
+      bias_act(y + r * g.ow * c, nullptr, g.ow * c, act);
     }
   });
 }

@@ -19,7 +19,7 @@ void for_each_tap(const Window& g, F&& f) {
 }
 }  // namespace
 
-void conv2d_forward(const float* x, const float* w, const float* b, float* y, const Window& g) {
+void conv2d_forward(const float* x, const float* w, const float* b, float* y, const Window& g, Act act) {
   std::vector<double> acc(static_cast<size_t>(g.n * g.oh * g.ow * g.k));
   for (int64_t i = 0; i < g.n * g.oh * g.ow; ++i)
     for (int64_t k = 0; k < g.k; ++k) acc[size_t(i * g.k + k)] = b[k];
@@ -30,6 +30,7 @@ void conv2d_forward(const float* x, const float* w, const float* b, float* y, co
       for (int64_t k = 0; k < g.k; ++k) out[k] += double(in[c]) * w[((ky * g.kw + kx) * g.c + c) * g.k + k];
   });
   for (size_t i = 0; i < acc.size(); ++i) y[i] = float(acc[i]);
+  activation_forward(act, y, y, int64_t(acc.size()));
 }
 
 void conv2d_backward(const float* x, const float* w, const float* dy, float* dx, float* dw, float* db,

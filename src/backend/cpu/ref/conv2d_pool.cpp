@@ -9,7 +9,7 @@ namespace dltrain::cpu::ref {
 void conv2d_pool_forward(const float* x, const float* w, const float* b, Act act, int64_t pool, float* y,
                          uint8_t* argmax, const Window& g) {
   std::vector<float> z(static_cast<size_t>(g.n * g.oh * g.ow * g.k));
-  conv2d_forward(x, w, b, z.data(), g);
+  conv2d_forward(x, w, b, z.data(), g, Act::none);
   activation_forward(act, z.data(), z.data(), int64_t(z.size()));
   const int64_t ph = g.oh / pool, pw = g.ow / pool;
   for (int64_t n = 0; n < g.n; ++n)

@@ -19,7 +19,7 @@ void for_each_tap(const Window& g, F&& f) {
 }
 }  // namespace
 
-void depthwise_forward(const float* x, const float* w, const float* b, float* y, const Window& g) {
+void depthwise_forward(const float* x, const float* w, const float* b, float* y, const Window& g, Act act) {
   std::vector<double> acc(static_cast<size_t>(g.n * g.oh * g.ow * g.c));
   for (int64_t i = 0; i < g.n * g.oh * g.ow; ++i)
     for (int64_t c = 0; c < g.c; ++c) acc[size_t(i * g.c + c)] = b[c];
@@ -29,6 +29,7 @@ void depthwise_forward(const float* x, const float* w, const float* b, float* y,
           double(x[((n * g.h + iy) * g.w + ix) * g.c + c]) * w[(ky * g.kw + kx) * g.c + c];
   });
   for (size_t i = 0; i < acc.size(); ++i) y[i] = float(acc[i]);
+  activation_forward(act, y, y, int64_t(acc.size()));
 }
 
 void depthwise_backward(const float* x, const float* w, const float* dy, float* dx, float* dw, float* db,

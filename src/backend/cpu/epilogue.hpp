@@ -1,0 +1,32 @@
+// The step after a matrix product or a convolution's accumulation: y = act(y + bias), on one
+// row of k outputs while it is still in cache. Written with 16-lane vectors: GCC does not
+// vectorise std::max/std::min clamps on its own (NaN semantics).
+#pragma once
+
+#include <algorithm>
+
+#include "dltrain/ops.hpp"
+#include "simd.hpp"
+
+namespace dltrain::cpu {
+
+// bias may be null (already added).
+inline void bias_act(float* __restrict y, const float* __restrict bias, int64_t k, Act act) {
+  const vf16 zero = splat(0.0f), six = splat(6.0f);
+  int64_t j = 0;
+  for (; j + 16 <= k; j += 16) {
+    vf16 v = load16(y + j);
+    if (bias) v += load16(bias + j);
+    if (act != Act::none) v = v > zero ? v : zero;
+    if (act == Act::relu6) v = v < six ? v : six;
+    store16(y + j, v);
+  }
+  for (; j < k; ++j) {
+    float v = y[j] + (bias ? bias[j] : 0.0f);
+    if (act != Act::none) v = std::max(v, 0.0f);
+    if (act == Act::relu6) v = std::min(v, 6.0f);
+    y[j] = v;
+  }
+}
+
+}  // namespace dltrain::cpu
