@@ -111,6 +111,23 @@ INSTANTIATE_TEST_SUITE_P(
                       DepthwiseCase{3, 7, 6, 5, 3, 3, 2, Padding::same}, DepthwiseCase{1, 9, 11, 17, 3, 3, 1, Padding::same},
                       DepthwiseCase{2, 6, 7, 3, 5, 5, 2, Padding::valid}, DepthwiseCase{1, 14, 14, 96, 3, 3, 2, Padding::same}));
 
+// The fused 1x1 -> depthwise inference op against the two reference ops, on whole batches and on
+// single images (split into row bands across threads).
+TEST(PointwiseDepthwise, MatchesReference) {
+  for (const DepthwiseCase p : {DepthwiseCase{2, 9, 7, 16, 3, 3, 2, Padding::same}, DepthwiseCase{1, 8, 8, 24, 3, 3, 1, Padding::same},
+                                DepthwiseCase{3, 5, 6, 40, 3, 3, 1, Padding::valid}, DepthwiseCase{1, 12, 12, 17, 5, 5, 2, Padding::same}}) {
+    const int64_t c = 5;
+    const Window g = Window::make({p.n, p.h, p.w, p.c}, p.kh, p.kw, p.stride, p.stride, p.pad, p.c);
+    Tensor x = random_tensor({p.n, p.h, p.w, c}, 1), w1 = random_tensor({1, 1, c, p.c}, 2), b1 = random_tensor({p.c}, 3);
+    Tensor w2 = random_tensor({p.kh, p.kw, p.c}, 4), b2 = random_tensor({p.c}, 5);
+    Tensor y({g.n, g.oh, g.ow, g.c}), y_ref({g.n, g.oh, g.ow, g.c});
+    ops::pointwise_depthwise_forward(x, w1, b1, Act::relu6, w2, b2, Act::relu, y, g);
+    cpu::ref::pointwise_depthwise_forward(x.f32(), w1.f32(), b1.f32(), Act::relu6, w2.f32(), b2.f32(), Act::relu,
+                                          y_ref.f32(), c, g);
+    EXPECT_TRUE(close(y, y_ref, tol)) << p.n << "x" << p.h << "x" << p.w << "x" << p.c;
+  }
+}
+
 // A 2x2 input, one channel, 3x3 SAME filter of ones: each output is the sum of its neighbourhood.
 TEST(DepthwiseByHand, SamePaddingSumsNeighbours) {
   Tensor x = Tensor::from({1, 2, 2, 2}, std::vector<float>{1, 10, 2, 20, 3, 30, 4, 40});

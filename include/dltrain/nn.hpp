@@ -55,7 +55,7 @@ class Layer {
   // Fusion for speed: a layer may offer an executor that runs it together with `next`, the only
   // consumer of its output. The executor owns no parameters (it updates this layer's) and
   // produces `next`'s output. Null when there is no such fast path.
-  virtual std::unique_ptr<Layer> fuse_with(const Layer& next);
+  virtual std::unique_ptr<Layer> fuse_with(Layer& next);
   // Pooling layers describe their window so that producers can fuse with them.
   struct PoolDesc {
     bool max = false;
@@ -63,6 +63,13 @@ class Layer {
     Padding padding = Padding::valid;
   };
   virtual PoolDesc pool_desc() const { return {}; }
+  // Depthwise convolutions describe theirs (k == 0: not one).
+  struct DepthwiseDesc {
+    int64_t kh = 0, kw = 0, stride = 0;
+    Padding padding = Padding::valid;
+    Act act = Act::none;
+  };
+  virtual DepthwiseDesc depthwise_desc() const { return {}; }
 
   Shape build(std::span<const Shape> in);
   const Tensor& forward(std::span<const Tensor* const> xs, const Context& ctx);

@@ -53,6 +53,12 @@ void depthwise_forward(const Tensor& x, const Tensor& w, const Tensor& b, Tensor
 void depthwise_backward(const Tensor& x, const Tensor& w, const Tensor& dy, Tensor* dx, Tensor& dw, Tensor& db,
                         const Window& g);
 
+// Inference fusion of a 1x1 conv (w1 (1,1,C,E), b1, act1) and the depthwise conv after it (w2
+// (KH,KW,E), b2, act2, window g over the expanded map): x (N,H,W,C) -> y (N,OH,OW,E). The expanded
+// map is produced a few rows at a time and never stored whole.
+void pointwise_depthwise_forward(const Tensor& x, const Tensor& w1, const Tensor& b1, Act act1, const Tensor& w2,
+                                 const Tensor& b2, Act act2, Tensor& y, const Window& g);
+
 // x (N,H,W,C) -> y (N,OH,OW,C); backward routes dy to the first maximum of each window.
 void maxpool_forward(const Tensor& x, Tensor& y, const Window& g);
 void maxpool_backward(const Tensor& x, const Tensor& y, const Tensor& dy, Tensor& dx, const Window& g);

@@ -21,7 +21,7 @@ class Conv2D final : public Layer {
     initialize(param(0).value, init_, kh_ * kw_ * channels_, kh_ * kw_ * filters_, rng);
     param(1).value.fill(0);
   }
-  std::unique_ptr<Layer> fuse_with(const Layer& next) override;
+  std::unique_ptr<Layer> fuse_with(Layer& next) override;
 
  protected:
   Shape build_impl(std::span<const Shape> in) override {
@@ -90,8 +90,64 @@ class Conv2DMaxPool final : public Layer {
   Tensor argmax_;
 };
 
-// The fused kernel pays off where the conv is memory-bound: few taps per output (narrow rows).
-std::unique_ptr<Layer> Conv2D::fuse_with(const Layer& next) {
+// Runs a 1x1 Conv2D and the DepthwiseConv2D after it (MobileNet's expand + depthwise). Inference
+// uses ops::pointwise_depthwise_forward, which never stores the expanded map; training runs the
+// two ops and keeps the map for backward.
+class PointwiseDepthwise final : public Layer {
+ public:
+  PointwiseDepthwise(Param& w1, Param& b1, Act act1, Param& w2, Param& b2, const DepthwiseDesc& d)
+      : w1_(w1), b1_(b1), w2_(w2), b2_(b2), act1_(act1), d_(d) {}
+  const char* type() const override { return "Conv2D+DepthwiseConv2D"; }
+  std::string spec() const override { return "(fused)"; }
+
+ protected:
+  Shape build_impl(std::span<const Shape> in) override {
+    const Window g = window(in[0].with_batch(1));
+    return {g.oh, g.ow, g.c};
+  }
+  void forward_impl(std::span<const Tensor* const> xs, const Context& ctx, Tensor& y) override {
+    const Window g = window(xs[0]->shape());
+    if (ctx.mode == Mode::infer) {
+      ops::pointwise_depthwise_forward(*xs[0], w1_.value, b1_.value, act1_, w2_.value, b2_.value, d_.act, y, g);
+      return;
+    }
+    mid_.ensure({g.n, g.h, g.w, g.c});
+    ops::conv2d_forward(*xs[0], w1_.value, b1_.value, mid_, pointwise(xs[0]->shape()), act1_);
+    ops::depthwise_forward(mid_, w2_.value, b2_.value, y, g, d_.act);
+  }
+  void backward_impl(std::span<const Tensor* const> xs, const Tensor& y, const Tensor& dy,
+                     std::span<Tensor* const> dxs) override {
+    const Tensor& dz2 = detail::through_activation(d_.act, y, dy, dz2_);
+    dmid_.ensure(mid_.shape());
+    ops::depthwise_backward(mid_, w2_.value, dz2, &dmid_, w2_.grad, b2_.grad, window(xs[0]->shape()));
+    const Tensor& dz1 = detail::through_activation(act1_, mid_, dmid_, dz1_);
+    ops::conv2d_backward(*xs[0], w1_.value, dz1, dxs[0], w1_.grad, b1_.grad, pointwise(xs[0]->shape()));
+  }
+
+ private:
+  Window pointwise(const Shape& x) const { return Window::make(x, 1, 1, 1, 1, Padding::valid, w1_.value.shape()[3]); }
+  Window window(const Shape& x) const {
+    const int64_t e = w1_.value.shape()[3];
+    return Window::make(Shape{x[0], x[1], x[2], e}, d_.kh, d_.kw, d_.stride, d_.stride, d_.padding, e);
+  }
+  Param& w1_;
+  Param& b1_;
+  Param& w2_;
+  Param& b2_;
+  Act act1_;
+  DepthwiseDesc d_;
+  Tensor mid_, dmid_, dz1_, dz2_;
+};
+
+// The fused kernels pay off where the conv is memory-bound: few taps per output (narrow rows)
+// before a pool, or a 1x1 expansion whose large output only feeds a depthwise conv.
+std::unique_ptr<Layer> Conv2D::fuse_with(Layer& next) {
+  if (const DepthwiseDesc d = next.depthwise_desc(); d.kh > 0 && kh_ == 1 && kw_ == 1 && stride_ == 1) {
+    auto f = std::make_unique<PointwiseDepthwise>(param(0), param(1), act_, next.params()[0], next.params()[1], d);
+    f->set_name(name() + "+" + next.name());
+    f->build(input_shapes());
+    return f;
+  }
   const PoolDesc p = next.pool_desc();
   if (!p.max || p.stride != p.k || p.padding != Padding::valid || kh_ * kw_ * channels_ > 32 ||
       !ops::conv2d_pool_is_fast(Window::make(input_shapes()[0].with_batch(1), kh_, kw_, stride_, stride_, padding_,

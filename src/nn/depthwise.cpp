@@ -18,6 +18,7 @@ class DepthwiseConv2D final : public Layer {
     if (padding_ == Padding::same) s += ",same";
     return s + detail::act_suffix(act_);
   }
+  DepthwiseDesc depthwise_desc() const override { return {kh_, kw_, stride_, padding_, act_}; }
   void init_params(Rng& rng) override {
     initialize(param(0).value, Init::glorot_uniform, kh_ * kw_, kh_ * kw_, rng);
     param(1).value.fill(0);

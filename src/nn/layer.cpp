@@ -37,7 +37,7 @@ void Layer::backward(const Tensor& dy, std::span<Tensor* const> dxs) {
   backward_impl(xs_, y_, dy, dxs);
 }
 
-std::unique_ptr<Layer> Layer::fuse_with(const Layer&) { return nullptr; }
+std::unique_ptr<Layer> Layer::fuse_with(Layer&) { return nullptr; }
 
 Param& Layer::add_param(std::string name, Shape shape, bool trainable) {
   Param p;

@@ -62,6 +62,21 @@ void depthwise_backward(const Tensor& x, const Tensor& w, const Tensor& dy, Tens
   cpu::depthwise_backward(x.f32(), w.f32(), dy.f32(), dx ? dx->f32() : nullptr, dw.f32(), db.f32(), g);
 }
 
+void pointwise_depthwise_forward(const Tensor& x, const Tensor& w1, const Tensor& b1, Act act1, const Tensor& w2,
+                                 const Tensor& b2, Act act2, Tensor& y, const Window& g) {
+  const char* op = "pointwise_depthwise_forward";
+  require_cpu_f32(op, x, w1, b1, w2, b2, y);
+  DLT_CHECK(x.shape().rank() == 4 && w1.shape().rank() == 4, std::string(op) + ": x and w1 must be 4-D");
+  const int64_t c = x.shape()[3];
+  require_shape(op, "x", x, {g.n, g.h, g.w, c});
+  require_shape(op, "w1", w1, {1, 1, c, g.c});
+  require_shape(op, "b1", b1, {g.c});
+  require_shape(op, "w2", w2, {g.kh, g.kw, g.c});
+  require_shape(op, "b2", b2, {g.c});
+  require_shape(op, "y", y, {g.n, g.oh, g.ow, g.c});
+  cpu::pointwise_depthwise_forward(x.f32(), w1.f32(), b1.f32(), act1, w2.f32(), b2.f32(), act2, y.f32(), c, g);
+}
+
 void maxpool_forward(const Tensor& x, Tensor& y, const Window& g) {
   require_cpu_f32("maxpool_forward", x, y);
   require_shape("maxpool_forward", "y", y, {g.n, g.oh, g.ow, g.c});
