@@ -27,6 +27,13 @@ struct Window {
   int64_t cols() const { return kh * kw * c; }  // im2col row length
 };
 
+// The same chain as the kernels take it: raw pointers, c input and k output channels.
+struct PointwiseChainArgs {
+  const float *w1, *b1, *w2, *b2, *w3, *b3;
+  Act act1, act2, act3;
+  int64_t c, k;
+};
+
 // Result of a fused softmax-cross-entropy over a batch.
 struct LossStats {
   double loss_sum = 0;   // summed over rows
@@ -53,11 +60,19 @@ void depthwise_forward(const Tensor& x, const Tensor& w, const Tensor& b, Tensor
 void depthwise_backward(const Tensor& x, const Tensor& w, const Tensor& dy, Tensor* dx, Tensor& dw, Tensor& db,
                         const Window& g);
 
-// Inference fusion of a 1x1 conv (w1 (1,1,C,E), b1, act1) and the depthwise conv after it (w2
-// (KH,KW,E), b2, act2, window g over the expanded map): x (N,H,W,C) -> y (N,OH,OW,E). The expanded
-// map is produced a few rows at a time and never stored whole.
-void pointwise_depthwise_forward(const Tensor& x, const Tensor& w1, const Tensor& b1, Act act1, const Tensor& w2,
-                                 const Tensor& b2, Act act2, Tensor& y, const Window& g);
+// MobileNet's inverted-residual chain, fused for inference: a 1x1 conv (w1 (1,1,C,E), b1, act1),
+// the depthwise conv after it (w2 (KH,KW,E), b2, act2; window g over the expanded map) and
+// optionally the 1x1 projection (w3 (1,1,E,K), b3, act3). x (N,H,W,C) -> y (N,OH,OW,E), or
+// (N,OH,OW,K) with the projection. The expanded and depthwise maps exist a few rows at a time.
+struct PointwiseChain {
+  const Tensor *w1, *b1;
+  Act act1;
+  const Tensor *w2, *b2;
+  Act act2;
+  const Tensor *w3 = nullptr, *b3 = nullptr;  // no projection when null
+  Act act3 = Act::none;
+};
+void pointwise_depthwise_forward(const Tensor& x, const PointwiseChain& p, Tensor& y, const Window& g);
 
 // x (N,H,W,C) -> y (N,OH,OW,C); backward routes dy to the first maximum of each window.
 void maxpool_forward(const Tensor& x, Tensor& y, const Window& g);

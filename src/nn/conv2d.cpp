@@ -22,6 +22,8 @@ class Conv2D final : public Layer {
     param(1).value.fill(0);
   }
   std::unique_ptr<Layer> fuse_with(Layer& next) override;
+  bool pointwise() const { return kh_ == 1 && kw_ == 1 && stride_ == 1; }
+  Act act() const { return act_; }
 
  protected:
   Shape build_impl(std::span<const Shape> in) override {
@@ -90,60 +92,86 @@ class Conv2DMaxPool final : public Layer {
   Tensor argmax_;
 };
 
-// Runs a 1x1 Conv2D and the DepthwiseConv2D after it (MobileNet's expand + depthwise). Inference
-// uses ops::pointwise_depthwise_forward, which never stores the expanded map; training runs the
-// two ops and keeps the map for backward.
+// Runs a 1x1 Conv2D, the DepthwiseConv2D after it and possibly the 1x1 Conv2D after that
+// (MobileNet's expand, depthwise, project). Inference uses ops::pointwise_depthwise_forward, which
+// never stores the expanded or depthwise maps; training runs the ops one by one and keeps the
+// maps for backward.
+// One convolution of a fused chain: its parameters (owned by the original layer) and activation.
+struct ConvRef {
+  Param* w = nullptr;
+  Param* b = nullptr;
+  Act act = Act::none;
+};
+
 class PointwiseDepthwise final : public Layer {
  public:
-  PointwiseDepthwise(Param& w1, Param& b1, Act act1, Param& w2, Param& b2, const DepthwiseDesc& d)
-      : w1_(w1), b1_(b1), w2_(w2), b2_(b2), act1_(act1), d_(d) {}
-  const char* type() const override { return "Conv2D+DepthwiseConv2D"; }
+  using Conv = ConvRef;
+  PointwiseDepthwise(Conv expand, Conv depthwise, const DepthwiseDesc& d, Conv project = {})
+      : expand_(expand), depthwise_(depthwise), project_(project), d_(d) {}
+  const char* type() const override { return project_.w ? "Conv2D+DepthwiseConv2D+Conv2D" : "Conv2D+DepthwiseConv2D"; }
   std::string spec() const override { return "(fused)"; }
+  std::unique_ptr<Layer> fuse_with(Layer& next) override;
 
  protected:
   Shape build_impl(std::span<const Shape> in) override {
     const Window g = window(in[0].with_batch(1));
-    return {g.oh, g.ow, g.c};
+    return {g.oh, g.ow, project_.w ? project_.w->value.shape()[3] : g.c};
   }
   void forward_impl(std::span<const Tensor* const> xs, const Context& ctx, Tensor& y) override {
     const Window g = window(xs[0]->shape());
     if (ctx.mode == Mode::infer) {
-      ops::pointwise_depthwise_forward(*xs[0], w1_.value, b1_.value, act1_, w2_.value, b2_.value, d_.act, y, g);
+      const ops::PointwiseChain chain{&expand_.w->value,    &expand_.b->value, expand_.act,
+                                      &depthwise_.w->value, &depthwise_.b->value, d_.act,
+                                      project_.w ? &project_.w->value : nullptr,
+                                      project_.b ? &project_.b->value : nullptr, project_.act};
+      ops::pointwise_depthwise_forward(*xs[0], chain, y, g);
       return;
     }
     mid_.ensure({g.n, g.h, g.w, g.c});
-    ops::conv2d_forward(*xs[0], w1_.value, b1_.value, mid_, pointwise(xs[0]->shape()), act1_);
-    ops::depthwise_forward(mid_, w2_.value, b2_.value, y, g, d_.act);
+    ops::conv2d_forward(*xs[0], expand_.w->value, expand_.b->value, mid_, pointwise(xs[0]->shape(), g.c), expand_.act);
+    Tensor& dw = project_.w ? dw_ : y;
+    dw.ensure({g.n, g.oh, g.ow, g.c});
+    ops::depthwise_forward(mid_, depthwise_.w->value, depthwise_.b->value, dw, g, d_.act);
+    if (project_.w)
+      ops::conv2d_forward(dw_, project_.w->value, project_.b->value, y, pointwise(dw_.shape(), y.shape()[3]),
+                          project_.act);
   }
   void backward_impl(std::span<const Tensor* const> xs, const Tensor& y, const Tensor& dy,
                      std::span<Tensor* const> dxs) override {
-    const Tensor& dz2 = detail::through_activation(d_.act, y, dy, dz2_);
+    const Window g = window(xs[0]->shape());
+    const Tensor* d = &dy;
+    if (project_.w) {
+      const Tensor& dz3 = detail::through_activation(project_.act, y, dy, dz3_);
+      ddw_.ensure(dw_.shape());
+      ops::conv2d_backward(dw_, project_.w->value, dz3, &ddw_, project_.w->grad, project_.b->grad,
+                           pointwise(dw_.shape(), y.shape()[3]));
+      d = &ddw_;
+    }
+    const Tensor& dz2 = detail::through_activation(d_.act, project_.w ? dw_ : y, *d, dz2_);
     dmid_.ensure(mid_.shape());
-    ops::depthwise_backward(mid_, w2_.value, dz2, &dmid_, w2_.grad, b2_.grad, window(xs[0]->shape()));
-    const Tensor& dz1 = detail::through_activation(act1_, mid_, dmid_, dz1_);
-    ops::conv2d_backward(*xs[0], w1_.value, dz1, dxs[0], w1_.grad, b1_.grad, pointwise(xs[0]->shape()));
+    ops::depthwise_backward(mid_, depthwise_.w->value, dz2, &dmid_, depthwise_.w->grad, depthwise_.b->grad, g);
+    const Tensor& dz1 = detail::through_activation(expand_.act, mid_, dmid_, dz1_);
+    ops::conv2d_backward(*xs[0], expand_.w->value, dz1, dxs[0], expand_.w->grad, expand_.b->grad,
+                         pointwise(xs[0]->shape(), g.c));
   }
 
  private:
-  Window pointwise(const Shape& x) const { return Window::make(x, 1, 1, 1, 1, Padding::valid, w1_.value.shape()[3]); }
+  static Window pointwise(const Shape& x, int64_t k) { return Window::make(x, 1, 1, 1, 1, Padding::valid, k); }
   Window window(const Shape& x) const {
-    const int64_t e = w1_.value.shape()[3];
+    const int64_t e = expand_.w->value.shape()[3];
     return Window::make(Shape{x[0], x[1], x[2], e}, d_.kh, d_.kw, d_.stride, d_.stride, d_.padding, e);
   }
-  Param& w1_;
-  Param& b1_;
-  Param& w2_;
-  Param& b2_;
-  Act act1_;
+  Conv expand_, depthwise_, project_;
   DepthwiseDesc d_;
-  Tensor mid_, dmid_, dz1_, dz2_;
+  Tensor mid_, dw_, dmid_, ddw_, dz1_, dz2_, dz3_;
 };
 
 // The fused kernels pay off where the conv is memory-bound: few taps per output (narrow rows)
 // before a pool, or a 1x1 expansion whose large output only feeds a depthwise conv.
 std::unique_ptr<Layer> Conv2D::fuse_with(Layer& next) {
-  if (const DepthwiseDesc d = next.depthwise_desc(); d.kh > 0 && kh_ == 1 && kw_ == 1 && stride_ == 1) {
-    auto f = std::make_unique<PointwiseDepthwise>(param(0), param(1), act_, next.params()[0], next.params()[1], d);
+  if (const DepthwiseDesc d = next.depthwise_desc(); d.kh > 0 && pointwise()) {
+    auto f = std::make_unique<PointwiseDepthwise>(PointwiseDepthwise::Conv{&param(0), &param(1), act_},
+                                                  PointwiseDepthwise::Conv{&next.params()[0], &next.params()[1]}, d);
     f->set_name(name() + "+" + next.name());
     f->build(input_shapes());
     return f;
@@ -154,6 +182,16 @@ std::unique_ptr<Layer> Conv2D::fuse_with(Layer& next) {
                                              filters_), p.k))
     return nullptr;
   auto f = std::make_unique<Conv2DMaxPool>(param(0), param(1), stride_, padding_, act_, p.k);
+  f->set_name(name() + "+" + next.name());
+  f->build(input_shapes());
+  return f;
+}
+
+// Extends expand + depthwise with the projection that follows.
+std::unique_ptr<Layer> PointwiseDepthwise::fuse_with(Layer& next) {
+  auto* conv = dynamic_cast<Conv2D*>(&next);
+  if (project_.w || !conv || !conv->pointwise()) return nullptr;
+  auto f = std::make_unique<PointwiseDepthwise>(expand_, depthwise_, d_, Conv{&conv->params()[0], &conv->params()[1], conv->act()});
   f->set_name(name() + "+" + next.name());
   f->build(input_shapes());
   return f;

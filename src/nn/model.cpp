@@ -66,11 +66,19 @@ void Model::plan() {
       if (in != input) ++consumers[size_t(in)];
   for (size_t i = 0; i < nodes_.size(); ++i) {
     const bool last_node = i + 1 == nodes_.size();
-    if (!last_node && consumers[i] == 1 && nodes_[i + 1].inputs == std::vector<int>{int(i)}) {
+    // Node j's output feeds only node j + 1.
+    auto chains = [&](size_t j) {
+      return j + 1 < nodes_.size() && consumers[j] == 1 && nodes_[j + 1].inputs == std::vector<int>{int(j)};
+    };
+    if (!last_node && chains(i)) {
       if (auto f = nodes_[i].layer->fuse_with(*nodes_[i + 1].layer)) {
-        fused_.push_back(std::move(f));
-        plan_.push_back(Step{fused_.back().get(), nodes_[i].inputs, int(i + 1)});
+        const std::vector<int> inputs = nodes_[i].inputs;
         ++i;
+        while (chains(i))  // an executor may take in the next layer as well
+          if (auto longer = f->fuse_with(*nodes_[i + 1].layer)) f = std::move(longer), ++i;
+          else break;
+        fused_.push_back(std::move(f));
+        plan_.push_back(Step{fused_.back().get(), inputs, int(i)});
         continue;
       }
     }

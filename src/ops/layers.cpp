@@ -62,19 +62,28 @@ void depthwise_backward(const Tensor& x, const Tensor& w, const Tensor& dy, Tens
   cpu::depthwise_backward(x.f32(), w.f32(), dy.f32(), dx ? dx->f32() : nullptr, dw.f32(), db.f32(), g);
 }
 
-void pointwise_depthwise_forward(const Tensor& x, const Tensor& w1, const Tensor& b1, Act act1, const Tensor& w2,
-                                 const Tensor& b2, Act act2, Tensor& y, const Window& g) {
+void pointwise_depthwise_forward(const Tensor& x, const PointwiseChain& p, Tensor& y, const Window& g) {
   const char* op = "pointwise_depthwise_forward";
-  require_cpu_f32(op, x, w1, b1, w2, b2, y);
-  DLT_CHECK(x.shape().rank() == 4 && w1.shape().rank() == 4, std::string(op) + ": x and w1 must be 4-D");
+  require_cpu_f32(op, x, *p.w1, *p.b1, *p.w2, *p.b2, y);
+  DLT_CHECK(x.shape().rank() == 4, std::string(op) + ": x must be (N, H, W, C)");
   const int64_t c = x.shape()[3];
   require_shape(op, "x", x, {g.n, g.h, g.w, c});
-  require_shape(op, "w1", w1, {1, 1, c, g.c});
-  require_shape(op, "b1", b1, {g.c});
-  require_shape(op, "w2", w2, {g.kh, g.kw, g.c});
-  require_shape(op, "b2", b2, {g.c});
-  require_shape(op, "y", y, {g.n, g.oh, g.ow, g.c});
-  cpu::pointwise_depthwise_forward(x.f32(), w1.f32(), b1.f32(), act1, w2.f32(), b2.f32(), act2, y.f32(), c, g);
+  require_shape(op, "w1", *p.w1, {1, 1, c, g.c});
+  require_shape(op, "b1", *p.b1, {g.c});
+  require_shape(op, "w2", *p.w2, {g.kh, g.kw, g.c});
+  require_shape(op, "b2", *p.b2, {g.c});
+  int64_t k = g.c;
+  if (p.w3) {
+    require_cpu_f32(op, *p.w3, *p.b3);
+    DLT_CHECK(p.w3->shape().rank() == 4, std::string(op) + ": w3 must be (1, 1, E, K)");
+    k = p.w3->shape()[3];
+    require_shape(op, "w3", *p.w3, {1, 1, g.c, k});
+    require_shape(op, "b3", *p.b3, {k});
+  }
+  require_shape(op, "y", y, {g.n, g.oh, g.ow, k});
+  const PointwiseChainArgs args{p.w1->f32(), p.b1->f32(), p.w2->f32(), p.b2->f32(), p.w3 ? p.w3->f32() : nullptr,
+                                p.w3 ? p.b3->f32() : nullptr, p.act1, p.act2, p.act3, c, k};
+  cpu::pointwise_depthwise_forward(x.f32(), args, y.f32(), g);
 }
 
 void maxpool_forward(const Tensor& x, Tensor& y, const Window& g) {

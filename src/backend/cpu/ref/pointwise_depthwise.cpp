@@ -1,17 +1,18 @@
-// Reference fused 1x1 conv -> depthwise conv: the two reference ops in sequence.
+// Reference fused 1x1 conv -> depthwise conv [-> 1x1 conv]: the reference ops in sequence.
 #include <vector>
 
 #include "ref.hpp"
 
 namespace dltrain::cpu::ref {
 
-void pointwise_depthwise_forward(const float* x, const float* w1, const float* b1, Act act1, const float* w2,
-                                 const float* b2, Act act2, float* y, int64_t c, const Window& g) {
-  Window pw = g;
-  pw.c = c, pw.k = g.c, pw.kh = pw.kw = 1, pw.sh = pw.sw = 1, pw.pad_top = pw.pad_left = 0, pw.oh = g.h, pw.ow = g.w;
+void pointwise_depthwise_forward(const float* x, const PointwiseChainArgs& p, float* y, const Window& g) {
+  const Window expand = Window::make({g.n, g.h, g.w, p.c}, 1, 1, 1, 1, Padding::valid, g.c);
   std::vector<float> mid(static_cast<size_t>(g.n * g.h * g.w * g.c));
-  conv2d_forward(x, w1, b1, mid.data(), pw, act1);
-  depthwise_forward(mid.data(), w2, b2, y, g, act2);
+  conv2d_forward(x, p.w1, p.b1, mid.data(), expand, p.act1);
+  if (!p.w3) return depthwise_forward(mid.data(), p.w2, p.b2, y, g, p.act2);
+  std::vector<float> dw(static_cast<size_t>(g.n * g.oh * g.ow * g.c));
+  depthwise_forward(mid.data(), p.w2, p.b2, dw.data(), g, p.act2);
+  conv2d_forward(dw.data(), p.w3, p.b3, y, Window::make({g.n, g.oh, g.ow, g.c}, 1, 1, 1, 1, Padding::valid, p.k), p.act3);
 }
 
 }  // namespace dltrain::cpu::ref
