@@ -287,5 +287,42 @@ TEST(Cli, FetchThenTrainFromTheCache) {
   EXPECT_EQ(run({"fetch", "kmnist", "--limit-rate", "fast"}, {env}).code, 1);
 }
 
+// The transfer-learning story through the CLI: ImageNet predictions from the TFLite file, a head
+// trained on a folder of photos (with augmented views, resumed for more epochs), its predictions.
+TEST(Cli, TransferLearningStory) {
+  const char* env = std::getenv("DLTRAIN_TEST_DATA");
+  const std::string data = env && *env ? env : std::string(DLTRAIN_SOURCE_DIR) + "/../shared/data";
+  const std::string model = data + "/mobilenet_v2/mobilenet_v2_1.0_224_quant.tflite";
+  if (!std::filesystem::exists(model)) GTEST_SKIP() << "the MobileNetV2 file is not here (../shared/data, or set DLTRAIN_TEST_DATA)";
+  Result p = run({"predict", "--backbone", model, "--labels", data + "/mobilenet_v2/imagenet_labels.txt", "-k", "2",
+                  data + "/images/parrot.jpg"});
+  EXPECT_EQ(p.code, 0) << p.err;
+  EXPECT_HAS(p.out, "parrot.jpg: macaw (0.99");
+
+  TempDir dir;
+  for (const std::string name : {"cat_train_0", "dog_train_0", "hotdog_train_0", "hotdog_train_1", "cat_test_0",
+                                 "dog_test_0", "hotdog_test_0"}) {
+    const std::string split = name.find("train") != std::string::npos ? "train" : "test";
+    const std::string folder = dir / ("photos/" + split + "/" + name.substr(0, name.find('_')));
+    std::filesystem::create_directories(folder);
+    std::filesystem::copy_file(data + "/images/imprinting/" + name + ".bmp", folder + "/" + name + ".bmp");
+  }
+  const std::string cache = "DLTRAIN_CACHE=" + (dir / "cache");
+  Result t = run({"train", "--backbone", model, "--data", dir / "photos", "--head", "", "--optim", "adam:lr=0.01",
+                  "--epochs", "8", "--augment", "1", "--run-dir", dir / "run"},
+                 {cache});
+  EXPECT_EQ(t.code, 0) << t.err;
+  EXPECT_HAS(t.out, "4 training / 3 test images");
+  Result more = run({"train", "--resume", dir / "run", "--epochs", "16"}, {cache});
+  EXPECT_EQ(more.code, 0) << more.err;
+  EXPECT_HAS(more.out, "Test accuracy 1.0000");
+  Result mine = run({"predict", dir / "run/model.safetensors", dir / "photos/test/hotdog/hotdog_test_0.bmp"});
+  EXPECT_EQ(mine.code, 0) << mine.err;
+  EXPECT_HAS(mine.out, "hotdog_test_0.bmp: hotdog");
+  Result wrong = run({"train", "--model", "mobilenet_v2-transfer", "--data", dir / "photos"});
+  EXPECT_EQ(wrong.code, 1);
+  EXPECT_HAS(wrong.err, "needs --backbone");
+}
+
 }  // namespace
 }  // namespace dltrain

@@ -475,6 +475,44 @@ TEST(Transfer, ImprintingPhotos) {
   ::unsetenv("DLTRAIN_CACHE");
 }
 
+// Augmented views are computed once, differ from the plain features, and a run that is resumed
+// (features read back from the cache) ends exactly where an uninterrupted one does.
+TEST(Transfer, AugmentedViewsAndExactResume) {
+  REQUIRE_SHARED_DATA();
+  test::TempDir dir;
+  ::setenv("DLTRAIN_CACHE", (dir / "cache").c_str(), 1);
+  for (const char* name : {"cat_train_0.bmp", "dog_train_0.bmp", "hotdog_train_0.bmp", "hotdog_train_1.bmp"}) {
+    const std::string c = std::string(name).substr(0, std::string(name).find('_'));
+    fs::create_directories(dir / ("photos/" + c));
+    fs::copy_file(imprinting(name), dir / ("photos/" + c + "/" + name));
+  }
+  TrainConfig config = transfer_config(dir / "photos");
+  config.augment = 2;
+  config.epochs = 4;
+  config.batch = 2;
+  config.head = "dense:16,relu dropout:0.5";
+  const ImageSplits images = load_image_dataset(config.data, 0.0, config.seed);
+  TransferData data = prepare_transfer(config, images, [](int64_t, int64_t) {});
+  ASSERT_EQ(data.views, 3);
+  const Tensor& f = data.features.train.images;
+  ASSERT_EQ(f.shape(), (Shape{12, 1280}));
+  EXPECT_FALSE(std::equal(f.f32(), f.f32() + 1280, f.f32() + 4 * 1280));  // image 0 as is vs its first view
+  Trainer whole(config, std::move(data), dir / "whole");
+  ASSERT_TRUE(whole.fit());
+
+  TrainConfig half = config;
+  half.epochs = 2;
+  Trainer first(half, prepare_transfer(half, images, [](int64_t, int64_t) {}), dir / "half");
+  ASSERT_TRUE(first.fit());
+  std::unique_ptr<Trainer> rest = Trainer::resume(dir / "half", 4);
+  ASSERT_TRUE(rest->fit());
+  const std::vector<Param*> a = whole.model().params(), b = rest->model().params();
+  ASSERT_EQ(a.size(), b.size());
+  for (size_t i = 0; i < a.size(); ++i)
+    EXPECT_TRUE(std::equal(a[i]->value.f32(), a[i]->value.f32() + a[i]->value.numel(), b[i]->value.f32())) << i;
+  ::unsetenv("DLTRAIN_CACHE");
+}
+
 // --unfreeze 1: the top block trains with the head; everything below stays as imported.
 TEST(Transfer, UnfreezeTrainsOnlyTheTopBlocks) {
   REQUIRE_SHARED_DATA();

@@ -118,6 +118,8 @@ struct Image {
 Image decode_image(const std::string& path, int64_t channels);
 // The EXIF orientation (1..8) of a JPEG file's bytes; 1 when it has none.
 int jpeg_orientation(const std::string& bytes);
+// The h x w region at (y0, x0), mirrored left to right when `flip`.
+Image crop_image(const Image& img, int64_t y0, int64_t x0, int64_t h, int64_t w, bool flip);
 // (1, h, w, C) uint8 by bilinear interpolation at half-pixel centres (TFLite's resize), after a
 // centre crop to h:w when mode is Resize::crop.
 Tensor resize_image(const Image& img, int64_t h, int64_t w, Resize mode);

@@ -31,6 +31,8 @@ struct TrainConfig {
   int64_t unfreeze = 0;                            // top backbone blocks trained with the head
   double val_split = 0.2;                          // held out per class when the data has no test split
   bool feature_cache = true;                       // keep computed features in <cache>/features
+  int64_t augment = 0;                             // extra random crop/flip views per training image
+  std::string resize = "";                         // "bilinear" or "crop"; empty: the backbone's default
   std::string to_json() const;
   static TrainConfig from_json(const std::string& json);
 };
@@ -80,13 +82,18 @@ struct TransferData {
   std::string frozen, trainable;  // the backbone's text, split at the top `unfreeze` blocks
   size_t frozen_nodes = 0;
   Preprocessing preprocessing;
+  // features.train holds `views` copies of the training set one after another: the images as
+  // they are, then config.augment randomly cropped and flipped versions of each.
   DatasetSplits features;
+  int64_t views = 1;
 };
 // Imports config.backbone and computes (or reads from the feature cache) every image's features.
 TransferData prepare_transfer(const TrainConfig& config, const ImageSplits& images, const FeatureProgress& progress);
-// The frozen model's output for each image, decoded and preprocessed as the model wants.
+// The frozen model's output for each image, decoded and preprocessed as the model wants. With
+// augment_key != 0 each image is first randomly cropped (80-100% of each side) and flipped
+// (half the time), drawn from (augment_key, image index).
 Tensor compute_features(Model& frozen, const Preprocessing& pre, const ImageList& images, int64_t batch,
-                        const FeatureProgress& progress);
+                        const FeatureProgress& progress, uint64_t augment_key = 0);
 // --head text: "dense:128,relu,dropout:0.2" -> "dense:128,relu dropout:0.2".
 std::string transfer_head(const std::string& head);
 
@@ -117,6 +124,7 @@ class Trainer {
   const ModelInfo& info() const { return info_; }
   const std::vector<EpochStats>& history() const { return history_; }
   const DatasetSplits& data() const { return data_; }
+  int64_t train_images() const { return data_.train.size() / views_; }
 
  private:
   Trainer(TrainConfig config, DatasetSplits data, std::string run_dir, std::unique_ptr<TransferData> transfer);
@@ -132,6 +140,7 @@ class Trainer {
   std::unique_ptr<Model> model_;       // what trains
   std::unique_ptr<TransferData> transfer_;
   std::unique_ptr<Model> full_;        // transfer learning: backbone + head, what model.safetensors holds
+  int64_t views_ = 1;                  // training-set copies in data_.train (augmented views)
   std::unique_ptr<Optimizer> optimizer_;
   Schedule schedule_;
   ModelInfo info_;

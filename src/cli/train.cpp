@@ -85,7 +85,7 @@ void run(const TrainArgs& a, const CLI::App& cmd) {
     std::printf("%s %s (%s parameters) on %s: %s training / %s test images\n",
                 a.resume.empty() ? "Training" : "Resuming", trainer->info().title.c_str(),
                 thousands(count_params(trainer->model(), true)).c_str(), trainer->data().name.c_str(),
-                thousands(trainer->data().train.size()).c_str(), thousands(trainer->data().test.size()).c_str());
+                thousands(trainer->train_images()).c_str(), thousands(trainer->data().test.size()).c_str());
     std::printf("  %lld epochs (%lld done), batch %lld, %s, schedule %s, seed %llu, %d threads\n  run folder: %s\n",
                 (long long)c.epochs, (long long)trainer->epochs_done(), (long long)c.batch, c.optim.c_str(),
                 c.schedule.c_str(), (unsigned long long)c.seed, num_threads(), trainer->run_dir().c_str());
@@ -140,6 +140,14 @@ void add_train(CLI::App& app) {
   auto* val_split = cmd->add_option("--val-split", a->config.val_split,
                                     "share of each class held out for validation when the data has no test split")
                         ->capture_default_str()->check(CLI::Range(0.0, 0.95));
+  auto* augment = cmd->add_option("--augment", a->config.augment,
+                                  "with --backbone: N randomly cropped and flipped copies of each training image "
+                                  "(features computed once; each epoch uses one view per image)")
+                      ->capture_default_str()->check(CLI::Range(0, 16));
+  auto* resize = cmd->add_option("--resize", a->config.resize,
+                                 "with --backbone: bilinear (stretch to the model's size) or crop (shorter side, then "
+                                 "centre crop); default bilinear")
+                     ->check(CLI::IsMember({"bilinear", "crop"}));
   auto* nocache = cmd->add_flag("--no-feature-cache", [a](int64_t) { a->config.feature_cache = false; },
                                 "compute backbone features again instead of reading them from the cache");
   cmd->add_option("--epochs,-e", a->config.epochs, "total epochs")->capture_default_str()->check(CLI::PositiveNumber);
@@ -161,7 +169,7 @@ void add_train(CLI::App& app) {
   cmd->add_option("--resume", a->resume, "continue the run in this folder from its last finished epoch")
       ->check(CLI::ExistingDirectory)
       ->excludes(model, data, batch, optim, sched, seed, threads, limit, noval, dir, root, backbone, head, unfreeze,
-                 val_split, nocache);
+                 val_split, nocache, augment, resize);
   cmd->add_flag("--quiet,-q", a->quiet, "print nothing but errors");
   cmd->callback([a, cmd] { run(*a, *cmd); });
 }

@@ -93,6 +93,16 @@ Image decode_image(const std::string& path, int64_t channels) {
   return img;
 }
 
+Image crop_image(const Image& img, int64_t y0, int64_t x0, int64_t h, int64_t w, bool flip) {
+  DLT_CHECK(y0 >= 0 && x0 >= 0 && h > 0 && w > 0 && y0 + h <= img.h && x0 + w <= img.w, "crop outside the image");
+  Image out{h, w, img.c, std::vector<uint8_t>(size_t(h * w * img.c))};
+  for (int64_t y = 0; y < h; ++y)
+    for (int64_t x = 0; x < w; ++x)
+      std::copy_n(img.pixels.data() + ((y0 + y) * img.w + x0 + (flip ? w - 1 - x : x)) * img.c, img.c,
+                  out.pixels.data() + (y * w + x) * img.c);
+  return out;
+}
+
 Tensor resize_image(const Image& img, int64_t h, int64_t w, Resize mode) {
   DLT_CHECK(img.h > 0 && img.w > 0 && h > 0 && w > 0, "resize: empty image or target");
   // The source rectangle that maps onto the target: the whole image, or its centre at the

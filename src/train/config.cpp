@@ -11,7 +11,7 @@ std::string TrainConfig::to_json() const {
                                 {"seed", seed},         {"threads", threads},   {"validate", validate},
                                 {"train_limit", train_limit}, {"backbone", backbone},
                                 {"head", head},         {"unfreeze", unfreeze}, {"val_split", val_split},
-                                {"feature_cache", feature_cache}}
+                                {"feature_cache", feature_cache}, {"augment", augment}, {"resize", resize}}
       .dump(2);
 }
 
@@ -34,6 +34,8 @@ TrainConfig TrainConfig::from_json(const std::string& json) {
     c.unfreeze = j.value("unfreeze", c.unfreeze);
     c.val_split = j.value("val_split", c.val_split);
     c.feature_cache = j.value("feature_cache", c.feature_cache);
+    c.augment = j.value("augment", c.augment);
+    c.resize = j.value("resize", c.resize);
   } catch (const nlohmann::json::exception& e) {
     throw Error(std::string("malformed training configuration (") + e.what() + ")");
   }

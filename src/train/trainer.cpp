@@ -21,7 +21,8 @@ Trainer::Trainer(TrainConfig config, DatasetSplits data, std::string run_dir, st
   DLT_CHECK(config_.batch >= 1, "batch size must be at least 1");
   DLT_CHECK(config_.train_limit >= 0, "the training-sample limit cannot be negative");
   set_num_threads(config_.threads);
-  if (transfer_) data_ = std::move(transfer_->features);
+  if (transfer_) data_ = std::move(transfer_->features), views_ = transfer_->views;
+  DLT_CHECK(config_.train_limit == 0 || views_ == 1, "--limit and --augment cannot be combined");
   if (config_.train_limit > 0) data_.train = data_.train.head(config_.train_limit);
   const std::vector<std::string>& labels = data_.train.class_names;
   const auto classes = int64_t(labels.size());
@@ -114,8 +115,12 @@ bool Trainer::fit(const TrainCallbacks& cb) {
 EpochStats Trainer::run_epoch(const TrainCallbacks& cb, bool& stopped) {
   const auto t0 = std::chrono::steady_clock::now();
   const Dataset& train = data_.train;
-  BatchLoader loader(train, config_.batch, shuffled_order(train.size(), rng_), info_.preprocessing.scale,
-                     info_.preprocessing.offset);
+  std::vector<int64_t> order = shuffled_order(train.size() / views_, rng_);
+  if (views_ > 1)  // each image through one of its views, drawn per (seed, epoch, image)
+    for (int64_t& i : order)
+      i += int64_t(hash_uniform(config_.seed ^ uint64_t(epochs_done_ + 1) << 32, uint64_t(i)) * double(views_)) *
+           (train.size() / views_);
+  BatchLoader loader(train, config_.batch, std::move(order), info_.preprocessing.scale, info_.preprocessing.offset);
   EpochStats e;
   e.epoch = epochs_done_ + 1;
   e.steps = loader.steps();

@@ -57,8 +57,22 @@ std::string feature_key(const std::string& backbone_sha, const std::string& froz
 
 }  // namespace
 
+namespace {
+// One image as the frozen model's input, randomly cropped and flipped when augment_key != 0.
+Tensor input_image(const std::string& path, const Shape& in, const Preprocessing& pre, uint64_t augment_key,
+                   int64_t index) {
+  if (augment_key == 0) return load_image(path, in[0], in[1], in[2], pre.resize);
+  const Image img = decode_image(path, in[2]);
+  Rng rng(augment_key ^ (uint64_t(index) * 0x9E3779B97F4A7C15ULL));
+  const int64_t h = std::max<int64_t>(1, int64_t(double(img.h) * rng.uniform(0.8f, 1.0f)));
+  const int64_t w = std::max<int64_t>(1, int64_t(double(img.w) * rng.uniform(0.8f, 1.0f)));
+  const int64_t y0 = int64_t(rng.below(uint64_t(img.h - h + 1))), x0 = int64_t(rng.below(uint64_t(img.w - w + 1)));
+  return resize_image(crop_image(img, y0, x0, h, w, rng.uniform() < 0.5), in[0], in[1], pre.resize);
+}
+}  // namespace
+
 Tensor compute_features(Model& frozen, const Preprocessing& pre, const ImageList& images, int64_t batch,
-                        const FeatureProgress& progress) {
+                        const FeatureProgress& progress, uint64_t augment_key) {
   const Shape in = frozen.input_shape(), out = frozen.output_shape();
   Tensor features(out.with_batch(images.size()));
   const int64_t per_in = in.numel(), per_out = out.numel();
@@ -70,7 +84,7 @@ Tensor compute_features(Model& frozen, const Preprocessing& pre, const ImageList
 #pragma omp parallel for schedule(dynamic)
     for (int64_t i = 0; i < n; ++i) {
       try {
-        const Tensor img = load_image(images.paths[size_t(b0 + i)], in[0], in[1], in[2], pre.resize);
+        const Tensor img = input_image(images.paths[size_t(b0 + i)], in, pre, augment_key, b0 + i);
         float* d = x.f32() + i * per_in;
         for (int64_t j = 0; j < per_in; ++j) d[j] = float(img.u8()[j]) * pre.scale + pre.offset;
       } catch (const Error& e) {
@@ -106,34 +120,50 @@ TransferData prepare_transfer(const TrainConfig& c, const ImageSplits& images, c
   t.frozen_nodes = frozen->size();
   copy_weights(*m.model, 0, *frozen, 0, t.frozen_nodes);
   t.preprocessing = m.preprocessing;
+  if (!c.resize.empty()) {
+    DLT_CHECK(c.resize == "bilinear" || c.resize == "crop", "--resize takes bilinear or crop, not '" + c.resize + "'");
+    t.preprocessing.resize = c.resize == "crop" ? Resize::crop : Resize::bilinear;
+  }
+  DLT_CHECK(c.augment >= 0 && c.augment <= 16, "--augment takes 0 to 16 views");
+  t.views = 1 + c.augment;
 
   const std::string sha = digest_file(c.backbone).sha256;
   t.features.name = images.name;
   t.features.folder = images.folder;
-  for (auto [list, split] : {std::pair{&images.train, &t.features.train}, std::pair{&images.test, &t.features.test}}) {
-    split->class_names = images.class_names;
-    split->labels = list->labels;
-    if (list->size() == 0) {
-      split->images = Tensor(frozen->output_shape().with_batch(0));
-      continue;
-    }
-    const std::string dir = cache_dir() + "/features";
-    const std::string path = dir + "/" + feature_key(sha, t.frozen, t.preprocessing, *list) + ".safetensors";
+  const std::string dir = cache_dir() + "/features";
+  // The features of `list` seen through view v (0: as they are), from the cache or computed.
+  auto features_of = [&](const ImageList& list, int64_t view) {
+    const uint64_t key = view == 0 ? 0 : (c.seed + 1) * 0x5851F42D4C957F2DULL + uint64_t(view);
+    const std::string path = dir + "/" + feature_key(sha, t.frozen + " view " + std::to_string(key), t.preprocessing,
+                                                     list) + ".safetensors";
+    const Shape shape = frozen->output_shape().with_batch(list.size());
     if (c.feature_cache && fs::exists(path)) {
       SafetensorsFile f = read_safetensors(path);
       auto it = f.tensors.find("features");
-      if (it != f.tensors.end() && it->second.shape() == frozen->output_shape().with_batch(list->size())) {
-        split->images = std::move(it->second);
-        progress(list->size(), list->size());
-        continue;
+      if (it != f.tensors.end() && it->second.shape() == shape) {
+        progress(list.size(), list.size());
+        return std::move(it->second);
       }
     }
-    split->images = compute_features(*frozen, t.preprocessing, *list, 32, progress);
+    Tensor out = compute_features(*frozen, t.preprocessing, list, 32, progress, key);
     if (c.feature_cache) {
       std::error_code ec;
       fs::create_directories(dir, ec);
-      write_safetensors(path, {{"features", &split->images}},
-                        {{"backbone", fs::absolute(c.backbone).string()}, {"images", std::to_string(list->size())}});
+      write_safetensors(path, {{"features", &out}},
+                        {{"backbone", fs::absolute(c.backbone).string()}, {"images", std::to_string(list.size())}});
+    }
+    return out;
+  };
+  for (auto [list, split, views] : {std::tuple{&images.train, &t.features.train, t.views},
+                                    std::tuple{&images.test, &t.features.test, int64_t(1)}}) {
+    split->class_names = images.class_names;
+    const Shape one = frozen->output_shape();
+    split->images = Tensor(one.with_batch(list->size() * views));
+    for (int64_t v = 0; v < views; ++v) {
+      split->labels.insert(split->labels.end(), list->labels.begin(), list->labels.end());
+      if (list->size() == 0) continue;
+      const Tensor f = features_of(*list, v);
+      std::copy_n(f.f32(), f.numel(), split->images.f32() + v * f.numel());
     }
   }
   return t;
