@@ -17,8 +17,8 @@ inline void bias_act(float* __restrict y, const float* __restrict bias, int64_t 
   for (; j + 16 <= k; j += 16) {
     vf16 v = load16(y + j);
     if (bias) v += load16(bias + j);
-    if (act != Act::none) v = v > zero ? v : zero;
-    if (act == Act::relu6) v = v < six ? v : six;
+    if (act != Act::none) v = v < zero ? zero : v;  // NaN passes through, as with std::max
+    if (act == Act::relu6) v = v > six ? six : v;
     store16(y + j, v);
   }
   for (; j < k; ++j) {
