@@ -155,7 +155,7 @@ struct TinyOp {
   int32_t code;
   std::vector<int32_t> inputs, outputs;
   uint8_t options_type = 0;
-  std::vector<std::pair<int, int32_t>> int_fields;  // (field id, value)
+  std::vector<std::pair<int, int32_t>> int_fields = {};  // (field id, value)
 };
 
 std::string tiny_model(const std::vector<TinyTensor>& tensors, const std::vector<TinyOp>& ops, int32_t input,
@@ -541,7 +541,9 @@ TEST(Transfer, UnfreezeTrainsOnlyTheTopBlocks) {
       const Tensor& b = m.model->layer(i).params()[p].value;
       const bool equal = std::equal(a.f32(), a.f32() + a.numel(), b.f32());
       (equal ? same : changed) += 1;
-      if (i + 6 < imported().backbone_nodes) EXPECT_TRUE(equal) << "frozen layer " << ref.layer(i).spec() << " changed";
+      if (i + 6 < imported().backbone_nodes) {
+        EXPECT_TRUE(equal) << "frozen layer " << ref.layer(i).spec() << " changed";
+      }
     }
   EXPECT_EQ(changed, 8u);  // expand, depthwise, project, the 1280-channel conv: kernel and bias each
   ::unsetenv("DLTRAIN_CACHE");

@@ -32,6 +32,7 @@ struct PointwiseChainArgs {
   const float *w1, *b1, *w2, *b2, *w3, *b3;
   Act act1, act2, act3;
   int64_t c, k;
+  bool residual;
 };
 
 // Result of a fused softmax-cross-entropy over a batch.
@@ -71,6 +72,7 @@ struct PointwiseChain {
   Act act2;
   const Tensor *w3 = nullptr, *b3 = nullptr;  // no projection when null
   Act act3 = Act::none;
+  bool residual = false;  // add x to the projection (a residual block: same shape in and out)
 };
 void pointwise_depthwise_forward(const Tensor& x, const PointwiseChain& p, Tensor& y, const Window& g);
 

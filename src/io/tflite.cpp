@@ -18,7 +18,7 @@ using flatbuffers::Vector;
 
 constexpr flatbuffers::voffset_t slot(int id) { return flatbuffers::voffset_t(4 + 2 * id); }
 
-namespace model { enum { operator_codes = 1, subgraphs = 2, description = 3, buffers = 4 }; }
+namespace model { enum { operator_codes = 1, subgraphs = 2, buffers = 4 }; }
 namespace opcode { enum { deprecated_builtin_code = 0, custom_code = 1, builtin_code = 3 }; }
 namespace subgraph { enum { tensors = 0, inputs = 1, outputs = 2, operators = 3 }; }
 namespace tensor { enum { shape = 0, type = 1, buffer = 2, name = 3, quantization = 4 }; }
@@ -127,7 +127,6 @@ std::unique_ptr<File> File::read(const std::string& path) {
   f->bytes_ = read_file(path);
   Reader r(*f);
   const Table* root = r.root();
-  f->description_ = r.string(root, model::description, "model description");
 
   // Operator codes: older converters fill only the deprecated int8 field; take the larger.
   std::vector<int32_t> codes;

@@ -24,7 +24,7 @@ enum Op : int32_t {
 const char* op_name(int32_t code);  // "CONV_2D", or "BUILTIN_<n>"
 
 // TensorType values.
-enum Type : int8_t { FLOAT32 = 0, INT32 = 2, UINT8 = 3, INT64 = 4, INT8 = 9 };
+enum Type : int8_t { FLOAT32 = 0, INT32 = 2, UINT8 = 3, INT8 = 9 };
 
 struct Quantization {
   std::vector<float> scale;
@@ -74,7 +74,6 @@ class File {
   const std::vector<OpInfo>& ops() const { return ops_; }
   const std::vector<int32_t>& inputs() const { return inputs_; }
   const std::vector<int32_t>& outputs() const { return outputs_; }
-  const std::string& description() const { return description_; }
   // A constant tensor as float: (q - zero_point) * scale per tensor or per channel; int32 biases
   // likewise; float32 as stored.
   std::vector<float> dequantize(int32_t tensor) const;
@@ -82,7 +81,7 @@ class File {
 
  private:
   File() = default;
-  std::string path_, bytes_, description_;
+  std::string path_, bytes_;
   std::vector<TensorInfo> tensors_;
   std::vector<OpInfo> ops_;
   std::vector<int32_t> inputs_, outputs_;

@@ -106,9 +106,9 @@ struct ConvRef {
 class PointwiseDepthwise final : public Layer {
  public:
   using Conv = ConvRef;
-  PointwiseDepthwise(Conv expand, Conv depthwise, const DepthwiseDesc& d, Conv project = {})
-      : expand_(expand), depthwise_(depthwise), project_(project), d_(d) {}
-  const char* type() const override { return project_.w ? "Conv2D+DepthwiseConv2D+Conv2D" : "Conv2D+DepthwiseConv2D"; }
+  PointwiseDepthwise(Conv expand, Conv depthwise, const DepthwiseDesc& d, Conv project = {}, bool residual = false)
+      : expand_(expand), depthwise_(depthwise), project_(project), d_(d), residual_(residual) {}
+  const char* type() const override { return "Conv2D+DepthwiseConv2D(+Conv2D)(+Add)"; }
   std::string spec() const override { return "(fused)"; }
   std::unique_ptr<Layer> fuse_with(Layer& next) override;
 
@@ -123,7 +123,7 @@ class PointwiseDepthwise final : public Layer {
       const ops::PointwiseChain chain{&expand_.w->value,    &expand_.b->value, expand_.act,
                                       &depthwise_.w->value, &depthwise_.b->value, d_.act,
                                       project_.w ? &project_.w->value : nullptr,
-                                      project_.b ? &project_.b->value : nullptr, project_.act};
+                                      project_.b ? &project_.b->value : nullptr, project_.act, residual_};
       ops::pointwise_depthwise_forward(*xs[0], chain, y, g);
       return;
     }
@@ -135,11 +135,12 @@ class PointwiseDepthwise final : public Layer {
     if (project_.w)
       ops::conv2d_forward(dw_, project_.w->value, project_.b->value, y, pointwise(dw_.shape(), y.shape()[3]),
                           project_.act);
+    if (residual_) ops::add(y, *xs[0], y);
   }
   void backward_impl(std::span<const Tensor* const> xs, const Tensor& y, const Tensor& dy,
                      std::span<Tensor* const> dxs) override {
     const Window g = window(xs[0]->shape());
-    const Tensor* d = &dy;
+    const Tensor* d = &dy;  // with a residual, dy reaches the projection as it is (its act is none)
     if (project_.w) {
       const Tensor& dz3 = detail::through_activation(project_.act, y, dy, dz3_);
       ddw_.ensure(dw_.shape());
@@ -153,6 +154,7 @@ class PointwiseDepthwise final : public Layer {
     const Tensor& dz1 = detail::through_activation(expand_.act, mid_, dmid_, dz1_);
     ops::conv2d_backward(*xs[0], expand_.w->value, dz1, dxs[0], expand_.w->grad, expand_.b->grad,
                          pointwise(xs[0]->shape(), g.c));
+    if (residual_ && dxs[0]) ops::accumulate(dy, *dxs[0]);
   }
 
  private:
@@ -163,6 +165,7 @@ class PointwiseDepthwise final : public Layer {
   }
   Conv expand_, depthwise_, project_;
   DepthwiseDesc d_;
+  bool residual_;
   Tensor mid_, dw_, dmid_, ddw_, dz1_, dz2_, dz3_;
 };
 
@@ -187,8 +190,16 @@ std::unique_ptr<Layer> Conv2D::fuse_with(Layer& next) {
   return f;
 }
 
-// Extends expand + depthwise with the projection that follows.
+// Extends expand + depthwise with the projection that follows, and that with the residual Add
+// closing the block (Model::plan offers an Add only when its other input is this chain's input).
 std::unique_ptr<Layer> PointwiseDepthwise::fuse_with(Layer& next) {
+  if (project_.w && !residual_ && project_.act == Act::none && std::string(next.type()) == "Add" &&
+      output_shape() == input_shapes()[0]) {
+    auto f = std::make_unique<PointwiseDepthwise>(expand_, depthwise_, d_, project_, true);
+    f->set_name(name() + "+" + next.name());
+    f->build(input_shapes());
+    return f;
+  }
   auto* conv = dynamic_cast<Conv2D*>(&next);
   if (project_.w || !conv || !conv->pointwise()) return nullptr;
   auto f = std::make_unique<PointwiseDepthwise>(expand_, depthwise_, d_, Conv{&conv->params()[0], &conv->params()[1], conv->act()});

@@ -74,7 +74,13 @@ void Model::plan() {
       if (auto f = nodes_[i].layer->fuse_with(*nodes_[i + 1].layer)) {
         const std::vector<int> inputs = nodes_[i].inputs;
         ++i;
-        while (chains(i))  // an executor may take in the next layer as well
+        // An executor may take in the next layer as well: one fed by it alone, or one that adds
+        // the executor's own input to its output (the end of a residual block).
+        auto closes_block = [&](size_t j) {
+          return j + 1 < nodes_.size() && consumers[j] == 1 && inputs.size() == 1 &&
+                 nodes_[j + 1].inputs == std::vector<int>{inputs[0], int(j)};
+        };
+        while (chains(i) || closes_block(i))
           if (auto longer = f->fuse_with(*nodes_[i + 1].layer)) f = std::move(longer), ++i;
           else break;
         fused_.push_back(std::move(f));

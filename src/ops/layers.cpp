@@ -81,8 +81,10 @@ void pointwise_depthwise_forward(const Tensor& x, const PointwiseChain& p, Tenso
     require_shape(op, "b3", *p.b3, {k});
   }
   require_shape(op, "y", y, {g.n, g.oh, g.ow, k});
+  if (p.residual) require_shape(op, "y (residual: the shape of x)", y, x.shape());
+  DLT_CHECK(!p.residual || p.w3, std::string(op) + ": a residual chain needs its projection");
   const PointwiseChainArgs args{p.w1->f32(), p.b1->f32(), p.w2->f32(), p.b2->f32(), p.w3 ? p.w3->f32() : nullptr,
-                                p.w3 ? p.b3->f32() : nullptr, p.act1, p.act2, p.act3, c, k};
+                                p.w3 ? p.b3->f32() : nullptr, p.act1, p.act2, p.act3, c, k, p.residual};
   cpu::pointwise_depthwise_forward(x.f32(), args, y.f32(), g);
 }
 

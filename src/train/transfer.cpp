@@ -2,7 +2,6 @@
 // their outputs (the 1280-d embedding, or with --unfreeze N the input of the top N blocks) are
 // cached in memory and on disk, so every epoch after the first costs only the trainable layers.
 #include <filesystem>
-#include <nlohmann/json.hpp>
 #include <sstream>
 #include <sys/stat.h>
 

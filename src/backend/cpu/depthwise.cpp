@@ -6,9 +6,9 @@
 #include <vector>
 
 #include "cpu.hpp"
+#include "depthwise_row.hpp"
 #include "epilogue.hpp"
 #include "parallel.hpp"
-#include "simd.hpp"
 
 namespace dltrain::cpu {
 namespace {
@@ -22,35 +22,15 @@ void columns_in_bounds(const Window& g, int64_t kx, int64_t& lo, int64_t& hi) {
 }  // namespace
 
 void depthwise_forward(const float* x, const float* w, const float* b, float* y, const Window& g, Act act) {
-  const int64_t c = g.c;
+  DLT_CHECK(g.kh <= 16, "depthwise_forward: windows up to 16 rows");
   parallel_chunks(g.n * g.oh, 4, [&](int64_t r0, int64_t r1, int64_t) {
+    const float* rows[16];
     for (int64_t r = r0; r < r1; ++r) {
-      const int64_t n = r / g.oh, oy = r % g.oh;
-      const int64_t ky_lo = std::max<int64_t>(0, g.pad_top - oy * g.sh);
-      const int64_t ky_hi = std::min<int64_t>(g.kh, g.h + g.pad_top - oy * g.sh);
-      for (int64_t ox = 0; ox < g.ow; ++ox) {
-        const int64_t kx_lo = std::max<int64_t>(0, g.pad_left - ox * g.sw);
-        const int64_t kx_hi = std::min<int64_t>(g.kw, g.w + g.pad_left - ox * g.sw);
-        // x at tap (ky, kx) of this output pixel, channel 0
-        auto tap = [&](int64_t ky, int64_t kx) {
-          return x + ((n * g.h + oy * g.sh + ky - g.pad_top) * g.w + ox * g.sw + kx - g.pad_left) * c;
-        };
-        float* yp = y + (r * g.ow + ox) * c;
-        int64_t j = 0;
-        for (; j + 16 <= c; j += 16) {  // 16 channels in one register across all taps
-          vf16 acc = load16(b + j);
-          for (int64_t ky = ky_lo; ky < ky_hi; ++ky)
-            for (int64_t kx = kx_lo; kx < kx_hi; ++kx) acc += load16(tap(ky, kx) + j) * load16(w + (ky * g.kw + kx) * c + j);
-          store16(yp + j, acc);
-        }
-        for (; j < c; ++j) {
-          float acc = b[j];
-          for (int64_t ky = ky_lo; ky < ky_hi; ++ky)
-            for (int64_t kx = kx_lo; kx < kx_hi; ++kx) acc += tap(ky, kx)[j] * w[(ky * g.kw + kx) * c + j];
-          yp[j] = acc;
-        }
-      }
-      bias_act(y + r * g.ow * c, nullptr, g.ow * c, act);
+      const int64_t n = r / g.oh, top = r % g.oh * g.sh - g.pad_top;
+      for (int64_t ky = 0; ky < g.kh; ++ky)
+        rows[ky] = top + ky >= 0 && top + ky < g.h ? x + (n * g.h + top + ky) * g.w * g.c : nullptr;
+      depthwise_row(rows, w, b, y + r * g.ow * g.c, g);
+      bias_act(y + r * g.ow * g.c, nullptr, g.ow * g.c, act);
     }
   });
 }

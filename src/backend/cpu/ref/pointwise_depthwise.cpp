@@ -13,6 +13,7 @@ void pointwise_depthwise_forward(const float* x, const PointwiseChainArgs& p, fl
   std::vector<float> dw(static_cast<size_t>(g.n * g.oh * g.ow * g.c));
   depthwise_forward(mid.data(), p.w2, p.b2, dw.data(), g, p.act2);
   conv2d_forward(dw.data(), p.w3, p.b3, y, Window::make({g.n, g.oh, g.ow, g.c}, 1, 1, 1, 1, Padding::valid, p.k), p.act3);
+  if (p.residual) add(y, x, y, g.n * g.oh * g.ow * p.k);
 }
 
 }  // namespace dltrain::cpu::ref
