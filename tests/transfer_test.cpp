@@ -430,6 +430,15 @@ TEST(ImageDatasets, FolderCsvAndCloudAnnotations) {
 
 // ---- transfer learning -------------------------------------------------------------------------
 
+// The four *_train_* imprinting photos as a class-folder dataset in `folder`.
+void training_photos(const std::string& folder) {
+  for (const char* name : {"cat_train_0.bmp", "dog_train_0.bmp", "hotdog_train_0.bmp", "hotdog_train_1.bmp"}) {
+    const std::string c = std::string(name).substr(0, std::string(name).find('_'));
+    fs::create_directories(folder + "/" + c);
+    fs::copy_file(imprinting(name), folder + "/" + c + "/" + name);
+  }
+}
+
 TrainConfig transfer_config(const std::string& data) {
   TrainConfig c;
   c.model = "mobilenet_v2-transfer";
@@ -481,11 +490,7 @@ TEST(Transfer, AugmentedViewsAndExactResume) {
   REQUIRE_SHARED_DATA();
   test::TempDir dir;
   ::setenv("DLTRAIN_CACHE", (dir / "cache").c_str(), 1);
-  for (const char* name : {"cat_train_0.bmp", "dog_train_0.bmp", "hotdog_train_0.bmp", "hotdog_train_1.bmp"}) {
-    const std::string c = std::string(name).substr(0, std::string(name).find('_'));
-    fs::create_directories(dir / ("photos/" + c));
-    fs::copy_file(imprinting(name), dir / ("photos/" + c + "/" + name));
-  }
+  training_photos(dir / "photos");
   TrainConfig config = transfer_config(dir / "photos");
   config.augment = 2;
   config.epochs = 4;
@@ -518,11 +523,7 @@ TEST(Transfer, UnfreezeTrainsOnlyTheTopBlocks) {
   REQUIRE_SHARED_DATA();
   test::TempDir dir;
   ::setenv("DLTRAIN_CACHE", (dir / "cache").c_str(), 1);
-  for (const char* name : {"cat_train_0.bmp", "dog_train_0.bmp", "hotdog_train_0.bmp", "hotdog_train_1.bmp"}) {
-    const std::string c = std::string(name).substr(0, std::string(name).find('_'));
-    fs::create_directories(dir / ("photos/" + c));
-    fs::copy_file(imprinting(name), dir / ("photos/" + c + "/" + name));
-  }
+  training_photos(dir / "photos");
   TrainConfig config = transfer_config(dir / "photos");
   config.unfreeze = 1;
   config.epochs = 2;

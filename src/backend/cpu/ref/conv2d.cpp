@@ -4,20 +4,6 @@
 #include "ref.hpp"
 
 namespace dltrain::cpu::ref {
-namespace {
-// Calls f(n, oy, ox, ky, kx, iy, ix) for every in-bounds tap.
-template <class F>
-void for_each_tap(const Window& g, F&& f) {
-  for (int64_t n = 0; n < g.n; ++n)
-    for (int64_t oy = 0; oy < g.oh; ++oy)
-      for (int64_t ox = 0; ox < g.ow; ++ox)
-        for (int64_t ky = 0; ky < g.kh; ++ky)
-          for (int64_t kx = 0; kx < g.kw; ++kx) {
-            int64_t iy = oy * g.sh + ky - g.pad_top, ix = ox * g.sw + kx - g.pad_left;
-            if (iy >= 0 && iy < g.h && ix >= 0 && ix < g.w) f(n, oy, ox, ky, kx, iy, ix);
-          }
-}
-}  // namespace
 
 void conv2d_forward(const float* x, const float* w, const float* b, float* y, const Window& g, Act act) {
   std::vector<double> acc(static_cast<size_t>(g.n * g.oh * g.ow * g.k));
