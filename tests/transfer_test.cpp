@@ -101,6 +101,8 @@ TEST(TfliteImport, EmbeddingMatchesTheNumpyReference) {
       diff += d * d, norm += double(theirs.f32()[i]) * theirs.f32()[i];
       worst = std::max(worst, std::abs(d)), peak = std::max(peak, double(std::abs(theirs.f32()[i])));
     }
+    std::printf("%s: relative L2 error %.2e, largest error / largest value %.2e\n", what, std::sqrt(diff / norm),
+                worst / peak);
     EXPECT_LT(std::sqrt(diff / norm), 1e-3) << what << ": relative L2 error";
     EXPECT_LT(worst / peak, 1e-3) << what << ": largest error relative to the largest value";
   };
