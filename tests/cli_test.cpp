@@ -316,6 +316,10 @@ TEST(Cli, TransferLearningStory) {
   Result more = run({"train", "--resume", dir / "run", "--epochs", "16"}, {cache});
   EXPECT_EQ(more.code, 0) << more.err;
   EXPECT_HAS(more.out, "Test accuracy 1.0000");
+  Result ev = run({"eval", dir / "run/model.safetensors"});  // the photos' test split, found again
+  EXPECT_EQ(ev.code, 0) << ev.err;
+  EXPECT_HAS(ev.out, "test split, 3 images");
+  EXPECT_HAS(ev.out, "accuracy: 1.0000");
   Result mine = run({"predict", dir / "run/model.safetensors", dir / "photos/test/hotdog/hotdog_test_0.bmp"});
   EXPECT_EQ(mine.code, 0) << mine.err;
   EXPECT_HAS(mine.out, "hotdog_test_0.bmp: hotdog");

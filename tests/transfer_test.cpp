@@ -74,6 +74,11 @@ TEST(TfliteImport, GraphAndPreprocessingComeFromTheFile) {
   EXPECT_FLOAT_EQ(m.preprocessing.offset, -1.0f);
   EXPECT_EQ(m.embedding_size, 1280);
   EXPECT_EQ(m.model->size(), 65u);  // 66 operators; the RESHAPE after global pooling needs no layer
+  // The labels packed into the file (its appended zip) are the published labels file's lines.
+  std::ifstream published(shared_data() + "/mobilenet_v2/imagenet_labels.txt");
+  std::vector<std::string> lines;
+  for (std::string line; std::getline(published, line);) lines.push_back(line);
+  EXPECT_EQ(m.labels, lines);
   EXPECT_NE(m.model->spec.find("res{ conv:144x1x1,relu6 dwconv:3x3,same,relu6 conv:24x1x1 }"), std::string::npos)
       << m.model->spec;
 }

@@ -25,6 +25,7 @@ struct ImportedModel {
   std::unique_ptr<Model> model;   // the whole network, softmax included
   Shape input_shape;              // (H, W, C)
   Preprocessing preprocessing;    // from the input tensor's quantization
+  std::vector<std::string> labels;  // from a labels file packed into the model, if it has one
   // The feature extractor for transfer learning: the layers up to and including the last global
   // average pool (model's first `backbone_nodes` nodes), in the text format. Empty if there is none.
   std::string backbone;

@@ -71,6 +71,8 @@ struct EvalResult {
 
 // Loss, accuracy and confusion matrix of a model over a dataset (inference mode).
 EvalResult evaluate(Model& model, const Dataset& data, const Preprocessing& pre, int64_t batch = 500);
+// The same over image files (decoded and resized as `pre` says); labels must be the model's class ids.
+EvalResult evaluate_images(Model& model, const ImageList& images, const Preprocessing& pre, int64_t batch = 32);
 // Class probabilities for one uint8 image (1,H,W,C).
 std::vector<float> predict(Model& model, const Tensor& image_u8, const Preprocessing& pre);
 

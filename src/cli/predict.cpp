@@ -40,7 +40,7 @@ void run(const PredictArgs& a) {
     m.model = std::move(imported.model);
     m.info.preprocessing = imported.preprocessing;
     const int64_t k = m.model->n_classes();
-    if (!a.labels.empty()) m.info.labels = read_labels(a.labels);
+    m.info.labels = a.labels.empty() ? imported.labels : read_labels(a.labels);
     if (m.info.labels.empty())
       for (int64_t i = 0; i < k; ++i) m.info.labels.push_back("class " + std::to_string(i));
     if (int64_t(m.info.labels.size()) != k)
@@ -81,7 +81,9 @@ void add_predict(CLI::App& app) {
       ->check(CLI::ExistingFile);
   cmd->add_option("--backbone", a->backbone, "classify with a TFLite model instead (e.g. mobilenet_v2_1.0_224_quant.tflite)")
       ->check(CLI::ExistingFile);
-  cmd->add_option("--labels", a->labels, "class names for --backbone, one per line (line N = class N)")
+  cmd->add_option("--labels", a->labels,
+                  "class names for --backbone, one per line (line N = class N); default: a labels file packed "
+                  "into the model, if any")
       ->check(CLI::ExistingFile);
   cmd->add_option("--top,-k", a->top, "how many classes to list")->capture_default_str()->check(CLI::PositiveNumber);
   cmd->add_flag("--invert", a->invert, "invert pixel values first (dark digits on a light background, unlike MNIST)");

@@ -21,6 +21,16 @@ void run(const SummaryArgs& a) {
     for (const Preset& p : presets()) std::printf("%-8s %s\n         %s\n", p.name.c_str(), p.description.c_str(), p.text.c_str());
     return;
   }
+  if (a.file.size() > 7 && a.file.ends_with(".tflite")) {
+    const ImportedModel m = import_tflite(a.file);
+    std::printf("%s", summary(*m.model).c_str());
+    std::printf("Architecture: %s\nInput: %s, pixel * %g %+g\n", m.model->spec.c_str(), m.input_shape.str().c_str(),
+                double(m.preprocessing.scale), double(m.preprocessing.offset));
+    if (m.backbone_nodes > 0)
+      std::printf("Transfer-learning backbone: the first %zu layers (features: %lld values)\n", m.backbone_nodes,
+                  (long long)m.embedding_size);
+    return;
+  }
   if (!a.file.empty()) {
     LoadedModel m = load_model(a.file);
     std::printf("%s", summary(*m.model).c_str());
@@ -36,7 +46,8 @@ void run(const SummaryArgs& a) {
 void add_summary(CLI::App& app) {
   auto a = std::make_shared<SummaryArgs>();
   CLI::App* cmd = app.add_subcommand("summary", "Show a model's layers, output shapes and parameter counts");
-  cmd->add_option("file", a->file, "a model file to describe instead")->check(CLI::ExistingFile);
+  cmd->add_option("file", a->file, "a model file (model.safetensors or a .tflite) to describe instead")
+      ->check(CLI::ExistingFile);
   cmd->add_option("--model,-m", a->model, "preset name or network text")->capture_default_str();
   cmd->add_option("--input", a->input, "input shape H,W,C")->delimiter(',')->expected(3)->capture_default_str()
       ->check(CLI::PositiveNumber);

@@ -2,6 +2,8 @@
 // follow the schema (tensorflow/lite/schema/schema.fbs); a field's vtable slot is 4 + 2 * id.
 #include "tflite.hpp"
 
+#include <archive.h>
+#include <archive_entry.h>
 #include <flatbuffers/flatbuffers.h>
 
 #include <cstring>
@@ -269,6 +271,22 @@ std::vector<float> File::dequantize(int32_t id) const {
       v = w;
     }
     out[size_t(i)] = float((v - zp) * double(q.scale[ch]));
+  }
+  return out;
+}
+
+std::vector<std::pair<std::string, std::string>> associated_files(const std::string& path) {
+  std::vector<std::pair<std::string, std::string>> out;
+  std::unique_ptr<archive, int (*)(archive*)> a(archive_read_new(), archive_read_free);
+  archive_read_support_format_zip_seekable(a.get());  // reads the central directory at the end
+  if (archive_read_open_filename(a.get(), path.c_str(), 1 << 16) != ARCHIVE_OK) return out;
+  archive_entry* e = nullptr;
+  while (archive_read_next_header(a.get(), &e) == ARCHIVE_OK) {
+    const la_int64_t size = archive_entry_size(e);
+    if (archive_entry_filetype(e) != AE_IFREG || size < 0 || size > (64 << 20)) continue;
+    std::string data(static_cast<size_t>(size), '\0');
+    if (archive_read_data(a.get(), data.data(), data.size()) != la_ssize_t(size)) break;
+    out.emplace_back(archive_entry_pathname(e), std::move(data));
   }
   return out;
 }

@@ -62,6 +62,10 @@ struct OpInfo {
   Options options{nullptr, nullptr};
 };
 
+// The files of the zip archive that TFLite's metadata tools append to a model (its labels, for
+// instance), as (name, contents); empty when there is none.
+std::vector<std::pair<std::string, std::string>> associated_files(const std::string& path);
+
 class File {
  public:
   // Reads and verifies the whole file (the first subgraph).

@@ -7,6 +7,7 @@
 #include <array>
 #include <map>
 #include <optional>
+#include <sstream>
 
 #include "dltrain/models.hpp"
 #include "io/tflite.hpp"
@@ -68,6 +69,7 @@ class Importer {
     out.model = parse_model(text, out.input_shape);
     out.model->title = "tflite";
     check_and_load(*out.model);
+    out.labels = packed_labels(out.model->output_shape());
     return out;
   }
 
@@ -76,6 +78,23 @@ class Importer {
     throw Error(f_.path() + ": operator " + std::to_string(op.index) + " (" + tflite::op_name(op.code) + "): " + why,
                 "dltrain imports image classifiers built from CONV_2D, DEPTHWISE_CONV_2D, ADD, AVERAGE_POOL_2D, "
                 "MAX_POOL_2D, MEAN, FULLY_CONNECTED, RESHAPE, PAD, RELU, RELU6 and SOFTMAX (MobileNet V1/V2 style)");
+  }
+
+  // A text file packed with the model that has one line per class (TFLite metadata's label file).
+  std::vector<std::string> packed_labels(const Shape& out) const {
+    if (out.rank() != 1) return {};
+    for (const auto& [name, text] : tflite::associated_files(f_.path())) {
+      if (!name.ends_with(".txt")) continue;
+      std::vector<std::string> lines;
+      std::stringstream ss(text);
+      for (std::string line; std::getline(ss, line);) {
+        if (!line.empty() && line.back() == '\r') line.pop_back();
+        lines.push_back(line);
+      }
+      while (!lines.empty() && lines.back().empty()) lines.pop_back();
+      if (int64_t(lines.size()) == out[0]) return lines;
+    }
+    return {};
   }
 
   static Preprocessing preprocessing(const tflite::TensorInfo& in) {

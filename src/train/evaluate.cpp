@@ -1,4 +1,7 @@
 // Evaluation (loss, accuracy, confusion matrix) and single-image prediction, in inference mode.
+#include <algorithm>
+#include <cmath>
+
 #include "dltrain/train.hpp"
 
 namespace dltrain {
@@ -28,6 +31,30 @@ EvalResult evaluate(Model& model, const Dataset& data, const Preprocessing& pre,
     }
     r.samples += int64_t(b->labels.size());
   }
+  r.loss = loss_sum / double(r.samples);
+  r.accuracy = double(correct) / double(r.samples);
+  return r;
+}
+
+EvalResult evaluate_images(Model& model, const ImageList& images, const Preprocessing& pre, int64_t batch) {
+  const int64_t k = model.n_classes();
+  DLT_CHECK(images.size() > 0, "cannot evaluate on an empty dataset");
+  DLT_CHECK(model.has_softmax_head(), "evaluate_images needs a model that ends in a softmax");
+  const Tensor probs = compute_features(model, pre, images, batch, [](int64_t, int64_t) {});
+  EvalResult r;
+  r.confusion.assign(size_t(k), std::vector<int64_t>(size_t(k), 0));
+  double loss_sum = 0;
+  int64_t correct = 0;
+  for (int64_t i = 0; i < images.size(); ++i) {
+    const float* p = probs.f32() + i * k;
+    const int32_t label = images.labels[size_t(i)];
+    DLT_CHECK(label >= 0 && label < k, "label " + std::to_string(label) + " is not one of the model's classes");
+    const int64_t arg = std::max_element(p, p + k) - p;
+    loss_sum -= std::log(std::max(double(p[label]), 1e-30));
+    correct += arg == label;
+    ++r.confusion[size_t(label)][size_t(arg)];
+  }
+  r.samples = images.size();
   r.loss = loss_sum / double(r.samples);
   r.accuracy = double(correct) / double(r.samples);
   return r;

@@ -38,6 +38,7 @@ Trainer::Trainer(TrainConfig config, DatasetSplits data, std::string run_dir, st
     full_ = parse_model(transfer_->imported.backbone + " " + head, transfer_->imported.input_shape);
     copy_weights(*transfer_->imported.model, 0, *full_, 0, transfer_->imported.backbone_nodes);
     model_->title = full_->title = info_.title = config_.model;
+    info_.dataset = config_.data;  // the images' path: `dltrain eval` finds them again
     info_.preprocessing = transfer_->preprocessing;
   } else {
     model_ = build_model(config_.model, data_.train.sample_shape(), classes);
