@@ -20,11 +20,31 @@ constexpr int64_t narrow_cols = 32;
 constexpr int64_t narrow_max_k = 64;  // narrow rows keep K/16 accumulators in registers
 constexpr int64_t direct_tile_rows = 256;  // 1x1 convolutions: no im2col buffer, so bigger GEMMs
 
-// Narrow rows, K = 16 * Q outputs: each row's outputs stay in Q vector registers over all taps.
+// Narrow rows, K = 16 * Q outputs: the outputs of R rows at a time stay in R * Q vector registers
+// over all taps (R independent accumulator chains hide the FMA latency).
 template <int Q>
 void narrow_rows(const float* cols, const float* w, const float* b, float* y, int64_t rows, int64_t rc, Act act) {
   constexpr int64_t k = 16 * Q;
-  for (int64_t r = 0; r < rows; ++r) {
+  constexpr int R = Q == 1 ? 8 : Q == 2 ? 4 : 2;
+  int64_t r = 0;
+  for (; r + R <= rows; r += R) {
+    vf16 acc[R][Q];
+    for (int i = 0; i < R; ++i)
+      for (int q = 0; q < Q; ++q) acc[i][q] = load16(b + 16 * q);
+    for (int64_t t = 0; t < rc; ++t) {
+      vf16 wt[Q];
+      for (int q = 0; q < Q; ++q) wt[q] = load16(w + t * k + 16 * q);
+      for (int i = 0; i < R; ++i) {
+        const vf16 v = splat(cols[(r + i) * rc + t]);
+        for (int q = 0; q < Q; ++q) acc[i][q] += v * wt[q];
+      }
+    }
+    for (int i = 0; i < R; ++i) {
+      for (int q = 0; q < Q; ++q) store16(y + (r + i) * k + 16 * q, acc[i][q]);
+      bias_act(y + (r + i) * k, nullptr, k, act);
+    }
+  }
+  for (; r < rows; ++r) {
     vf16 acc[Q];
     for (int q = 0; q < Q; ++q) acc[q] = load16(b + 16 * q);
     for (int64_t t = 0; t < rc; ++t) {
