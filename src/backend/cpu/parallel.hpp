@@ -10,8 +10,12 @@
 
 namespace dltrain::cpu {
 
+// Threads an op may use: all of dltrain's, or one inside a parallel region of the caller's (a
+// model replica per thread, see ParallelInference), where OpenMP would not start a nested team.
+inline int64_t op_threads() { return omp_in_parallel() ? 1 : omp_get_max_threads(); }
+
 inline int64_t chunk_count(int64_t n, int64_t grain) {
-  return std::clamp<int64_t>(n / std::max<int64_t>(grain, 1), 1, omp_get_max_threads());
+  return std::clamp<int64_t>(n / std::max<int64_t>(grain, 1), 1, op_threads());
 }
 
 template <class F>

@@ -29,7 +29,7 @@ void pointwise_depthwise_forward(const float* x, const PointwiseChainArgs& p, fl
   const int64_t rows_per_block = block_rows(g);
   const int64_t c = p.c, e = g.c, row = g.w * e, capacity = (rows_per_block - 1) * g.sh + g.kh;
   DLT_CHECK(g.kh <= 16, "pointwise_depthwise_forward: windows up to 16 rows");
-  const int64_t bands = g.n >= omp_get_max_threads() ? 1 : std::min<int64_t>(omp_get_max_threads(), g.oh);
+  const int64_t bands = g.n >= op_threads() ? 1 : std::min<int64_t>(op_threads(), g.oh);
   parallel_chunks(g.n * bands, 1, [&](int64_t i0, int64_t i1, int64_t) {
     // Expanded rows [base, base + held) of the current image, row r at buf + (r - base) * row.
     std::vector<float> buf(static_cast<size_t>(capacity * row));
