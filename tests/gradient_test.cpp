@@ -142,6 +142,8 @@ TEST(ModelGradients, InvertedResidualBlock) {
   check_model("conv:4x3x3,stride=2,same,relu6 res{ conv:12x1x1,relu6 dwconv:3x3,same,relu6 conv:4x1x1 } "
               "conv:8x1x1,relu6 dwconv:3x3,stride=2,same,relu6 gap dense:3,softmax",
               {9, 8, 3});
+  // MobileNet's stem: a 3x3 stride-2 conv straight into a depthwise conv and a projection.
+  check_model("conv:6x3x3,stride=2,same,relu6 dwconv:3x3,same,relu6 conv:4x1x1 gap dense:3,softmax", {8, 7, 3});
 }
 
 TEST(ModelGradients, LeNetStyleStack) {

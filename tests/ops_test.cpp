@@ -111,29 +111,35 @@ INSTANTIATE_TEST_SUITE_P(
                       DepthwiseCase{3, 7, 6, 5, 3, 3, 2, Padding::same}, DepthwiseCase{1, 9, 11, 17, 3, 3, 1, Padding::same},
                       DepthwiseCase{2, 6, 7, 3, 5, 5, 2, Padding::valid}, DepthwiseCase{1, 14, 14, 96, 3, 3, 2, Padding::same}));
 
-// The fused 1x1 -> depthwise [-> 1x1] inference op against the reference ops, on whole batches and
-// on single images (split into row bands across threads).
-TEST(PointwiseDepthwise, MatchesReference) {
-  for (const int variant : {0, 1, 2})  // depthwise output, projected, projected + residual
-    for (const DepthwiseCase p : {DepthwiseCase{2, 9, 7, 16, 3, 3, 2, Padding::same}, DepthwiseCase{1, 8, 8, 24, 3, 3, 1, Padding::same},
-                                  DepthwiseCase{3, 5, 6, 40, 3, 3, 1, Padding::valid}, DepthwiseCase{1, 12, 12, 17, 5, 5, 2, Padding::same},
-                                  DepthwiseCase{2, 14, 14, 48, 3, 3, 1, Padding::same}}) {
-      const bool project = variant > 0, residual = variant == 2;
-      if (residual && (p.stride != 1 || p.pad != Padding::same)) continue;  // residuals keep the shape
-      const int64_t c = residual ? 7 : 5, k = project ? 7 : p.c;
-      const Window g = Window::make({p.n, p.h, p.w, p.c}, p.kh, p.kw, p.stride, p.stride, p.pad, p.c);
-      Tensor x = random_tensor({p.n, p.h, p.w, c}, 1), w1 = random_tensor({1, 1, c, p.c}, 2), b1 = random_tensor({p.c}, 3);
-      Tensor w2 = random_tensor({p.kh, p.kw, p.c}, 4), b2 = random_tensor({p.c}, 5);
-      Tensor w3 = random_tensor({1, 1, p.c, k}, 6), b3 = random_tensor({k}, 7);
-      Tensor y({g.n, g.oh, g.ow, k}), y_ref({g.n, g.oh, g.ow, k});
-      const ops::PointwiseChain chain{&w1, &b1, Act::relu6, &w2, &b2, Act::relu, project ? &w3 : nullptr,
-                                      project ? &b3 : nullptr, residual ? Act::none : Act::relu6, residual};
-      ops::pointwise_depthwise_forward(x, chain, y, g);
-      const PointwiseChainArgs args{w1.f32(), b1.f32(), w2.f32(), b2.f32(), project ? w3.f32() : nullptr, b3.f32(),
-                                    Act::relu6, Act::relu, residual ? Act::none : Act::relu6, c, k, residual};
-      cpu::ref::pointwise_depthwise_forward(x.f32(), args, y_ref.f32(), g);
-      EXPECT_TRUE(close(y, y_ref, tol)) << p.n << "x" << p.h << "x" << p.w << "x" << p.c << " variant " << variant;
-    }
+// The fused conv -> depthwise [-> 1x1 [+ x]] inference op against the reference ops, with a 1x1
+// first conv and a stem-like 3x3 stride-2 one, on whole batches and on single images (split into
+// row bands across threads). p describes the depthwise conv over the first conv's output.
+TEST(ConvDepthwise, MatchesReference) {
+  for (const bool stem : {false, true})
+    for (const int variant : {0, 1, 2})  // depthwise output, projected, projected + residual
+      for (const DepthwiseCase p : {DepthwiseCase{2, 9, 7, 16, 3, 3, 2, Padding::same}, DepthwiseCase{1, 8, 8, 24, 3, 3, 1, Padding::same},
+                                    DepthwiseCase{3, 5, 6, 40, 3, 3, 1, Padding::valid}, DepthwiseCase{1, 12, 12, 17, 5, 5, 2, Padding::same},
+                                    DepthwiseCase{2, 14, 14, 48, 3, 3, 1, Padding::same}}) {
+        const bool project = variant > 0, residual = variant == 2;
+        if (residual && (stem || p.stride != 1 || p.pad != Padding::same)) continue;  // residuals keep the shape
+        const int64_t c = residual ? 7 : stem ? 3 : 5, k = project ? 7 : p.c, k1 = stem ? 3 : 1, s1 = stem ? 2 : 1;
+        const Shape xs{p.n, stem ? 2 * p.h : p.h, stem ? 2 * p.w : p.w, c};  // SAME, stride 2: back to (h, w)
+        const Window first = Window::make(xs, k1, k1, s1, s1, Padding::same, p.c);
+        const Window g = Window::make({p.n, p.h, p.w, p.c}, p.kh, p.kw, p.stride, p.stride, p.pad, p.c);
+        Tensor x = random_tensor(xs, 1), w1 = random_tensor({k1, k1, c, p.c}, 2), b1 = random_tensor({p.c}, 3);
+        Tensor w2 = random_tensor({p.kh, p.kw, p.c}, 4), b2 = random_tensor({p.c}, 5);
+        Tensor w3 = random_tensor({1, 1, p.c, k}, 6), b3 = random_tensor({k}, 7);
+        Tensor y({g.n, g.oh, g.ow, k}), y_ref({g.n, g.oh, g.ow, k});
+        const Act act3 = residual ? Act::none : Act::relu6;
+        const ops::ConvDepthwiseChain chain{&w1, &b1, Act::relu6, s1, Padding::same, &w2, &b2, Act::relu,
+                                           project ? &w3 : nullptr, project ? &b3 : nullptr, act3, residual};
+        ops::conv_depthwise_forward(x, chain, y, g);
+        const ConvDepthwiseArgs args{w1.f32(), b1.f32(), w2.f32(), b2.f32(), project ? w3.f32() : nullptr, b3.f32(),
+                                     Act::relu6, Act::relu, act3, first, k, residual};
+        cpu::ref::conv_depthwise_forward(x.f32(), args, y_ref.f32(), g);
+        EXPECT_TRUE(close(y, y_ref, tol)) << p.n << "x" << p.h << "x" << p.w << "x" << p.c << " variant " << variant
+                                          << (stem ? " stem" : "");
+      }
 }
 
 // A 2x2 input, one channel, 3x3 SAME filter of ones: each output is the sum of its neighbourhood.

@@ -27,11 +27,13 @@ struct Window {
   int64_t cols() const { return kh * kw * c; }  // im2col row length
 };
 
-// The same chain as the kernels take it: raw pointers, c input and k output channels.
-struct PointwiseChainArgs {
+// The same chain as the kernels take it: raw pointers, the first conv's window over x (its output
+// is the depthwise conv's input), k output channels.
+struct ConvDepthwiseArgs {
   const float *w1, *b1, *w2, *b2, *w3, *b3;
   Act act1, act2, act3;
-  int64_t c, k;
+  Window first;
+  int64_t k;
   bool residual;
 };
 
@@ -61,20 +63,23 @@ void depthwise_forward(const Tensor& x, const Tensor& w, const Tensor& b, Tensor
 void depthwise_backward(const Tensor& x, const Tensor& w, const Tensor& dy, Tensor* dx, Tensor& dw, Tensor& db,
                         const Window& g);
 
-// MobileNet's inverted-residual chain, fused for inference: a 1x1 conv (w1 (1,1,C,E), b1, act1),
-// the depthwise conv after it (w2 (KH,KW,E), b2, act2; window g over the expanded map) and
-// optionally the 1x1 projection (w3 (1,1,E,K), b3, act3). x (N,H,W,C) -> y (N,OH,OW,E), or
-// (N,OH,OW,K) with the projection. The expanded and depthwise maps exist a few rows at a time.
-struct PointwiseChain {
+// MobileNet's blocks, fused for inference: a conv (w1 (KH1,KW1,C,E), b1, act1; stride1 and
+// padding1; a 1x1 expansion or the stem), the depthwise conv after it (w2 (KH,KW,E), b2, act2;
+// window g over the first conv's output) and optionally the 1x1 projection (w3 (1,1,E,K), b3, act3)
+// and the residual add. x (N,H,W,C) -> y (N,OH,OW,E), or (N,OH,OW,K) with the projection. The
+// first conv's and the depthwise conv's maps exist a few rows at a time.
+struct ConvDepthwiseChain {
   const Tensor *w1, *b1;
   Act act1;
+  int64_t stride1;
+  Padding padding1;
   const Tensor *w2, *b2;
   Act act2;
   const Tensor *w3 = nullptr, *b3 = nullptr;  // no projection when null
   Act act3 = Act::none;
   bool residual = false;  // add x to the projection (a residual block: same shape in and out)
 };
-void pointwise_depthwise_forward(const Tensor& x, const PointwiseChain& p, Tensor& y, const Window& g);
+void conv_depthwise_forward(const Tensor& x, const ConvDepthwiseChain& p, Tensor& y, const Window& g);
 
 // x (N,H,W,C) -> y (N,OH,OW,C); backward routes dy to the first maximum of each window.
 void maxpool_forward(const Tensor& x, Tensor& y, const Window& g);

@@ -92,21 +92,25 @@ class Conv2DMaxPool final : public Layer {
   Tensor argmax_;
 };
 
-// Runs a 1x1 Conv2D, the DepthwiseConv2D after it and possibly the 1x1 Conv2D after that
-// (MobileNet's expand, depthwise, project). Inference uses ops::pointwise_depthwise_forward, which
-// never stores the expanded or depthwise maps; training runs the ops one by one and keeps the
-// maps for backward.
-// One convolution of a fused chain: its parameters (owned by the original layer) and activation.
+// One convolution of a fused chain: its parameters (owned by the original layer), activation,
+// stride and padding.
 struct ConvRef {
   Param* w = nullptr;
   Param* b = nullptr;
   Act act = Act::none;
+  int64_t stride = 1;
+  Padding padding = Padding::valid;
 };
 
-class PointwiseDepthwise final : public Layer {
+// Runs a Conv2D, the DepthwiseConv2D after it and possibly the 1x1 Conv2D and the residual Add
+// after that (MobileNet's expand/stem, depthwise, project, add). Inference uses
+// ops::conv_depthwise_forward, which never stores the maps between; training runs the ops one by
+// one and keeps the maps for backward.
+
+class ConvDepthwise final : public Layer {
  public:
   using Conv = ConvRef;
-  PointwiseDepthwise(Conv expand, Conv depthwise, const DepthwiseDesc& d, Conv project = {}, bool residual = false)
+  ConvDepthwise(Conv expand, Conv depthwise, const DepthwiseDesc& d, Conv project = {}, bool residual = false)
       : expand_(expand), depthwise_(depthwise), project_(project), d_(d), residual_(residual) {}
   const char* type() const override { return "Conv2D+DepthwiseConv2D(+Conv2D)(+Add)"; }
   std::string spec() const override { return "(fused)"; }
@@ -120,15 +124,23 @@ class PointwiseDepthwise final : public Layer {
   void forward_impl(std::span<const Tensor* const> xs, const Context& ctx, Tensor& y) override {
     const Window g = window(xs[0]->shape());
     if (ctx.mode == Mode::infer) {
-      const ops::PointwiseChain chain{&expand_.w->value,    &expand_.b->value, expand_.act,
-                                      &depthwise_.w->value, &depthwise_.b->value, d_.act,
-                                      project_.w ? &project_.w->value : nullptr,
-                                      project_.b ? &project_.b->value : nullptr, project_.act, residual_};
-      ops::pointwise_depthwise_forward(*xs[0], chain, y, g);
+      const ops::ConvDepthwiseChain chain{&expand_.w->value,
+                                          &expand_.b->value,
+                                          expand_.act,
+                                          expand_.stride,
+                                          expand_.padding,
+                                          &depthwise_.w->value,
+                                          &depthwise_.b->value,
+                                          d_.act,
+                                          project_.w ? &project_.w->value : nullptr,
+                                          project_.b ? &project_.b->value : nullptr,
+                                          project_.act,
+                                          residual_};
+      ops::conv_depthwise_forward(*xs[0], chain, y, g);
       return;
     }
     mid_.ensure({g.n, g.h, g.w, g.c});
-    ops::conv2d_forward(*xs[0], expand_.w->value, expand_.b->value, mid_, pointwise(xs[0]->shape(), g.c), expand_.act);
+    ops::conv2d_forward(*xs[0], expand_.w->value, expand_.b->value, mid_, first(xs[0]->shape()), expand_.act);
     Tensor& dw = project_.w ? dw_ : y;
     dw.ensure({g.n, g.oh, g.ow, g.c});
     ops::depthwise_forward(mid_, depthwise_.w->value, depthwise_.b->value, dw, g, d_.act);
@@ -153,15 +165,20 @@ class PointwiseDepthwise final : public Layer {
     ops::depthwise_backward(mid_, depthwise_.w->value, dz2, &dmid_, depthwise_.w->grad, depthwise_.b->grad, g);
     const Tensor& dz1 = detail::through_activation(expand_.act, mid_, dmid_, dz1_);
     ops::conv2d_backward(*xs[0], expand_.w->value, dz1, dxs[0], expand_.w->grad, expand_.b->grad,
-                         pointwise(xs[0]->shape(), g.c));
+                         first(xs[0]->shape()));
     if (residual_ && dxs[0]) ops::accumulate(dy, *dxs[0]);
   }
 
  private:
   static Window pointwise(const Shape& x, int64_t k) { return Window::make(x, 1, 1, 1, 1, Padding::valid, k); }
+  // The first conv over x, and the depthwise conv over the first conv's output.
+  Window first(const Shape& x) const {
+    const Shape& w = expand_.w->value.shape();
+    return Window::make(x, w[0], w[1], expand_.stride, expand_.stride, expand_.padding, w[3]);
+  }
   Window window(const Shape& x) const {
-    const int64_t e = expand_.w->value.shape()[3];
-    return Window::make(Shape{x[0], x[1], x[2], e}, d_.kh, d_.kw, d_.stride, d_.stride, d_.padding, e);
+    const Window f = first(x);
+    return Window::make(Shape{f.n, f.oh, f.ow, f.k}, d_.kh, d_.kw, d_.stride, d_.stride, d_.padding, f.k);
   }
   Conv expand_, depthwise_, project_;
   DepthwiseDesc d_;
@@ -170,11 +187,11 @@ class PointwiseDepthwise final : public Layer {
 };
 
 // The fused kernels pay off where the conv is memory-bound: few taps per output (narrow rows)
-// before a pool, or a 1x1 expansion whose large output only feeds a depthwise conv.
+// before a pool, or a conv whose large output only feeds a depthwise conv.
 std::unique_ptr<Layer> Conv2D::fuse_with(Layer& next) {
-  if (const DepthwiseDesc d = next.depthwise_desc(); d.kh > 0 && pointwise()) {
-    auto f = std::make_unique<PointwiseDepthwise>(PointwiseDepthwise::Conv{&param(0), &param(1), act_},
-                                                  PointwiseDepthwise::Conv{&next.params()[0], &next.params()[1]}, d);
+  if (const DepthwiseDesc d = next.depthwise_desc(); d.kh > 0) {
+    auto f = std::make_unique<ConvDepthwise>(ConvDepthwise::Conv{&param(0), &param(1), act_, stride_, padding_},
+                                             ConvDepthwise::Conv{&next.params()[0], &next.params()[1]}, d);
     f->set_name(name() + "+" + next.name());
     f->build(input_shapes());
     return f;
@@ -192,17 +209,17 @@ std::unique_ptr<Layer> Conv2D::fuse_with(Layer& next) {
 
 // Extends expand + depthwise with the projection that follows, and that with the residual Add
 // closing the block (Model::plan offers an Add only when its other input is this chain's input).
-std::unique_ptr<Layer> PointwiseDepthwise::fuse_with(Layer& next) {
+std::unique_ptr<Layer> ConvDepthwise::fuse_with(Layer& next) {
   if (project_.w && !residual_ && project_.act == Act::none && std::string(next.type()) == "Add" &&
-      output_shape() == input_shapes()[0]) {
-    auto f = std::make_unique<PointwiseDepthwise>(expand_, depthwise_, d_, project_, true);
+      output_shape() == input_shapes()[0] && first(input_shapes()[0].with_batch(1)).oh == input_shapes()[0][0]) {
+    auto f = std::make_unique<ConvDepthwise>(expand_, depthwise_, d_, project_, true);
     f->set_name(name() + "+" + next.name());
     f->build(input_shapes());
     return f;
   }
   auto* conv = dynamic_cast<Conv2D*>(&next);
   if (project_.w || !conv || !conv->pointwise()) return nullptr;
-  auto f = std::make_unique<PointwiseDepthwise>(expand_, depthwise_, d_, Conv{&conv->params()[0], &conv->params()[1], conv->act()});
+  auto f = std::make_unique<ConvDepthwise>(expand_, depthwise_, d_, Conv{&conv->params()[0], &conv->params()[1], conv->act()});
   f->set_name(name() + "+" + next.name());
   f->build(input_shapes());
   return f;

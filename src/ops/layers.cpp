@@ -62,13 +62,15 @@ void depthwise_backward(const Tensor& x, const Tensor& w, const Tensor& dy, Tens
   cpu::depthwise_backward(x.f32(), w.f32(), dy.f32(), dx ? dx->f32() : nullptr, dw.f32(), db.f32(), g);
 }
 
-void pointwise_depthwise_forward(const Tensor& x, const PointwiseChain& p, Tensor& y, const Window& g) {
-  const char* op = "pointwise_depthwise_forward";
+void conv_depthwise_forward(const Tensor& x, const ConvDepthwiseChain& p, Tensor& y, const Window& g) {
+  const char* op = "conv_depthwise_forward";
   require_cpu_f32(op, x, *p.w1, *p.b1, *p.w2, *p.b2, y);
-  DLT_CHECK(x.shape().rank() == 4, std::string(op) + ": x must be (N, H, W, C)");
-  const int64_t c = x.shape()[3];
-  require_shape(op, "x", x, {g.n, g.h, g.w, c});
-  require_shape(op, "w1", *p.w1, {1, 1, c, g.c});
+  DLT_CHECK(x.shape().rank() == 4 && p.w1->shape().rank() == 4, std::string(op) + ": x and w1 must be 4-D");
+  const Shape& w1 = p.w1->shape();
+  const Window first = Window::make(x.shape(), w1[0], w1[1], p.stride1, p.stride1, p.padding1, g.c);
+  require_shape(op, "w1", *p.w1, {first.kh, first.kw, first.c, g.c});
+  DLT_CHECK(first.n == g.n && first.oh == g.h && first.ow == g.w,
+            std::string(op) + ": the depthwise window must cover the first conv's output");
   require_shape(op, "b1", *p.b1, {g.c});
   require_shape(op, "w2", *p.w2, {g.kh, g.kw, g.c});
   require_shape(op, "b2", *p.b2, {g.c});
@@ -83,9 +85,9 @@ void pointwise_depthwise_forward(const Tensor& x, const PointwiseChain& p, Tenso
   require_shape(op, "y", y, {g.n, g.oh, g.ow, k});
   if (p.residual) require_shape(op, "y (residual: the shape of x)", y, x.shape());
   DLT_CHECK(!p.residual || p.w3, std::string(op) + ": a residual chain needs its projection");
-  const PointwiseChainArgs args{p.w1->f32(), p.b1->f32(), p.w2->f32(), p.b2->f32(), p.w3 ? p.w3->f32() : nullptr,
-                                p.w3 ? p.b3->f32() : nullptr, p.act1, p.act2, p.act3, c, k, p.residual};
-  cpu::pointwise_depthwise_forward(x.f32(), args, y.f32(), g);
+  const ConvDepthwiseArgs args{p.w1->f32(), p.b1->f32(), p.w2->f32(), p.b2->f32(), p.w3 ? p.w3->f32() : nullptr,
+                               p.w3 ? p.b3->f32() : nullptr, p.act1, p.act2, p.act3, first, k, p.residual};
+  cpu::conv_depthwise_forward(x.f32(), args, y.f32(), g);
 }
 
 void maxpool_forward(const Tensor& x, Tensor& y, const Window& g) {

@@ -9,71 +9,13 @@
 
 #include "cpu.hpp"
 #include "im2col.hpp"
-#include "epilogue.hpp"
+#include "conv_tile.hpp"
 #include "parallel.hpp"
-#include "simd.hpp"
 
 namespace dltrain::cpu {
 namespace {
 constexpr int64_t tile_rows = 128;
-constexpr int64_t narrow_cols = 32;
-constexpr int64_t narrow_max_k = 64;  // narrow rows keep K/16 accumulators in registers
 constexpr int64_t direct_tile_rows = 256;  // 1x1 convolutions: no im2col buffer, so bigger GEMMs
-
-// Narrow rows, K = 16 * Q outputs: the outputs of R rows at a time stay in R * Q vector registers
-// over all taps (R independent accumulator chains hide the FMA latency).
-template <int Q>
-void narrow_rows(const float* cols, const float* w, const float* b, float* y, int64_t rows, int64_t rc, Act act) {
-  constexpr int64_t k = 16 * Q;
-  constexpr int R = Q == 1 ? 8 : Q == 2 ? 4 : 2;
-  int64_t r = 0;
-  for (; r + R <= rows; r += R) {
-    vf16 acc[R][Q];
-    for (int i = 0; i < R; ++i)
-      for (int q = 0; q < Q; ++q) acc[i][q] = load16(b + 16 * q);
-    for (int64_t t = 0; t < rc; ++t) {
-      vf16 wt[Q];
-      for (int q = 0; q < Q; ++q) wt[q] = load16(w + t * k + 16 * q);
-      for (int i = 0; i < R; ++i) {
-        const vf16 v = splat(cols[(r + i) * rc + t]);
-        for (int q = 0; q < Q; ++q) acc[i][q] += v * wt[q];
-      }
-    }
-    for (int i = 0; i < R; ++i) {
-      for (int q = 0; q < Q; ++q) store16(y + (r + i) * k + 16 * q, acc[i][q]);
-      bias_act(y + (r + i) * k, nullptr, k, act);
-    }
-  }
-  for (; r < rows; ++r) {
-    vf16 acc[Q];
-    for (int q = 0; q < Q; ++q) acc[q] = load16(b + 16 * q);
-    for (int64_t t = 0; t < rc; ++t) {
-      const vf16 v = splat(cols[r * rc + t]);
-      for (int q = 0; q < Q; ++q) acc[q] += v * load16(w + t * k + 16 * q);
-    }
-    for (int q = 0; q < Q; ++q) store16(y + r * k + 16 * q, acc[q]);
-    bias_act(y + r * k, nullptr, k, act);
-  }
-}
-
-// y (rows,K) = act(bias + cols (rows,RC) . w (RC,K)). Narrow rows with a small multiple of 16
-// outputs use a vectorised loop; the rest OpenBLAS, with bias and activation applied to the tile
-// while it is in cache.
-void tile_forward(const float* cols, const float* w, const float* b, float* y, int64_t rows, int64_t rc, int64_t k,
-                  Act act) {
-  if (rc > narrow_cols || k % 16 != 0 || k > narrow_max_k) {
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, int(rows), int(k), int(rc), 1.0f, cols, int(rc), w,
-                int(k), 0.0f, y, int(k));
-    for (int64_t r = 0; r < rows; ++r) bias_act(y + r * k, b, k, act);
-    return;
-  }
-  switch (k / 16) {
-    case 1: return narrow_rows<1>(cols, w, b, y, rows, rc, act);
-    case 2: return narrow_rows<2>(cols, w, b, y, rows, rc, act);
-    case 3: return narrow_rows<3>(cols, w, b, y, rows, rc, act);
-    default: return narrow_rows<4>(cols, w, b, y, rows, rc, act);
-  }
-}
 
 // dw (RC,K) += cols^T (RC,rows) . dy (rows,K)
 void tile_weight_grad(const float* cols, const float* dy, float* dw, int64_t rows, int64_t rc, int64_t k) {

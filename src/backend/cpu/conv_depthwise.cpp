@@ -1,18 +1,18 @@
-// Fused 1x1 conv -> depthwise conv (MobileNet's expand + depthwise) for inference. The expanded
-// map is the largest tensor of an inverted-residual block; here only the rows that a block of
-// output rows needs exist at a time (a few hundred KB per worker), so it never travels to main
-// memory. Work items are
-// (image, band of output rows); bands split single images across threads, recomputing at most
-// KH-1 expanded rows at each band edge.
-#include <cblas.h>
-
+// Fused conv -> depthwise conv [-> 1x1 projection [+ residual]] for inference: MobileNet's
+// inverted-residual blocks (1x1 expansion first) and its stem (3x3 stride-2 conv first). The first
+// conv's map is the largest tensor of a block; here only the rows that a block of output rows
+// needs exist at a time (a few hundred KB per worker), so it never travels to main memory. Work
+// items are (image, band of output rows); bands split single images across threads, recomputing
+// at most KH-1 first-conv rows at each band edge.
 #include <algorithm>
 #include <cstring>
 #include <vector>
 
 #include "cpu.hpp"
 #include "depthwise_row.hpp"
+#include "conv_tile.hpp"
 #include "epilogue.hpp"
+#include "im2col.hpp"
 #include "parallel.hpp"
 
 namespace dltrain::cpu {
@@ -25,16 +25,20 @@ int64_t block_rows(const Window& g) {
 }
 }  // namespace
 
-void pointwise_depthwise_forward(const float* x, const PointwiseChainArgs& p, float* y, const Window& g) {
+void conv_depthwise_forward(const float* x, const ConvDepthwiseArgs& p, float* y, const Window& g) {
   const int64_t rows_per_block = block_rows(g);
-  const int64_t c = p.c, e = g.c, row = g.w * e, capacity = (rows_per_block - 1) * g.sh + g.kh;
-  DLT_CHECK(g.kh <= 16, "pointwise_depthwise_forward: windows up to 16 rows");
+  const Window& f = p.first;  // over x; its output rows are the depthwise input rows
+  const bool direct = f.kh == 1 && f.kw == 1 && f.sh == 1 && f.sw == 1 && f.pad_top == 0 && f.pad_left == 0;
+  const int64_t c = f.c, e = g.c, row = g.w * e, capacity = (rows_per_block - 1) * g.sh + g.kh;
+  DLT_CHECK(g.kh <= 16, "conv_depthwise_forward: windows up to 16 rows");
   const int64_t bands = g.n >= op_threads() ? 1 : std::min<int64_t>(op_threads(), g.oh);
   parallel_chunks(g.n * bands, 1, [&](int64_t i0, int64_t i1, int64_t) {
     // Expanded rows [base, base + held) of the current image, row r at buf + (r - base) * row.
     std::vector<float> buf(static_cast<size_t>(capacity * row));
     // With a projection, the depthwise rows of a block go here first, then through one product.
     std::vector<float> dw(p.w3 ? static_cast<size_t>(rows_per_block * g.ow * e) : 0);
+    // The first conv's taps per pixel (im2col rows), unless it is a 1x1 that reads x directly.
+    std::vector<float> cols(direct ? 0 : static_cast<size_t>(capacity * g.w * f.cols()));
     for (int64_t item = i0; item < i1; ++item) {
       const int64_t n = item / bands, band = item % bands;
       const int64_t oy0 = g.oh * band / bands, oy1 = g.oh * (band + 1) / bands;
@@ -53,10 +57,10 @@ void pointwise_depthwise_forward(const float* x, const PointwiseChainArgs& p, fl
         base = lo;
         const int64_t first = lo + kept, count = hi - first;
         if (count > 0) {
-          float* dst = buf.data() + kept * row;
-          cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, int(count * g.w), int(e), int(c), 1.0f,
-                      x + (n * g.h + first) * g.w * c, int(c), p.w1, int(e), 0.0f, dst, int(e));
-          for (int64_t q = 0; q < count * g.w; ++q) bias_act(dst + q * e, p.b1, e, p.act1);
+          const int64_t p0 = (n * g.h + first) * g.w, p1 = p0 + count * g.w;  // first-conv output pixels
+          if (!direct) im2col(x, f, p0, p1, cols.data());
+          tile_forward(direct ? x + p0 * c : cols.data(), p.w1, p.b1, buf.data() + kept * row, p1 - p0, f.cols(), e,
+                       p.act1);
         }
         held = hi - lo;
         const float* rows[16];

@@ -1,14 +1,13 @@
-// Reference fused 1x1 conv -> depthwise conv [-> 1x1 conv]: the reference ops in sequence.
+// Reference fused conv -> depthwise conv [-> 1x1 conv [+ x]]: the reference ops in sequence.
 #include <vector>
 
 #include "ref.hpp"
 
 namespace dltrain::cpu::ref {
 
-void pointwise_depthwise_forward(const float* x, const PointwiseChainArgs& p, float* y, const Window& g) {
-  const Window expand = Window::make({g.n, g.h, g.w, p.c}, 1, 1, 1, 1, Padding::valid, g.c);
+void conv_depthwise_forward(const float* x, const ConvDepthwiseArgs& p, float* y, const Window& g) {
   std::vector<float> mid(static_cast<size_t>(g.n * g.h * g.w * g.c));
-  conv2d_forward(x, p.w1, p.b1, mid.data(), expand, p.act1);
+  conv2d_forward(x, p.w1, p.b1, mid.data(), p.first, p.act1);
   if (!p.w3) return depthwise_forward(mid.data(), p.w2, p.b2, y, g, p.act2);
   std::vector<float> dw(static_cast<size_t>(g.n * g.oh * g.ow * g.c));
   depthwise_forward(mid.data(), p.w2, p.b2, dw.data(), g, p.act2);
