@@ -23,6 +23,13 @@ namespace {
 int64_t block_rows(const Window& g) {
   return std::min(std::max<int64_t>(256 / std::max<int64_t>(g.ow, 1), 4), std::max<int64_t>(g.oh, 1));
 }
+// Scratch buffer `slot` of the calling thread, at least n floats (contents undefined).
+float* scratch(int slot, int64_t n) {
+  thread_local std::vector<float> buffers[3];
+  std::vector<float>& b = buffers[slot];
+  if (b.size() < size_t(n)) b.resize(size_t(n));
+  return b.data();
+}
 }  // namespace
 
 void conv_depthwise_forward(const float* x, const ConvDepthwiseArgs& p, float* y, const Window& g) {
@@ -34,11 +41,13 @@ void conv_depthwise_forward(const float* x, const ConvDepthwiseArgs& p, float* y
   const int64_t bands = g.n >= op_threads() ? 1 : std::min<int64_t>(op_threads(), g.oh);
   parallel_chunks(g.n * bands, 1, [&](int64_t i0, int64_t i1, int64_t) {
     // Expanded rows [base, base + held) of the current image, row r at buf + (r - base) * row.
-    std::vector<float> buf(static_cast<size_t>(capacity * row));
+    // Per-thread scratch kept across calls: these run to hundreds of KB, which malloc would map
+    // and the kernel zero again on every call.
+    float* buf = scratch(0, capacity * row);
     // With a projection, the depthwise rows of a block go here first, then through one product.
-    std::vector<float> dw(p.w3 ? static_cast<size_t>(rows_per_block * g.ow * e) : 0);
+    float* dw = scratch(1, p.w3 ? rows_per_block * g.ow * e : 0);
     // The first conv's taps per pixel (im2col rows), unless it is a 1x1 that reads x directly.
-    std::vector<float> cols(direct ? 0 : static_cast<size_t>(capacity * g.w * f.cols()));
+    float* cols = scratch(2, direct ? 0 : capacity * g.w * f.cols());
     for (int64_t item = i0; item < i1; ++item) {
       const int64_t n = item / bands, band = item % bands;
       const int64_t oy0 = g.oh * band / bands, oy1 = g.oh * (band + 1) / bands;
@@ -52,14 +61,14 @@ void conv_depthwise_forward(const float* x, const ConvDepthwiseArgs& p, float* y
         int64_t kept = 0;
         if (keep_from < keep_to) {
           kept = keep_to - keep_from;
-          std::memmove(buf.data(), buf.data() + (keep_from - base) * row, size_t(kept * row) * sizeof(float));
+          std::memmove(buf, buf + (keep_from - base) * row, size_t(kept * row) * sizeof(float));
         }
         base = lo;
         const int64_t first = lo + kept, count = hi - first;
         if (count > 0) {
           const int64_t p0 = (n * g.h + first) * g.w, p1 = p0 + count * g.w;  // first-conv output pixels
-          if (!direct) im2col(x, f, p0, p1, cols.data());
-          tile_forward(direct ? x + p0 * c : cols.data(), p.w1, p.b1, buf.data() + kept * row, p1 - p0, f.cols(), e,
+          if (!direct) im2col(x, f, p0, p1, cols);
+          tile_forward(direct ? x + p0 * c : cols, p.w1, p.b1, buf + kept * row, p1 - p0, f.cols(), e,
                        p.act1);
         }
         held = hi - lo;
@@ -67,15 +76,15 @@ void conv_depthwise_forward(const float* x, const ConvDepthwiseArgs& p, float* y
         for (int64_t oy = ob; oy < oe; ++oy) {
           const int64_t top = oy * g.sh - g.pad_top;
           for (int64_t ky = 0; ky < g.kh; ++ky)
-            rows[ky] = top + ky >= 0 && top + ky < g.h ? buf.data() + (top + ky - base) * row : nullptr;
-          float* yr = p.w3 ? dw.data() + (oy - ob) * g.ow * e : y + (n * g.oh + oy) * g.ow * e;
+            rows[ky] = top + ky >= 0 && top + ky < g.h ? buf + (top + ky - base) * row : nullptr;
+          float* yr = p.w3 ? dw + (oy - ob) * g.ow * e : y + (n * g.oh + oy) * g.ow * e;
           depthwise_row(rows, p.w2, p.b2, yr, g);
           bias_act(yr, nullptr, g.ow * e, p.act2);
         }
         if (p.w3) {  // project the block's depthwise rows: y = act3(dw . w3 + b3)
           const int64_t m = (oe - ob) * g.ow;
           float* yb = y + (n * g.oh + ob) * g.ow * p.k;
-          cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, int(m), int(p.k), int(e), 1.0f, dw.data(), int(e), p.w3,
+          cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, int(m), int(p.k), int(e), 1.0f, dw, int(e), p.w3,
                       int(p.k), 0.0f, yb, int(p.k));
           for (int64_t q = 0; q < m; ++q) bias_act(yb + q * p.k, p.b3, p.k, p.act3);
           if (p.residual) {  // same shape in and out: the block's pixels of x line up with yb
