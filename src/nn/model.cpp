@@ -2,17 +2,24 @@
 // gradients of outputs that feed several nodes and skipping what no trainable parameter needs.
 #include <algorithm>
 #include <map>
-#include <regex>
+#include <cctype>
 
 #include "dltrain/nn.hpp"
 
 namespace dltrain {
 namespace {
-// Keras's layer naming: "MaxPooling2D" -> "max_pooling2d".
+// Keras's layer naming: "MaxPooling2D" -> "max_pooling2d", "GlobalAveragePooling2D" ->
+// "global_average_pooling2d": an underscore before a capital that starts a word (a lower-case letter
+// follows it) or ends a run of lower-case letters. Plain loops: this runs for every pair of nodes
+// while a model is built.
 std::string snake_case(const std::string& type) {
-  std::string s = std::regex_replace(type, std::regex("(.)([A-Z][a-z]+)"), "$1_$2");
-  s = std::regex_replace(s, std::regex("([a-z])([A-Z])"), "$1_$2");
-  for (char& c : s) c = char(std::tolower(static_cast<unsigned char>(c)));
+  auto upper = [](char c) { return std::isupper(static_cast<unsigned char>(c)) != 0; };
+  auto lower = [](char c) { return std::islower(static_cast<unsigned char>(c)) != 0; };
+  std::string s;
+  for (size_t i = 0; i < type.size(); ++i) {
+    if (i > 0 && upper(type[i]) && ((i + 1 < type.size() && lower(type[i + 1])) || lower(type[i - 1]))) s += '_';
+    s += char(std::tolower(static_cast<unsigned char>(type[i])));
+  }
   return s;
 }
 }  // namespace
