@@ -61,10 +61,15 @@ void pwrite_all(int fd, const char* data, size_t n, int64_t offset) {
   }
 }
 
-// Gathers libcurl's 16 kB pieces into 1 MiB writes. flush() before anything relies on the disk.
+// Gathers libcurl's pieces into 1 MiB writes, and starts the disk writing each one at once
+// (sync_file_range, which does not wait), so the fdatasync that makes the file durable before it
+// is published has little left to do. flush() before anything relies on the disk.
 class WriteBuffer {
  public:
-  explicit WriteBuffer(int fd) : fd_(fd) { buf_.reserve(1 << 20); }
+  // `sink`, when set, takes each written buffer (and its file offset) and returns an empty one to
+  // fill next: the one-stream download hands its bytes to the hashing thread without a copy.
+  using Sink = std::function<std::vector<char>(std::vector<char>&&, int64_t)>;
+  explicit WriteBuffer(int fd, Sink sink = {}) : fd_(fd), sink_(std::move(sink)) { buf_.reserve(1 << 20); }
   void write(const char* d, size_t n, int64_t offset) {
     if (!buf_.empty() && offset != start_ + int64_t(buf_.size())) flush();
     if (buf_.empty()) start_ = offset;
@@ -72,13 +77,19 @@ class WriteBuffer {
     if (buf_.size() >= (1 << 20)) flush();
   }
   void flush() {
-    if (!buf_.empty()) pwrite_all(fd_, buf_.data(), buf_.size(), start_);
+    if (!buf_.empty()) {
+      pwrite_all(fd_, buf_.data(), buf_.size(), start_);
+      ::sync_file_range(fd_, start_, off64_t(buf_.size()), SYNC_FILE_RANGE_WRITE);  // a hint; errors show at fdatasync
+      if (sink_) buf_ = sink_(std::move(buf_), start_);
+    }
     buf_.clear();
+    buf_.reserve(1 << 20);
   }
   void discard() { buf_.clear(); }
 
  private:
   int fd_;
+  Sink sink_;
   int64_t start_ = 0;
   std::vector<char> buf_;
 };
@@ -293,35 +304,38 @@ class RunningDigest {
         }
         cv_.notify_all();
         hasher_->update(chunk.data(), chunk.size());
+        chunk.clear();
+        std::lock_guard lock(mu_);
+        if (spare_.size() < 4) spare_.push_back(std::move(chunk));
       }
     });
   }
   void invalidate() { valid_ = false; }
-  void feed(const char* d, size_t n, int64_t offset) {
+  // Takes a written buffer at `offset`; returns an empty buffer (one the hasher is done with, when
+  // there is one) for the writer to fill next.
+  std::vector<char> take(std::vector<char>&& chunk, int64_t offset) {
+    std::unique_lock lock(mu_);
     if (!valid_ || offset != expected_) {
       valid_ = false;
-      return;
+      return std::move(chunk);
     }
-    pending_.insert(pending_.end(), d, d + n);
-    expected_ += int64_t(n);
-    if (pending_.size() >= (1 << 20)) submit();
+    expected_ += int64_t(chunk.size());
+    cv_.wait(lock, [&] { return queue_.size() < 8; });
+    queue_.push_back(std::move(chunk));
+    cv_.notify_all();
+    if (spare_.empty()) return {};
+    std::vector<char> b = std::move(spare_.back());
+    spare_.pop_back();
+    return b;
   }
-  // The digest of everything fed, or nothing when the stream was not one in-order run.
+  // The digest of everything taken, or nothing when the stream was not one in-order run.
   std::optional<FileDigest> finish() {
-    if (valid_) submit();
     stop();
     if (!valid_ || !hasher_) return std::nullopt;
     return hasher_->finish();
   }
 
  private:
-  void submit() {
-    std::unique_lock lock(mu_);
-    cv_.wait(lock, [&] { return queue_.size() < 8; });
-    queue_.push_back(std::move(pending_));
-    pending_ = {};
-    cv_.notify_all();
-  }
   void stop() {
     if (!worker_.joinable()) return;
     {
@@ -336,7 +350,7 @@ class RunningDigest {
   std::mutex mu_;
   std::condition_variable cv_;
   std::deque<std::vector<char>> queue_;
-  std::vector<char> pending_;
+  std::vector<std::vector<char>> spare_;  // hashed buffers, for the writer to reuse
   int64_t expected_ = 0;
   bool valid_ = false, done_ = false;
 };
@@ -353,7 +367,7 @@ void download_stream(const Target& t, const FetchOptions& o, Sidecar& side, cons
     HttpRequest req = request_for(t, o, start > 0 ? start : -1, -1);
     if (start > 0) req.if_range = side.validator;
     HttpResponse r;
-    WriteBuffer out(fd);
+    WriteBuffer out(fd, [&](std::vector<char>&& b, int64_t at) { return digest.take(std::move(b), at); });
     try {
       r = http_get(req, [&](const char* d, size_t n, long status) {
         if (first && start > 0 && status == 200) {
@@ -366,7 +380,6 @@ void download_stream(const Target& t, const FetchOptions& o, Sidecar& side, cons
           o.warn(t.label + ": the server sent the whole file instead of the rest; starting over");
         }
         first = false;
-        digest.feed(d, n, side.offset);
         out.write(d, n, side.offset);
         side.offset += int64_t(n);
         since_sync += int64_t(n);
