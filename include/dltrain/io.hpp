@@ -17,6 +17,8 @@ namespace dltrain {
 // readers see the old file or the new one, never a partial one. Nothing is left behind on failure.
 void write_file_atomic(const std::string& path, std::string_view content, bool durable = true);
 std::string read_file(const std::string& path);
+// The lines of a text (LF or CRLF), without the empty lines at its end: labels files.
+std::vector<std::string> text_lines(const std::string& text);
 
 // Hex digests (OpenSSL): of a string, and of a file read in chunks (SHA-256, and MD5 in the same
 // pass when asked for).

@@ -2,7 +2,6 @@
 // IMAGE...`: the top classes with their probabilities for each image.
 #include <algorithm>
 #include <cstdio>
-#include <fstream>
 #include <memory>
 #include <numeric>
 
@@ -21,17 +20,6 @@ struct PredictArgs {
   bool invert = false;
 };
 
-std::vector<std::string> read_labels(const std::string& path) {
-  std::ifstream f(path);
-  if (!f) throw Error(path + ": cannot read the labels file");
-  std::vector<std::string> out;
-  for (std::string line; std::getline(f, line);) {
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    out.push_back(line);
-  }
-  return out;
-}
-
 void run(const PredictArgs& a) {
   LoadedModel m;
   std::vector<std::string> images = a.files;
@@ -40,7 +28,7 @@ void run(const PredictArgs& a) {
     m.model = std::move(imported.model);
     m.info.preprocessing = imported.preprocessing;
     const int64_t k = m.model->n_classes();
-    m.info.labels = a.labels.empty() ? imported.labels : read_labels(a.labels);
+    m.info.labels = a.labels.empty() ? imported.labels : text_lines(read_file(a.labels));
     if (m.info.labels.empty())
       for (int64_t i = 0; i < k; ++i) m.info.labels.push_back("class " + std::to_string(i));
     if (int64_t(m.info.labels.size()) != k)

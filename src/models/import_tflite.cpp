@@ -7,7 +7,6 @@
 #include <array>
 #include <map>
 #include <optional>
-#include <sstream>
 
 #include "dltrain/models.hpp"
 #include "io/tflite.hpp"
@@ -85,13 +84,7 @@ class Importer {
     if (out.rank() != 1) return {};
     for (const auto& [name, text] : tflite::associated_files(f_.path())) {
       if (!name.ends_with(".txt")) continue;
-      std::vector<std::string> lines;
-      std::stringstream ss(text);
-      for (std::string line; std::getline(ss, line);) {
-        if (!line.empty() && line.back() == '\r') line.pop_back();
-        lines.push_back(line);
-      }
-      while (!lines.empty() && lines.back().empty()) lines.pop_back();
+      std::vector<std::string> lines = text_lines(text);
       if (int64_t(lines.size()) == out[0]) return lines;
     }
     return {};

@@ -109,8 +109,7 @@ struct ConvRef {
 
 class ConvDepthwise final : public Layer {
  public:
-  using Conv = ConvRef;
-  ConvDepthwise(Conv expand, Conv depthwise, const DepthwiseDesc& d, Conv project = {}, bool residual = false)
+  ConvDepthwise(ConvRef expand, ConvRef depthwise, const DepthwiseDesc& d, ConvRef project = {}, bool residual = false)
       : expand_(expand), depthwise_(depthwise), project_(project), d_(d), residual_(residual) {}
   const char* type() const override { return "Conv2D+DepthwiseConv2D(+Conv2D)(+Add)"; }
   std::string spec() const override { return "(fused)"; }
@@ -180,7 +179,7 @@ class ConvDepthwise final : public Layer {
     const Window f = first(x);
     return Window::make(Shape{f.n, f.oh, f.ow, f.k}, d_.kh, d_.kw, d_.stride, d_.stride, d_.padding, f.k);
   }
-  Conv expand_, depthwise_, project_;
+  ConvRef expand_, depthwise_, project_;
   DepthwiseDesc d_;
   bool residual_;
   Tensor mid_, dw_, dmid_, ddw_, dz1_, dz2_, dz3_;
@@ -190,8 +189,8 @@ class ConvDepthwise final : public Layer {
 // before a pool, or a conv whose large output only feeds a depthwise conv.
 std::unique_ptr<Layer> Conv2D::fuse_with(Layer& next) {
   if (const DepthwiseDesc d = next.depthwise_desc(); d.kh > 0) {
-    auto f = std::make_unique<ConvDepthwise>(ConvDepthwise::Conv{&param(0), &param(1), act_, stride_, padding_},
-                                             ConvDepthwise::Conv{&next.params()[0], &next.params()[1]}, d);
+    auto f = std::make_unique<ConvDepthwise>(ConvRef{&param(0), &param(1), act_, stride_, padding_},
+                                             ConvRef{&next.params()[0], &next.params()[1]}, d);
     f->set_name(name() + "+" + next.name());
     f->build(input_shapes());
     return f;
@@ -219,7 +218,7 @@ std::unique_ptr<Layer> ConvDepthwise::fuse_with(Layer& next) {
   }
   auto* conv = dynamic_cast<Conv2D*>(&next);
   if (project_.w || !conv || !conv->pointwise()) return nullptr;
-  auto f = std::make_unique<ConvDepthwise>(expand_, depthwise_, d_, Conv{&conv->params()[0], &conv->params()[1], conv->act()});
+  auto f = std::make_unique<ConvDepthwise>(expand_, depthwise_, d_, ConvRef{&conv->params()[0], &conv->params()[1], conv->act()});
   f->set_name(name() + "+" + next.name());
   f->build(input_shapes());
   return f;
