@@ -1,9 +1,7 @@
 // Fast 2-D convolution over NHWC: output pixels are rows of an im2col matrix (row = KH*KW*C taps),
 // so y (P,K) = cols (P,KH*KW*C) . w (KH*KW*C,K) with no layout change. Rows are processed in
 // tiles that stay in cache. Narrow rows (few taps, e.g. a first layer on grayscale input) use a
-// vectorised loop, wide ones OpenBLAS.
-#include <cblas.h>
-
+// vectorised loop, wide ones dltrain's GEMM.
 #include <cstring>
 #include <vector>
 
@@ -20,8 +18,7 @@ constexpr int64_t direct_tile_rows = 256;  // 1x1 convolutions: no im2col buffer
 // dw (RC,K) += cols^T (RC,rows) . dy (rows,K)
 void tile_weight_grad(const float* cols, const float* dy, float* dw, int64_t rows, int64_t rc, int64_t k) {
   if (rc > narrow_cols || k % 16 != 0) {
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, int(rc), int(k), int(rows), 1.0f, cols, int(rc), dy, int(k),
-                1.0f, dw, int(k));
+    gemm(rc, k, rows, {cols, 1, rc}, {dy, k, 1}, {dw, k, 1}, Accumulate::yes);
     return;
   }
   for (int64_t r = 0; r < rows; ++r) {
@@ -83,8 +80,7 @@ void conv2d_backward(const float* x, const float* w, const float* dy, float* dx,
   if (!dx) return;
   if (direct) {  // dx (P,C) = dy (P,K) . w^T
     parallel_chunks(rows, tile_rows, [&](int64_t p0, int64_t p1, int64_t) {
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, int(p1 - p0), int(rc), int(g.k), 1.0f, dy + p0 * g.k,
-                  int(g.k), w, int(g.k), 0.0f, dx + p0 * rc, int(rc));
+      gemm(p1 - p0, rc, g.k, {dy + p0 * g.k, g.k, 1}, {w, 1, g.k}, {dx + p0 * rc, rc, 1}, Accumulate::no);
     });
     return;
   }
@@ -95,8 +91,7 @@ void conv2d_backward(const float* x, const float* w, const float* dy, float* dx,
     std::vector<float> dcols(static_cast<size_t>(tile_rows * rc));
     for (int64_t p = n0 * per_image; p < n1 * per_image; p += tile_rows) {
       const int64_t pe = std::min(n1 * per_image, p + tile_rows);
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, int(pe - p), int(rc), int(g.k), 1.0f, dy + p * g.k,
-                  int(g.k), w, int(g.k), 0.0f, dcols.data(), int(rc));
+      gemm(pe - p, rc, g.k, {dy + p * g.k, g.k, 1}, {w, 1, g.k}, {dcols.data(), rc, 1}, Accumulate::no);
       col2im_add(dcols.data(), g, p, pe, dx);
     }
   });

@@ -84,8 +84,7 @@ void conv_depthwise_forward(const float* x, const ConvDepthwiseArgs& p, float* y
         if (p.w3) {  // project the block's depthwise rows: y = act3(dw . w3 + b3)
           const int64_t m = (oe - ob) * g.ow;
           float* yb = y + (n * g.oh + ob) * g.ow * p.k;
-          cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, int(m), int(p.k), int(e), 1.0f, dw, int(e), p.w3,
-                      int(p.k), 0.0f, yb, int(p.k));
+          gemm(m, p.k, e, {dw, e, 1}, {p.w3, p.k, 1}, {yb, p.k, 1}, Accumulate::no);
           for (int64_t q = 0; q < m; ++q) bias_act(yb + q * p.k, p.b3, p.k, p.act3);
           if (p.residual) {  // same shape in and out: the block's pixels of x line up with yb
             const float* __restrict xb = x + (n * g.h + ob) * g.w * c;

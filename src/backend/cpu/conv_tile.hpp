@@ -3,9 +3,8 @@
 // rows, or the input itself for a 1x1 convolution). Shared by the conv kernel and the fused chain.
 #pragma once
 
-#include <cblas.h>
-
 #include "epilogue.hpp"
+#include "gemm/gemm.hpp"
 #include "simd.hpp"
 
 namespace dltrain::cpu {
@@ -50,13 +49,12 @@ inline void narrow_rows(const float* cols, const float* w, const float* b, float
 }
 
 // y (rows,K) = act(bias + cols (rows,RC) . w (RC,K)). Narrow rows with a small multiple of 16
-// outputs use a vectorised loop; the rest OpenBLAS, with bias and activation applied to the tile
+// outputs use a vectorised loop; the rest dltrain's GEMM, with bias and activation applied to the tile
 // while it is in cache.
 inline void tile_forward(const float* cols, const float* w, const float* b, float* y, int64_t rows, int64_t rc, int64_t k,
                   Act act) {
   if (rc > narrow_cols || k % 16 != 0 || k > narrow_max_k) {
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, int(rows), int(k), int(rc), 1.0f, cols, int(rc), w,
-                int(k), 0.0f, y, int(k));
+    gemm(rows, k, rc, {cols, rc, 1}, {w, k, 1}, {y, k, 1}, Accumulate::no);
     for (int64_t r = 0; r < rows; ++r) bias_act(y + r * k, b, k, act);
     return;
   }

@@ -1,0 +1,57 @@
+// Single-precision matrix product with register-blocked micro-kernels compiled once per x86-64 ISA
+// level (AVX-512, AVX2+FMA, SSE2) and chosen at run time from what CPUID reports, never from a CPU
+// model list. Matrices are strided views, so transposes cost nothing; B is read in place when its
+// rows are contiguous, else packed a block at a time. Not a BLAS: only what dltrain's ops need.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace dltrain::cpu {
+
+// Element (i, j) of a matrix is p[i * rs + j * cs].
+struct MatView {
+  const float* p;
+  int64_t rs, cs;
+};
+struct MutView {
+  float* p;
+  int64_t rs, cs;
+};
+
+enum class Accumulate { no, yes };  // C = A.B or C += A.B
+
+// The ISA levels with a kernel set, lowest first.
+enum class CpuIsa { sse2, avx2, avx512 };
+const char* isa_name(CpuIsa isa);
+
+// Single-threaded C (M,N) (+)= A (M,K) . B (K,N) on one ISA's kernels.
+using GemmFn = void (*)(int64_t m, int64_t n, int64_t k, MatView a, MatView b, MutView c, Accumulate acc);
+struct GemmKernels {
+  CpuIsa isa;
+  GemmFn gemm;
+  int mr, nr;  // micro-tile: rows of A and columns of B held in registers
+};
+const GemmKernels& gemm_kernels_sse2();
+const GemmKernels& gemm_kernels_avx2();
+const GemmKernels& gemm_kernels_avx512();
+
+// What this CPU (and its OS, via XGETBV) can run, from CPUID feature bits.
+CpuIsa detected_isa();
+// The kernels in use: the detected level, or a lower one named by DLTRAIN_CPU_ISA (sse2, avx2,
+// avx512). Asking for a level the CPU lacks is an error. Read once, on first use.
+const GemmKernels& gemm_kernels();
+// Why that level: "detected" or "DLTRAIN_CPU_ISA=avx2".
+std::string gemm_choice();
+// The kernel sets this CPU can run, for tests that check every path.
+const GemmKernels* const* runnable_gemm_kernels(int& count);
+
+// Single-threaded product on the chosen kernels.
+inline void gemm(int64_t m, int64_t n, int64_t k, MatView a, MatView b, MutView c, Accumulate acc) {
+  gemm_kernels().gemm(m, n, k, a, b, c, acc);
+}
+// The same product split over dltrain's threads (by rows, by columns, or, when both are small,
+// by K with per-thread partial products added in thread order: deterministic for a thread count).
+void gemm_parallel(int64_t m, int64_t n, int64_t k, MatView a, MatView b, MutView c, Accumulate acc);
+
+}  // namespace dltrain::cpu

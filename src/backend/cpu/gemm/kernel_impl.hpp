@@ -1,0 +1,117 @@
+// The GEMM driver and micro-kernel, written once and compiled by each gemm_<isa>.cpp with that
+// ISA's flags (its CMake source properties) into an anonymous namespace, so no symbol compiled for
+// one ISA can be picked by the linker for another. Include only from those files, after defining
+// W (floats per vector register) and MR (rows per micro-tile). Nothing from the standard library
+// is used in here: its inline functions are shared between translation units.
+//
+// Micro-tile: MR rows of A times NV vectors (NV*W columns) of B, held in MR*NV accumulators over
+// a block of K. A is read in place through its strides (one broadcast per row and k); B is read in
+// place when its rows are contiguous and the tile is full, otherwise a KC x NR block is packed.
+
+#include "gemm.hpp"
+
+namespace {
+using dltrain::cpu::Accumulate;
+using dltrain::cpu::MatView;
+using dltrain::cpu::MutView;
+
+using vec = float __attribute__((vector_size(W * 4)));
+constexpr int64_t kc_block = 256;  // a packed B block of KC x NR floats stays in L1
+constexpr int nv_max = 2;
+constexpr int64_t nr = nv_max * W;
+
+inline int64_t lesser(int64_t a, int64_t b) { return a < b ? a : b; }
+inline vec load(const float* p) {
+  vec v;
+  __builtin_memcpy(&v, p, sizeof v);
+  return v;
+}
+inline void store(float* p, vec v) { __builtin_memcpy(p, &v, sizeof v); }
+// One broadcast: these files are compiled with -fno-signed-zeros, so the zero is not added.
+inline vec splat(float x) { return vec{} + x; }
+
+// C tile (R rows, nvalid <= NV*W columns) (+)= A rows . B panel over kc.
+template <int R, int NV>
+void micro(int64_t kc, const float* a, int64_t ars, int64_t acs, const float* b, int64_t brs, float* c,
+           int64_t crs, int64_t ccs, int64_t nvalid, bool add) {
+  vec acc[R][NV];
+  for (int i = 0; i < R; ++i)
+    for (int v = 0; v < NV; ++v) acc[i][v] = vec{};
+  for (int64_t p = 0; p < kc; ++p) {
+    vec bv[NV];
+    for (int v = 0; v < NV; ++v) bv[v] = load(b + p * brs + v * W);
+    for (int i = 0; i < R; ++i) {
+      const vec av = splat(a[i * ars + p * acs]);
+      for (int v = 0; v < NV; ++v) acc[i][v] += av * bv[v];
+    }
+  }
+  if (ccs == 1 && nvalid == NV * W) {
+    for (int i = 0; i < R; ++i)
+      for (int v = 0; v < NV; ++v) {
+        float* cp = c + i * crs + v * W;
+        store(cp, add ? load(cp) + acc[i][v] : acc[i][v]);
+      }
+    return;
+  }
+  float tile[R][NV * W];
+  for (int i = 0; i < R; ++i)
+    for (int v = 0; v < NV; ++v) store(&tile[i][v * W], acc[i][v]);
+  for (int64_t j = 0; j < nvalid; ++j)
+    for (int i = 0; i < R; ++i) {
+      float* cp = c + i * crs + j * ccs;
+      *cp = add ? *cp + tile[i][j] : tile[i][j];
+    }
+}
+
+template <int NV, int R = MR>
+void rows_tail(int64_t r, int64_t kc, const float* a, int64_t ars, int64_t acs, const float* b, int64_t brs,
+               float* c, int64_t crs, int64_t ccs, int64_t nvalid, bool add) {
+  if constexpr (R > 1) {
+    if (r < R) return rows_tail<NV, R - 1>(r, kc, a, ars, acs, b, brs, c, crs, ccs, nvalid, add);
+  }
+  micro<R, NV>(kc, a, ars, acs, b, brs, c, crs, ccs, nvalid, add);
+}
+
+template <int NV>
+void panel(int64_t m, int64_t kc, MatView a, const float* b, int64_t brs, float* c, int64_t crs, int64_t ccs,
+           int64_t nvalid, bool add) {
+  int64_t i = 0;
+  for (; i + MR <= m; i += MR)
+    micro<MR, NV>(kc, a.p + i * a.rs, a.rs, a.cs, b, brs, c + i * crs, crs, ccs, nvalid, add);
+  if (i < m) rows_tail<NV>(m - i, kc, a.p + i * a.rs, a.rs, a.cs, b, brs, c + i * crs, crs, ccs, nvalid, add);
+}
+
+void isa_gemm(int64_t m, int64_t n, int64_t k, MatView a, MatView b, MutView c, Accumulate acc) {
+  if (m <= 0 || n <= 0) return;
+  if (k <= 0) {  // an empty sum: C = 0, or C unchanged
+    if (acc == Accumulate::no)
+      for (int64_t i = 0; i < m; ++i)
+        for (int64_t j = 0; j < n; ++j) c.p[i * c.rs + j * c.cs] = 0.0f;
+    return;
+  }
+  alignas(64) float packed[kc_block * nr];
+  for (int64_t p0 = 0; p0 < k; p0 += kc_block) {
+    const int64_t kc = lesser(kc_block, k - p0);
+    const bool add = acc == Accumulate::yes || p0 > 0;
+    const MatView ak{a.p + p0 * a.cs, a.rs, a.cs};
+    for (int64_t j0 = 0; j0 < n; j0 += nr) {
+      const int64_t nc = lesser(nr, n - j0);
+      const int nv = nc <= W ? 1 : 2;  // a last panel that fits one vector computes one
+      const int64_t width = nv * W;
+      const float* bp = b.p + p0 * b.rs + j0 * b.cs;
+      int64_t brs = b.rs;
+      if (b.cs != 1 || nc != width) {
+        for (int64_t p = 0; p < kc; ++p)
+          for (int64_t j = 0; j < width; ++j) packed[p * width + j] = j < nc ? bp[p * b.rs + j * b.cs] : 0.0f;
+        bp = packed;
+        brs = width;
+      }
+      float* cp = c.p + j0 * c.cs;
+      if (nv == 1)
+        panel<1>(m, kc, ak, bp, brs, cp, c.rs, c.cs, nc, add);
+      else
+        panel<2>(m, kc, ak, bp, brs, cp, c.rs, c.cs, nc, add);
+    }
+  }
+}
+}  // namespace
