@@ -287,6 +287,54 @@ TEST(Cli, FetchThenTrainFromTheCache) {
   EXPECT_EQ(run({"fetch", "kmnist", "--limit-rate", "fast"}, {env}).code, 1);
 }
 
+// Credentials in a URL never reach the terminal, error messages or the cache: a password and signed
+// query parameters are planted, then fetched (success, cached, --offline miss, a download cut off
+// that leaves its sidecar), and every output and every file under the cache is searched for them.
+TEST(Cli, FetchNeverShowsOrStoresCredentials) {
+  TempDir root, cache;
+  std::ofstream(root / "file.bin", std::ios::binary) << std::string(300000, 'a');
+  std::ofstream(root / "file2.bin", std::ios::binary) << std::string(300000, 'b');
+  test::ServerProcess server({"python3", test::servers_dir() + "/http_faults.py", root.path()});
+  ASSERT_TRUE(server.running());
+  const std::vector<std::string> secrets = {"PW-s3cr3t-1", "SIG-s3cr3t-2", "TOK-s3cr3t-3", "CRED-s3cr3t-4"};
+  const std::string host = "http://alice:" + secrets[0] + "@127.0.0.1:" + server.first_line().substr(5) + "/m/";
+  const std::string query = "?X-Amz-Signature=" + secrets[1] + "&token=" + secrets[2] + "&X-Amz-Credential=" + secrets[3];
+  const std::string env = "DLTRAIN_CACHE=" + cache.path();
+  std::vector<Result> results;
+  results.push_back(run({"fetch", host + "ok/file.bin" + query}, {env}));
+  EXPECT_EQ(results.back().code, 0) << results.back().err;
+  EXPECT_HAS(results.back().out, "alice:***@127.0.0.1");
+  results.push_back(run({"fetch", host + "ok/file.bin" + query, "--offline"}, {env}));
+  EXPECT_EQ(results.back().code, 0) << results.back().err;
+  EXPECT_HAS(results.back().out, "(cached)");
+  results.push_back(run({"fetch", host + "ok/other.bin" + query, "--offline"}, {env}));
+  EXPECT_EQ(results.back().code, 1);
+  EXPECT_HAS(results.back().err, "not in the cache");
+  results.push_back(run({"fetch", host + "dropfirst-1000/file2.bin" + query, "--retries", "0"}, {env}));
+  EXPECT_EQ(results.back().code, 1);
+  results.push_back(run({"fetch", host + "ok/missing.bin" + query, "--retries", "0"}, {env}));
+  EXPECT_EQ(results.back().code, 1);
+  EXPECT_HAS(results.back().err, "HTTP 404");
+  bool sidecar = false, index = false;
+  for (const auto& e : std::filesystem::recursive_directory_iterator(cache.path())) {
+    if (!e.is_regular_file()) continue;
+    sidecar = sidecar || (e.path().extension() == ".json" && e.path().parent_path().filename() == "partial");
+    index = index || e.path().filename() == "index.json";
+    const std::string content = read_file(e.path().string());
+    for (const std::string& secret : secrets) {
+      EXPECT_EQ(content.find(secret), std::string::npos) << secret << " is stored in " << e.path();
+      EXPECT_EQ(e.path().string().find(secret), std::string::npos) << secret << " names a file: " << e.path();
+    }
+  }
+  EXPECT_TRUE(sidecar) << "the cut-off download left no sidecar to check";
+  EXPECT_TRUE(index);
+  for (const Result& r : results)
+    for (const std::string& secret : secrets) {
+      EXPECT_EQ(r.out.find(secret), std::string::npos) << secret << " printed:\n" << r.out;
+      EXPECT_EQ(r.err.find(secret), std::string::npos) << secret << " in an error:\n" << r.err;
+    }
+}
+
 // The transfer-learning story through the CLI: ImageNet predictions from the TFLite file, a head
 // trained on a folder of photos (with augmented views, resumed for more epochs), its predictions.
 TEST(Cli, TransferLearningStory) {

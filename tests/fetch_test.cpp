@@ -269,6 +269,31 @@ TEST(Sources, DriveLinkFormsAndBadUris) {
   EXPECT_THROW(parse_source("s3://"), Error);
 }
 
+TEST(Sources, RedactUrlHidesPasswordsAndSignatures) {
+  struct Case {
+    const char* url;
+    std::vector<const char*> secrets, kept;
+  };
+  const std::vector<Case> cases = {
+      {"http://user:PASSWORD@host/file", {"PASSWORD"}, {"http://user:", "@host/file"}},
+      {"https://TOKEN123@github.com/x.zip", {"TOKEN123"}, {"@github.com/x.zip"}},
+      {"https://b.s3.amazonaws.com/k?X-Amz-Algorithm=AWS4&X-Amz-Credential=AKIAXYZ%2F2024&X-Amz-Signature=abc123def"
+       "&x-amz-security-token=SESS",
+       {"AKIAXYZ", "abc123def", "SESS"}, {"X-Amz-Algorithm=AWS4", "b.s3.amazonaws.com/k?"}},
+      {"https://a.blob.core.windows.net/c/f?sv=2020&sig=AZSIG%3D&se=2030", {"AZSIG"}, {"sv=2020", "se=2030"}},
+      {"https://h/f?Signature=S1&Key-Pair-Id=K2&Policy=p&token=T3&access_token=T4&api_key=T5&KEY=T6&name=ok",
+       {"S1", "T3", "T4", "T5", "T6"}, {"Policy=p", "name=ok"}},
+      {"https://h/f#access_token=FRAG", {"FRAG"}, {"https://h/f#access_token="}},
+      {"https://h/plain/file.bin", {}, {"https://h/plain/file.bin"}},
+  };
+  for (const Case& c : cases) {
+    const std::string r = redact_url(c.url);
+    for (const char* secret : c.secrets) EXPECT_EQ(r.find(secret), std::string::npos) << c.url << " -> " << r;
+    for (const char* part : c.kept) EXPECT_NE(r.find(part), std::string::npos) << c.url << " -> " << r;
+    EXPECT_EQ(redact_url(r), r) << "redacting twice changes " << r;
+  }
+}
+
 class Drive : public ::testing::Test {
  protected:
   void SetUp() override {

@@ -44,6 +44,14 @@ struct Source {
   std::string drive_id;  // gdrive
   std::string path;      // local
 };
+// `url` as it may be shown or stored: the password of a userinfo part becomes "***" (a userinfo
+// without a password, often a token, becomes "***" whole), and so does the value of every query or
+// fragment parameter that carries a credential or a signature (X-Amz-Signature, X-Amz-Credential,
+// X-Amz-Security-Token, Signature, sig, token, access_token, key, password, secret, ... compared
+// without regard to case). Every URL that dltrain prints, logs, puts in an error message or stores
+// (index.json, mirrors.json, download sidecars) goes through this; requests use the real URL.
+std::string redact_url(const std::string& url);
+
 // Classifies what the user typed. Throws on forms it cannot read.
 Source parse_source(const std::string& uri);
 // The file ID in any common Google Drive link form, or "" when `url` is not a Drive link.

@@ -134,19 +134,4 @@ HttpResponse http_get(const HttpRequest& r, const Sink& sink) {
   return response;
 }
 
-std::string redact_url(const std::string& url) {
-  std::string u = url;
-  const size_t scheme = u.find("://");
-  const size_t at = u.find('@'), slash = u.find('/', scheme == std::string::npos ? 0 : scheme + 3);
-  if (scheme != std::string::npos && at != std::string::npos && (slash == std::string::npos || at < slash))
-    u = u.substr(0, scheme + 3) + "***@" + u.substr(at + 1);
-  for (const char* secret : {"X-Amz-Signature=", "X-Amz-Credential=", "X-Amz-Security-Token=", "token=", "key="}) {
-    for (size_t p = u.find(secret); p != std::string::npos; p = u.find(secret, p + 1)) {
-      const size_t v = p + std::string(secret).size(), end = u.find('&', v);
-      u.replace(v, (end == std::string::npos ? u.size() : end) - v, "***");
-    }
-  }
-  return u;
-}
-
 }  // namespace dltrain::fetch_detail

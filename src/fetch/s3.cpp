@@ -92,7 +92,7 @@ S3Client::S3Client(const S3Options& o, const FetchOptions& fetch) : fetch_(fetch
 }
 
 std::string S3Client::describe() const {
-  return (endpoint_.empty() ? "AWS S3, region " + region_ : endpoint_) + "; credentials: " + credential_source_;
+  return (endpoint_.empty() ? "AWS S3, region " + region_ : redact_url(endpoint_)) + "; credentials: " + credential_source_;
 }
 
 S3Client::Location S3Client::locate(const std::string& bucket, const std::string& key) const {

@@ -502,6 +502,8 @@ void Meter::emit(bool force) {
 }
 
 FileDigest download(const Target& t, const FetchOptions& o, const std::string& cache, Meter& meter) {
+  // Named by a digest of the URL; the sidecar holds the URL redacted: no credential reaches the disk.
+  const std::string shown_url = redact_url(t.url);
   const std::string dir = cache + "/partial", base = dir + "/" + sha256_hex(t.url);
   std::error_code ec;
   fs::create_directories(dir, ec);
@@ -522,10 +524,10 @@ FileDigest download(const Target& t, const FetchOptions& o, const std::string& c
   const std::string partial = base + ".part", side_path = base + ".json";
   Sidecar side = fs::exists(side_path) && fs::exists(partial) ? Sidecar::load(side_path) : Sidecar{};
   const bool parts = p.ranges && p.size > o.part_size;
-  const bool same = side.url == t.url && side.validator == p.validator && side.size == p.size &&
+  const bool same = side.url == shown_url && side.validator == p.validator && side.size == p.size &&
                     (parts ? side.part_size == o.part_size && !side.done.empty() : side.done.empty());
   if (!same) {
-    side = Sidecar{t.url, p.validator, p.size, parts ? o.part_size : 0, 0, {}, {}};
+    side = Sidecar{shown_url, p.validator, p.size, parts ? o.part_size : 0, 0, {}, {}};
     if (parts) side.done.assign(size_t((p.size + o.part_size - 1) / o.part_size), false);
     Fd fresh(partial, O_WRONLY | O_CREAT | O_TRUNC);
     if (parts && ::ftruncate(fresh.get(), p.size) != 0) throw Error(std::string("cannot size the partial file: ") + std::strerror(errno));
@@ -541,7 +543,7 @@ FileDigest download(const Target& t, const FetchOptions& o, const std::string& c
       o.warn(t.label + ": the server ignored range requests; downloading in one stream from the start");
       if (::ftruncate(fd.get(), 0) != 0) throw Error(std::string("cannot truncate: ") + std::strerror(errno));
       meter.begin_file(t.label, p.size);
-      side = Sidecar{t.url, p.validator, p.size, 0, 0, {}, {}};
+      side = Sidecar{shown_url, p.validator, p.size, 0, 0, {}, {}};
       side.save(side_path);
       download_stream(t, o, side, side_path, fd.get(), meter, digest, wants_md5(t));
     }
