@@ -177,6 +177,30 @@ TEST_F(Fetch, RetriesServerErrorsRateLimitsAndStalls) {
   EXPECT_THROW(fetch(base_ + "ok/missing.bin", o_), Error);
 }
 
+TEST_F(Fetch, RetryAfterIsHonouredOnlyUpToTheCap) {
+  FetchOptions capped = o_;
+  capped.max_retry_after = 0.5;
+  const auto t0 = std::chrono::steady_clock::now();
+  EXPECT_EQ(read(fetch(base_ + "retryafter-600/file.bin", capped)), file_);  // the server asks for 10 minutes
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(20));
+  EXPECT_EQ(FetchOptions{}.max_retry_after, 30) << "the documented default cap (README, fetch.hpp)";
+}
+
+TEST_F(Fetch, EndpointsOtherThanHttpAreRefused) {
+  for (const char* endpoint : {"gopher://127.0.0.1:70/", "file:///etc", "ftp://example.com", "localhost/../x"}) {
+    FetchOptions o = o_;
+    o.s3.endpoint = endpoint;
+    for (const std::string uri : {std::string("s3://bucket/key.bin"), base_ + "ok/file.bin"}) {
+      try {
+        fetch(uri, o);
+        ADD_FAILURE() << "--endpoint " << endpoint << " was accepted for " << uri;
+      } catch (const Error& e) {
+        EXPECT_NE(std::string(e.what()).find("only http:// and https:// endpoints"), std::string::npos) << e.what();
+      }
+    }
+  }
+}
+
 TEST_F(Fetch, LimitRateCapsTheBandwidth) {
   FetchOptions o = o_;
   o.limit_rate = 1000000;  // 1.5 MB at 1 MB/s: at least a second, however fast the machine

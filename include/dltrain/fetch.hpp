@@ -66,7 +66,9 @@ struct FetchProgress {
 };
 
 struct S3Options {
-  std::string endpoint;  // custom endpoint URL (path-style addressing); empty: AWS
+  std::string endpoint;  // custom endpoint: http://host[:port] or https://... (path-style
+                         // addressing), or a bare host[:port] (https); other schemes are refused
+                         // (empty: AWS)
   std::string region;    // empty: from environment/profile, else us-east-1
   std::string profile;   // empty: $AWS_PROFILE or "default"
   bool no_sign = false;  // anonymous requests (public buckets)
@@ -82,6 +84,7 @@ struct FetchOptions {
   bool extract = false;              // unpack .tar(.gz|.xz), .zip, .gz after download
   int retries = 5;                   // per request, on connection errors, 429 and 5xx
   double backoff_seconds = 0.5;      // first retry's wait; doubles each time, plus jitter
+  double max_retry_after = 30;       // a server's Retry-After is honoured up to this many seconds
   int64_t part_size = 8 << 20;       // ranged parts of large objects
   int concurrency = 4;               // parts in flight
   int64_t limit_rate = 0;            // bytes/s over all connections; 0: unlimited

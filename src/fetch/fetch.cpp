@@ -216,6 +216,7 @@ std::vector<Fetched> fetch_local(const Source& s, const std::string& cache, Mete
 FetchResult fetch(const std::string& uri, const FetchOptions& o) {
   const std::string cache = o.cache.empty() ? cache_dir() : o.cache;
   const Source s = parse_source(uri);
+  check_endpoint(o.s3.endpoint);
   if (o.insecure && (s.kind == SourceKind::http || s.kind == SourceKind::s3 || s.kind == SourceKind::gdrive))
     o.warn("--insecure: TLS certificates are NOT checked for this fetch; anyone on the network path could "
            "substitute the data");

@@ -93,6 +93,8 @@ HttpResponse http_get(const HttpRequest& r, const Sink& sink) {
   curl_easy_setopt(c, CURLOPT_URL, r.url.c_str());
   curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
   curl_easy_setopt(c, CURLOPT_MAXREDIRS, 10L);
+  curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");  // neither the URL nor a redirect
+  curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");  // may lead to file:// etc.
   curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 30L);
   curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);  // a stalled connection fails after stall_seconds
