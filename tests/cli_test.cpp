@@ -253,6 +253,50 @@ TEST(Cli, CtrlCStopsCleanlyAndTheRunResumes) {
   EXPECT_EQ(read_history(run_dir).size(), done + 1);
 }
 
+// A second training into a run folder in use fails at once, naming the holder's pid; the lock goes
+// with the process however it ends (kill -9 here), and the run resumes.
+TEST(Cli, ARunFolderIsLockedWhileItTrains) {
+  DLTRAIN_REQUIRE_FASHION_MNIST();
+  TempDir dir;
+  const std::string run_dir = dir / "run", data = test::fashion_mnist_dir();
+  Result second, resume_too;
+  std::string holder;
+  Result first = run({"train", "--data", data, "--limit", "3200", "--epochs", "50", "--no-validation", "--threads", "1",
+                      "--run-dir", run_dir},
+                     {}, [&](pid_t pid) {
+                       holder = std::to_string(pid);
+                       const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+                       while (!std::filesystem::exists(run_dir + "/checkpoint.safetensors") &&
+                              std::chrono::steady_clock::now() < give_up)
+                         std::this_thread::sleep_for(std::chrono::milliseconds(20));
+                       second = run({"train", "--data", data, "--limit", "320", "--epochs", "1", "--run-dir", run_dir});
+                       resume_too = run({"train", "--resume", run_dir, "--quiet"});
+                       ::kill(pid, SIGKILL);
+                     });
+  ASSERT_EQ(first.code, 128 + SIGKILL) << first.err;
+  for (const Result* r : {&second, &resume_too}) {
+    EXPECT_EQ(r->code, 1) << r->out;
+    EXPECT_HAS(r->err, run_dir + " is in use by another training (pid " + holder + ")");
+  }
+  const size_t done = read_history(run_dir).size();
+  ASSERT_GE(done, 1u);
+  Result resumed = run({"train", "--resume", run_dir, "--epochs", std::to_string(done + 1), "--quiet"});
+  EXPECT_EQ(resumed.code, 0) << resumed.err;
+  EXPECT_EQ(read_history(run_dir).size(), done + 1);
+}
+
+// A model whose outputs do not match the data's classes is refused before the first step.
+TEST(Cli, ModelOutputsMustMatchTheDatasetClasses) {
+  DLTRAIN_REQUIRE_FASHION_MNIST();
+  TempDir dir;
+  Result r = run({"train", "--data", test::fashion_mnist_dir(), "--model", "flatten dense:50,softmax", "--limit", "320",
+                  "--epochs", "1", "--run-dir", dir / "run"});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_HAS(r.err, "ends in (50,) outputs, but " + test::fashion_mnist_dir() + " has 10 classes");
+  EXPECT_EQ(r.out.find("epoch 1/1"), std::string::npos) << "training started:\n" << r.out;
+  EXPECT_FALSE(std::filesystem::exists(dir / "run/checkpoint.safetensors"));
+}
+
 }  // namespace
 }  // namespace dltrain
 
