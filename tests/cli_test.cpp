@@ -253,6 +253,50 @@ TEST(Cli, CtrlCStopsCleanlyAndTheRunResumes) {
   EXPECT_EQ(read_history(run_dir).size(), done + 1);
 }
 
+// A second training into a run folder in use fails at once, naming the holder's pid; the lock goes
+// with the process however it ends (kill -9 here), and the run resumes.
+TEST(Cli, ARunFolderIsLockedWhileItTrains) {
+  DLTRAIN_REQUIRE_FASHION_MNIST();
+  TempDir dir;
+  const std::string run_dir = dir / "run", data = test::fashion_mnist_dir();
+  Result second, resume_too;
+  std::string holder;
+  Result first = run({"train", "--data", data, "--limit", "3200", "--epochs", "50", "--no-validation", "--threads", "1",
+                      "--run-dir", run_dir},
+                     {}, [&](pid_t pid) {
+                       holder = std::to_string(pid);
+                       const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+                       while (!std::filesystem::exists(run_dir + "/checkpoint.safetensors") &&
+                              std::chrono::steady_clock::now() < give_up)
+                         std::this_thread::sleep_for(std::chrono::milliseconds(20));
+                       second = run({"train", "--data", data, "--limit", "320", "--epochs", "1", "--run-dir", run_dir});
+                       resume_too = run({"train", "--resume", run_dir, "--quiet"});
+                       ::kill(pid, SIGKILL);
+                     });
+  ASSERT_EQ(first.code, 128 + SIGKILL) << first.err;
+  for (const Result* r : {&second, &resume_too}) {
+    EXPECT_EQ(r->code, 1) << r->out;
+    EXPECT_HAS(r->err, run_dir + " is in use by another training (pid " + holder + ")");
+  }
+  const size_t done = read_history(run_dir).size();
+  ASSERT_GE(done, 1u);
+  Result resumed = run({"train", "--resume", run_dir, "--epochs", std::to_string(done + 1), "--quiet"});
+  EXPECT_EQ(resumed.code, 0) << resumed.err;
+  EXPECT_EQ(read_history(run_dir).size(), done + 1);
+}
+
+// A model whose outputs do not match the data's classes is refused before the first step.
+TEST(Cli, ModelOutputsMustMatchTheDatasetClasses) {
+  DLTRAIN_REQUIRE_FASHION_MNIST();
+  TempDir dir;
+  Result r = run({"train", "--data", test::fashion_mnist_dir(), "--model", "flatten dense:50,softmax", "--limit", "320",
+                  "--epochs", "1", "--run-dir", dir / "run"});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_HAS(r.err, "ends in (50,) outputs, but " + test::fashion_mnist_dir() + " has 10 classes");
+  EXPECT_EQ(r.out.find("epoch 1/1"), std::string::npos) << "training started:\n" << r.out;
+  EXPECT_FALSE(std::filesystem::exists(dir / "run/checkpoint.safetensors"));
+}
+
 }  // namespace
 }  // namespace dltrain
 
@@ -285,6 +329,54 @@ TEST(Cli, FetchThenTrainFromTheCache) {
   EXPECT_HAS(insecure.err, "TLS certificates are NOT checked");
   EXPECT_EQ(run({"fetch", "s3://"}, {env}).code, 1);
   EXPECT_EQ(run({"fetch", "kmnist", "--limit-rate", "fast"}, {env}).code, 1);
+}
+
+// Credentials in a URL never reach the terminal, error messages or the cache: a password and signed
+// query parameters are planted, then fetched (success, cached, --offline miss, a download cut off
+// that leaves its sidecar), and every output and every file under the cache is searched for them.
+TEST(Cli, FetchNeverShowsOrStoresCredentials) {
+  TempDir root, cache;
+  std::ofstream(root / "file.bin", std::ios::binary) << std::string(300000, 'a');
+  std::ofstream(root / "file2.bin", std::ios::binary) << std::string(300000, 'b');
+  test::ServerProcess server({"python3", test::servers_dir() + "/http_faults.py", root.path()});
+  ASSERT_TRUE(server.running());
+  const std::vector<std::string> secrets = {"PW-s3cr3t-1", "SIG-s3cr3t-2", "TOK-s3cr3t-3", "CRED-s3cr3t-4"};
+  const std::string host = "http://alice:" + secrets[0] + "@127.0.0.1:" + server.first_line().substr(5) + "/m/";
+  const std::string query = "?X-Amz-Signature=" + secrets[1] + "&token=" + secrets[2] + "&X-Amz-Credential=" + secrets[3];
+  const std::string env = "DLTRAIN_CACHE=" + cache.path();
+  std::vector<Result> results;
+  results.push_back(run({"fetch", host + "ok/file.bin" + query}, {env}));
+  EXPECT_EQ(results.back().code, 0) << results.back().err;
+  EXPECT_HAS(results.back().out, "alice:***@127.0.0.1");
+  results.push_back(run({"fetch", host + "ok/file.bin" + query, "--offline"}, {env}));
+  EXPECT_EQ(results.back().code, 0) << results.back().err;
+  EXPECT_HAS(results.back().out, "(cached)");
+  results.push_back(run({"fetch", host + "ok/other.bin" + query, "--offline"}, {env}));
+  EXPECT_EQ(results.back().code, 1);
+  EXPECT_HAS(results.back().err, "not in the cache");
+  results.push_back(run({"fetch", host + "dropfirst-1000/file2.bin" + query, "--retries", "0"}, {env}));
+  EXPECT_EQ(results.back().code, 1);
+  results.push_back(run({"fetch", host + "ok/missing.bin" + query, "--retries", "0"}, {env}));
+  EXPECT_EQ(results.back().code, 1);
+  EXPECT_HAS(results.back().err, "HTTP 404");
+  bool sidecar = false, index = false;
+  for (const auto& e : std::filesystem::recursive_directory_iterator(cache.path())) {
+    if (!e.is_regular_file()) continue;
+    sidecar = sidecar || (e.path().extension() == ".json" && e.path().parent_path().filename() == "partial");
+    index = index || e.path().filename() == "index.json";
+    const std::string content = read_file(e.path().string());
+    for (const std::string& secret : secrets) {
+      EXPECT_EQ(content.find(secret), std::string::npos) << secret << " is stored in " << e.path();
+      EXPECT_EQ(e.path().string().find(secret), std::string::npos) << secret << " names a file: " << e.path();
+    }
+  }
+  EXPECT_TRUE(sidecar) << "the cut-off download left no sidecar to check";
+  EXPECT_TRUE(index);
+  for (const Result& r : results)
+    for (const std::string& secret : secrets) {
+      EXPECT_EQ(r.out.find(secret), std::string::npos) << secret << " printed:\n" << r.out;
+      EXPECT_EQ(r.err.find(secret), std::string::npos) << secret << " in an error:\n" << r.err;
+    }
 }
 
 // The transfer-learning story through the CLI: ImageNet predictions from the TFLite file, a head

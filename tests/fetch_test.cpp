@@ -177,6 +177,30 @@ TEST_F(Fetch, RetriesServerErrorsRateLimitsAndStalls) {
   EXPECT_THROW(fetch(base_ + "ok/missing.bin", o_), Error);
 }
 
+TEST_F(Fetch, RetryAfterIsHonouredOnlyUpToTheCap) {
+  FetchOptions capped = o_;
+  capped.max_retry_after = 0.5;
+  const auto t0 = std::chrono::steady_clock::now();
+  EXPECT_EQ(read(fetch(base_ + "retryafter-600/file.bin", capped)), file_);  // the server asks for 10 minutes
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(20));
+  EXPECT_EQ(FetchOptions{}.max_retry_after, 30) << "the documented default cap (README, fetch.hpp)";
+}
+
+TEST_F(Fetch, EndpointsOtherThanHttpAreRefused) {
+  for (const char* endpoint : {"gopher://127.0.0.1:70/", "file:///etc", "ftp://example.com", "localhost/../x"}) {
+    FetchOptions o = o_;
+    o.s3.endpoint = endpoint;
+    for (const std::string uri : {std::string("s3://bucket/key.bin"), base_ + "ok/file.bin"}) {
+      try {
+        fetch(uri, o);
+        ADD_FAILURE() << "--endpoint " << endpoint << " was accepted for " << uri;
+      } catch (const Error& e) {
+        EXPECT_NE(std::string(e.what()).find("only http:// and https:// endpoints"), std::string::npos) << e.what();
+      }
+    }
+  }
+}
+
 TEST_F(Fetch, LimitRateCapsTheBandwidth) {
   FetchOptions o = o_;
   o.limit_rate = 1000000;  // 1.5 MB at 1 MB/s: at least a second, however fast the machine
@@ -267,6 +291,31 @@ TEST(Sources, DriveLinkFormsAndBadUris) {
   EXPECT_EQ(parse_source("mnist").kind, SourceKind::catalog);
   EXPECT_THROW(parse_source("imagenet"), Error);
   EXPECT_THROW(parse_source("s3://"), Error);
+}
+
+TEST(Sources, RedactUrlHidesPasswordsAndSignatures) {
+  struct Case {
+    const char* url;
+    std::vector<const char*> secrets, kept;
+  };
+  const std::vector<Case> cases = {
+      {"http://user:PASSWORD@host/file", {"PASSWORD"}, {"http://user:", "@host/file"}},
+      {"https://TOKEN123@github.com/x.zip", {"TOKEN123"}, {"@github.com/x.zip"}},
+      {"https://b.s3.amazonaws.com/k?X-Amz-Algorithm=AWS4&X-Amz-Credential=AKIAXYZ%2F2024&X-Amz-Signature=abc123def"
+       "&x-amz-security-token=SESS",
+       {"AKIAXYZ", "abc123def", "SESS"}, {"X-Amz-Algorithm=AWS4", "b.s3.amazonaws.com/k?"}},
+      {"https://a.blob.core.windows.net/c/f?sv=2020&sig=AZSIG%3D&se=2030", {"AZSIG"}, {"sv=2020", "se=2030"}},
+      {"https://h/f?Signature=S1&Key-Pair-Id=K2&Policy=p&token=T3&access_token=T4&api_key=T5&KEY=T6&name=ok",
+       {"S1", "T3", "T4", "T5", "T6"}, {"Policy=p", "name=ok"}},
+      {"https://h/f#access_token=FRAG", {"FRAG"}, {"https://h/f#access_token="}},
+      {"https://h/plain/file.bin", {}, {"https://h/plain/file.bin"}},
+  };
+  for (const Case& c : cases) {
+    const std::string r = redact_url(c.url);
+    for (const char* secret : c.secrets) EXPECT_EQ(r.find(secret), std::string::npos) << c.url << " -> " << r;
+    for (const char* part : c.kept) EXPECT_NE(r.find(part), std::string::npos) << c.url << " -> " << r;
+    EXPECT_EQ(redact_url(r), r) << "redacting twice changes " << r;
+  }
 }
 
 class Drive : public ::testing::Test {

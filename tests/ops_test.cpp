@@ -13,6 +13,24 @@ using test::random_tensor;
 
 constexpr double tol = 1e-4;
 
+TEST(Shapes, NumelOverflowAndHugeTensorsAreErrorsNamingTheShape) {
+  const Shape fits{1 << 20, 1 << 20, 1 << 20};  // 2^60 elements: countable, too many to allocate
+  EXPECT_EQ(fits.numel(), int64_t(1) << 60);
+  const Shape wraps{1152921504606847025, 16, 1};  // 2^60 + 1 times 16 passes 2^63
+  try {
+    (void)wraps.numel();
+    FAIL() << "the product wrapped silently";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find(wraps.str()), std::string::npos) << e.what();
+  }
+  try {
+    Tensor t(fits);
+    FAIL() << "a tensor of 2^60 elements was allocated";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("limit of 2^40"), std::string::npos) << e.what();
+  }
+}
+
 TEST(OpsConformance, CudaBackendIsReported) {
   GTEST_SKIP() << "cuda backend: not built into this dltrain (the CUDA training backend is a later issue); "
                   "only the cpu backend is checked here";

@@ -76,6 +76,10 @@ TEST(Safetensors, MalformedFilesAreRejected) {
       {raw_file("{" + ok_entry + R"(,"u":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}})", std::string(8, '\0')),
        "overlap"},
       {raw_file(R"({"__metadata__":{"k":5}})", ""), "not a string"},
+      // 2^62 float32s are 2^64 bytes: the byte count wraps to 0 unless the product is checked.
+      {raw_file(R"({"t":{"dtype":"F32","shape":[4611686018427387904],"data_offsets":[0,0]}})", ""), "limit of 2^40"},
+      {raw_file(R"({"t":{"dtype":"U8","shape":[4294967296,4294967296],"data_offsets":[0,0]}})", ""),
+       "more elements than a 64-bit count"},
   };
   for (const Case& c : cases) {
     std::ofstream(p, std::ios::binary) << c.bytes;
@@ -126,6 +130,20 @@ TEST(ModelFile, InconsistentModelFilesAreRejected) {
   EXPECT_NE(error_loading(bad_labels, tensors).find("1 labels for 10 outputs"), std::string::npos);
   std::vector<TensorRef> missing(tensors.begin() + 1, tensors.end());
   EXPECT_NE(error_loading(meta, missing).find("missing"), std::string::npos);
+  // Sizes from the file are checked before anything is built, and the errors name the file.
+  for (const char* shape : {"[1152921504606847025,16,1]", "[0,28,1]", "[100000,100000,1]", "[]", "[1,1,1,1,1,1]"}) {
+    Metadata huge = meta;
+    huge["input_shape"] = shape;
+    const std::string e = error_loading(huge, tensors);
+    EXPECT_NE(e.find(dir / "m.safetensors"), std::string::npos) << e;
+    EXPECT_NE(e.find("'input_shape' " + std::string(shape)), std::string::npos) << e;
+  }
+  Metadata inf_scale = meta;
+  inf_scale["preprocessing"] = R"({"scale":1e39,"offset":0})";
+  EXPECT_NE(error_loading(inf_scale, tensors).find("not a finite float32"), std::string::npos);
+  Metadata bad_arch = meta;
+  bad_arch["architecture"] = "flatten wobble dense:10,softmax";
+  EXPECT_NE(error_loading(bad_arch, tensors).find(dir / "m.safetensors: metadata 'architecture'"), std::string::npos);
   Tensor extra({1});
   std::vector<TensorRef> more = tensors;
   more.push_back({"stray", &extra});

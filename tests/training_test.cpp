@@ -5,6 +5,7 @@
 
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 
 #include "dltrain/train.hpp"
 #include "helpers.hpp"
@@ -116,6 +117,88 @@ TEST(Training, DivergenceNamesTheStep) {
     EXPECT_NE(e.hint().find("lower the learning rate"), std::string::npos);
   }
   EXPECT_FALSE(std::filesystem::exists(dir / "run/model.safetensors"));  // nothing half-trained published
+}
+
+// n images of 8x8 with labels 0..classes-1 in turn (no files needed).
+DatasetSplits synthetic(int64_t n, int64_t classes) {
+  DatasetSplits d;
+  d.name = "synthetic";
+  d.train.images = Tensor({n, 8, 8, 1}, DType::u8);
+  Rng rng(7);
+  for (int64_t i = 0; i < n * 64; ++i) d.train.images.u8()[i] = uint8_t(rng.below(256));
+  for (int64_t i = 0; i < n; ++i) d.train.labels.push_back(int32_t(i % classes));
+  for (int64_t k = 0; k < classes; ++k) d.train.class_names.push_back("c" + std::to_string(k));
+  d.test.images = Tensor({0, 8, 8, 1}, DType::u8);
+  d.test.class_names = d.train.class_names;
+  return d;
+}
+
+TrainConfig synthetic_config(const std::string& model, int64_t epochs) {
+  TrainConfig c;
+  c.data = "synthetic";
+  c.model = model;
+  c.epochs = epochs;
+  c.batch = 8;
+  c.threads = 1;
+  c.validate = false;
+  return c;
+}
+
+TEST(Training, ModelOutputsMustMatchTheClassesBeforeTraining) {
+  TempDir dir;
+  try {
+    Trainer t(synthetic_config("flatten dense:50,softmax", 1), synthetic(20, 10), dir / "run");
+    FAIL() << "a 50-output model was accepted for 10 classes";
+  } catch (const Error& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find("(50,) outputs"), std::string::npos) << what;
+    EXPECT_NE(what.find("10 classes"), std::string::npos) << what;
+    EXPECT_NE(e.hint().find("dense:10,softmax"), std::string::npos) << e.hint();
+  }
+  EXPECT_FALSE(std::filesystem::exists(dir / "run/config.json"));
+  Trainer ok(synthetic_config("flatten dense:{classes},softmax", 1), synthetic(20, 10), dir / "ok");
+  EXPECT_TRUE(ok.fit());
+}
+
+TEST(Training, AnEmptyTrainingSplitIsAnError) {
+  TempDir dir;
+  try {
+    Trainer t(synthetic_config("flatten dense:{classes},softmax", 1), synthetic(0, 3), dir / "run");
+    FAIL() << "a training split with no images was accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("synthetic: the training split has no images"), std::string::npos) << e.what();
+  }
+}
+
+// A crash while an epoch's files are written (here: history.jsonl cannot be replaced) never leaves
+// a checkpoint whose finished epoch has no history row.
+TEST(Training, ACrashWhileSavingNeverLosesAFinishedEpochsRow) {
+  DLTRAIN_REQUIRE_FASHION_MNIST();
+  TempDir dir;
+  const std::string run = dir / "run";
+  std::string rows_after_1;
+  {
+    TrainConfig c = small_config(320, 2);
+    c.model = "flatten dense:10,softmax";
+    c.validate = false;
+    Trainer t(c, load_dataset(c.data), run);
+    TrainCallbacks cb;
+    cb.epoch_end = [&](const EpochStats& e) {
+      if (e.epoch != 1) return;
+      rows_after_1 = read_file(run + "/history.jsonl");
+      std::filesystem::remove(run + "/history.jsonl");
+      std::filesystem::create_directory(run + "/history.jsonl");  // the next write of it fails
+    };
+    EXPECT_THROW(t.fit(cb), Error);
+  }
+  std::filesystem::remove(run + "/history.jsonl");  // the folder as the crash left it
+  std::ofstream(run + "/history.jsonl") << rows_after_1;
+  auto resumed = Trainer::resume(run);
+  ASSERT_TRUE(resumed->fit());
+  const std::vector<EpochStats> h = read_history(run);
+  ASSERT_EQ(h.size(), 2u);
+  EXPECT_EQ(h[0].epoch, 1);
+  EXPECT_EQ(h[1].epoch, 2);
 }
 
 TEST(Training, ExistingRunIsNotOverwritten) {

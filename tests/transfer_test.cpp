@@ -8,6 +8,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <random>
 
 #include "dltrain/data.hpp"
@@ -392,6 +393,81 @@ TEST(Images, ExifOrientationTurnsThePicture) {
       EXPECT_EQ(img.pixels[0] > 128, o == 1) << "orientation " << o;  // 180 degrees puts blue on the left
     }
   }
+}
+
+std::string error_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "no error";
+}
+
+TEST(Images, OnlyJpegPngAndBmpByContentWhateverTheName) {
+  test::TempDir dir;
+  const std::vector<uint8_t> grey(16, 200);
+  std::string png, bmp, jpg;
+  auto to = [](void* ctx, void* d, int n) { append(static_cast<std::string*>(ctx), d, n); };
+  stbi_write_png_to_func(to, &png, 4, 4, 1, grey.data(), 4);
+  stbi_write_bmp_to_func(to, &bmp, 4, 4, 1, grey.data());
+  stbi_write_jpg_to_func(to, &jpg, 4, 4, 1, grey.data(), 100);
+  EXPECT_EQ(image_format(png), "png");
+  EXPECT_EQ(image_format(bmp), "bmp");
+  EXPECT_EQ(image_format(jpg), "jpeg");
+  EXPECT_EQ(image_format(std::string(784, '\0')), "");
+  // Names do not matter: a PNG called .bmp and a BMP called .jpg decode as what they are.
+  std::ofstream(dir / "png.bmp", std::ios::binary) << png;
+  std::ofstream(dir / "bmp.jpg", std::ios::binary) << bmp;
+  EXPECT_EQ(decode_image(dir / "png.bmp", 1).pixels, grey);
+  EXPECT_EQ(decode_image(dir / "bmp.jpg", 1).pixels, grey);
+  // A valid 1x1 GIF (stb_image would decode it) and a PSD header, named .jpg: refused by content.
+  const std::string gif("GIF89a\x01\0\x01\0\x80\0\0\xff\xff\xff\0\0\0!\xf9\x04\x01\0\0\0\0,\0\0\0\0\x01\0\x01\0\0\x02\x02" "D\x01\0;", 43);
+  std::ofstream(dir / "gif.jpg", std::ios::binary) << gif;
+  std::ofstream(dir / "psd.jpg", std::ios::binary) << "8BPS" << std::string(40, '\x01');
+  for (const auto& [name, format] : {std::pair{"gif.jpg", "a gif image"}, std::pair{"psd.jpg", "a psd image"}}) {
+    const std::string e = error_of([&] { decode_image(dir / name, 1); });
+    EXPECT_NE(e.find(dir / name), std::string::npos) << e;
+    EXPECT_NE(e.find(format), std::string::npos) << e;
+    EXPECT_NE(e.find("JPEG, PNG and BMP only"), std::string::npos) << e;
+  }
+  // A PNG whose byte count equals h*w*c is still a PNG, not raw pixels; a raw dump stays raw.
+  std::ofstream(dir / "sized.png", std::ios::binary) << png;
+  const Tensor as_png = load_image(dir / "sized.png", 1, int64_t(png.size()), 1);
+  for (int64_t i = 0; i < as_png.numel(); ++i) ASSERT_EQ(as_png.u8()[i], 200) << "pixel " << i << " read as raw bytes";
+  std::string raw(784, '\0');
+  raw[5] = 9;
+  std::ofstream(dir / "digit.raw", std::ios::binary) << raw;
+  EXPECT_EQ(load_image(dir / "digit.raw", 28, 28, 1).u8()[5], 9);
+}
+
+TEST(Images, HeaderSizesAreCheckedBeforeDecoding) {
+  test::TempDir dir;
+  std::vector<uint8_t> rgb(64 * 3, 90);
+  std::string jpg;
+  stbi_write_jpg_to_func([](void* ctx, void* d, int n) { append(static_cast<std::string*>(ctx), d, n); }, &jpg, 8, 8, 3,
+                         rgb.data(), 90);
+  // The frame header (SOF0: FF C0, length, precision, height, width) now claims 26000x26000.
+  const size_t sof = jpg.find("\xFF\xC0");
+  ASSERT_NE(sof, std::string::npos);
+  for (size_t at : {sof + 5, sof + 7}) jpg[at] = char(26000 >> 8), jpg[at + 1] = char(26000 & 0xFF);
+  std::ofstream(dir / "huge.jpg", std::ios::binary) << jpg;
+  const std::string e = error_of([&] { decode_image(dir / "huge.jpg", 3); });
+  EXPECT_NE(e.find(dir / "huge.jpg"), std::string::npos) << e;
+  EXPECT_NE(e.find("26000x26000"), std::string::npos) << e;
+  EXPECT_NE(e.find("above the limit of " + std::to_string(max_image_pixels())), std::string::npos) << e;
+  EXPECT_EQ(max_image_pixels(), int64_t(64) << 20) << "the documented default (README, data.hpp)";
+  // The limit can be set: 16 pixels refuses a 5x5 image and takes a 4x4 one.
+  const std::vector<uint8_t> px(25, 7);
+  ASSERT_TRUE(stbi_write_png((dir / "5.png").c_str(), 5, 5, 1, px.data(), 5));
+  ASSERT_TRUE(stbi_write_png((dir / "4.png").c_str(), 4, 4, 1, px.data(), 4));
+  ::setenv("DLTRAIN_MAX_IMAGE_PIXELS", "16", 1);
+  EXPECT_NE(error_of([&] { decode_image(dir / "5.png", 1); }).find("above the limit of 16"), std::string::npos);
+  EXPECT_EQ(decode_image(dir / "4.png", 1).pixels.size(), 16u);
+  ::setenv("DLTRAIN_MAX_IMAGE_PIXELS", "lots", 1);
+  EXPECT_NE(error_of([&] { decode_image(dir / "4.png", 1); }).find("DLTRAIN_MAX_IMAGE_PIXELS"), std::string::npos);
+  ::unsetenv("DLTRAIN_MAX_IMAGE_PIXELS");
+  EXPECT_EQ(decode_image(dir / "5.png", 1).pixels.size(), 25u);
 }
 
 // ---- image datasets ----------------------------------------------------------------------------

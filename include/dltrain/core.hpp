@@ -44,6 +44,10 @@ size_t dtype_size(DType t);
 const char* dtype_name(DType t);
 const char* device_name(Device d);
 
+// The most elements one tensor may hold: 2^40 (4 TiB of float32). Tensor's constructor checks it,
+// so a size read from a file cannot ask for more; Shape::numel checks its product for overflow.
+constexpr int64_t max_tensor_elements = int64_t(1) << 40;
+
 // A tensor shape of rank 0..6. By convention the first dimension is the batch.
 class Shape {
  public:
@@ -55,7 +59,7 @@ class Shape {
   int rank() const { return rank_; }
   int64_t operator[](int i) const { return dims_[static_cast<size_t>(i)]; }
   int64_t& operator[](int i) { return dims_[static_cast<size_t>(i)]; }
-  int64_t numel() const;
+  int64_t numel() const;  // throws Error naming the shape when the product overflows int64
   std::span<const int64_t> dims() const { return {dims_.data(), static_cast<size_t>(rank_)}; }
   Shape with_batch(int64_t n) const;  // prepend a batch dimension
   Shape without_batch() const;        // drop the first dimension

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -113,8 +114,16 @@ struct Image {
   int64_t h = 0, w = 0, c = 0;
   std::vector<uint8_t> pixels;
 };
-// Decodes a JPEG, PNG or BMP with `channels` channels (grey is replicated to RGB, alpha dropped)
-// and turns it by its EXIF orientation.
+// The image format a file's first bytes announce, whatever its name: "jpeg", "png" or "bmp" (the
+// formats dltrain decodes), the name of another image format ("gif", "psd", "pic", "hdr", "pnm",
+// "tiff", "webp": refused), or "" when the bytes start like no known image.
+std::string image_format(std::string_view bytes);
+// The most pixels (width x height) an image may have: 64 megapixels, or $DLTRAIN_MAX_IMAGE_PIXELS.
+// Checked against the file's header before anything is decoded.
+int64_t max_image_pixels();
+// Decodes a JPEG, PNG or BMP (detected by content) with `channels` channels (grey is replicated
+// to RGB, alpha dropped) and turns it by its EXIF orientation. Other formats, and images above
+// max_image_pixels(), are refused with an error naming the file.
 Image decode_image(const std::string& path, int64_t channels);
 // The EXIF orientation (1..8) of a JPEG file's bytes; 1 when it has none.
 int jpeg_orientation(const std::string& bytes);
@@ -124,7 +133,8 @@ Image crop_image(const Image& img, int64_t y0, int64_t x0, int64_t h, int64_t w,
 // centre crop to h:w when mode is Resize::crop.
 Tensor resize_image(const Image& img, int64_t h, int64_t w, Resize mode);
 // Reads an image file resized to h x w with `channels` channels, or a raw file of exactly
-// h*w*channels bytes, as uint8 (1,h,w,channels).
+// h*w*channels bytes (when its content is not an image: a PNG of that size is still a PNG), as
+// uint8 (1,h,w,channels).
 Tensor load_image(const std::string& path, int64_t h, int64_t w, int64_t channels, Resize mode = Resize::bilinear);
 
 }  // namespace dltrain

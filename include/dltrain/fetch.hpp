@@ -44,6 +44,14 @@ struct Source {
   std::string drive_id;  // gdrive
   std::string path;      // local
 };
+// `url` as it may be shown or stored: the password of a userinfo part becomes "***" (a userinfo
+// without a password, often a token, becomes "***" whole), and so does the value of every query or
+// fragment parameter that carries a credential or a signature (X-Amz-Signature, X-Amz-Credential,
+// X-Amz-Security-Token, Signature, sig, token, access_token, key, password, secret, ... compared
+// without regard to case). Every URL that dltrain prints, logs, puts in an error message or stores
+// (index.json, mirrors.json, download sidecars) goes through this; requests use the real URL.
+std::string redact_url(const std::string& url);
+
 // Classifies what the user typed. Throws on forms it cannot read.
 Source parse_source(const std::string& uri);
 // The file ID in any common Google Drive link form, or "" when `url` is not a Drive link.
@@ -58,7 +66,9 @@ struct FetchProgress {
 };
 
 struct S3Options {
-  std::string endpoint;  // custom endpoint URL (path-style addressing); empty: AWS
+  std::string endpoint;  // custom endpoint: http://host[:port] or https://... (path-style
+                         // addressing), or a bare host[:port] (https); other schemes are refused
+                         // (empty: AWS)
   std::string region;    // empty: from environment/profile, else us-east-1
   std::string profile;   // empty: $AWS_PROFILE or "default"
   bool no_sign = false;  // anonymous requests (public buckets)
@@ -74,6 +84,7 @@ struct FetchOptions {
   bool extract = false;              // unpack .tar(.gz|.xz), .zip, .gz after download
   int retries = 5;                   // per request, on connection errors, 429 and 5xx
   double backoff_seconds = 0.5;      // first retry's wait; doubles each time, plus jitter
+  double max_retry_after = 30;       // a server's Retry-After is honoured up to this many seconds
   int64_t part_size = 8 << 20;       // ranged parts of large objects
   int concurrency = 4;               // parts in flight
   int64_t limit_rate = 0;            // bytes/s over all connections; 0: unlimited

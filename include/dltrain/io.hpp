@@ -93,7 +93,11 @@ Metadata model_metadata(const Model& m, const ModelInfo& info);
 std::vector<TensorRef> model_tensors(Model& m);
 void save_model(const std::string& path, Model& m, const ModelInfo& info);
 LoadedModel load_model(const std::string& path);
+// The largest input sample a model file may declare: 2^28 elements (1 GiB of float32 per image).
+constexpr int64_t max_model_input_elements = int64_t(1) << 28;
 // Builds the model a file describes and copies the weights in; used by load_model and checkpoints.
+// Checks the metadata first (input shape against max_model_input_elements, finite preprocessing),
+// and names the file in every error.
 LoadedModel model_from(const SafetensorsFile& file, const std::string& path);
 
 }  // namespace dltrain

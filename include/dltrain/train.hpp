@@ -99,10 +99,25 @@ Tensor compute_features(Model& frozen, const Preprocessing& pre, const ImageList
 // --head text: "dense:128,relu,dropout:0.2" -> "dense:128,relu dropout:0.2".
 std::string transfer_head(const std::string& head);
 
+// An exclusive lock on a run folder while a training uses it: flock on <run_dir>/.lock, which
+// holds the holder's pid. The kernel releases it when the process ends, however it ends. Creates
+// the folder; throws at once, naming the pid, when another process holds it.
+class RunLock {
+ public:
+  explicit RunLock(const std::string& run_dir);
+  ~RunLock();
+  RunLock(const RunLock&) = delete;
+  RunLock& operator=(const RunLock&) = delete;
+
+ private:
+  int fd_ = -1;
+};
+
 // A training run bound to its folder. Each finished epoch atomically rewrites
 // model.safetensors, checkpoint.safetensors (weights, optimizer state, epoch, RNG) and
 // history.csv/.jsonl; resuming from the checkpoint reproduces an uninterrupted run bit for bit
-// (same seed and thread count).
+// (same seed and thread count). The folder is locked (RunLock) while the Trainer exists. The model's
+// outputs must match the data's classes, and the training split must not be empty.
 class Trainer {
  public:
   // Starts a new run in `run_dir` (created; must not hold a run already).
@@ -129,7 +144,8 @@ class Trainer {
   int64_t train_images() const { return data_.train.size() / views_; }
 
  private:
-  Trainer(TrainConfig config, DatasetSplits data, std::string run_dir, std::unique_ptr<TransferData> transfer);
+  Trainer(TrainConfig config, DatasetSplits data, std::string run_dir, std::unique_ptr<TransferData> transfer,
+          std::unique_ptr<RunLock> lock = nullptr);
   void start_new_run();
   Model& saved_model();
   EpochStats run_epoch(const TrainCallbacks& cb, bool& stopped);
@@ -139,6 +155,7 @@ class Trainer {
   TrainConfig config_;
   DatasetSplits data_;
   std::string run_dir_;
+  std::unique_ptr<RunLock> lock_;
   std::unique_ptr<Model> model_;       // what trains
   std::unique_ptr<TransferData> transfer_;
   std::unique_ptr<Model> full_;        // transfer learning: backbone + head, what model.safetensors holds

@@ -85,7 +85,7 @@ void run(FetchArgs& a) {
     for (const FetchedFile& f : r.files)
       std::printf("%s  %s  %s%s\n", f.sha256.substr(0, 12).c_str(), human(double(f.size)).c_str(), f.path.c_str(),
                   f.from_cache ? "  (cached)" : "");
-    std::printf("%s: %zu file(s) in %s\n", uri.c_str(), r.files.size(), r.folder.c_str());
+    std::printf("%s: %zu file(s) in %s\n", redact_url(uri).c_str(), r.files.size(), r.folder.c_str());
   }
 }
 

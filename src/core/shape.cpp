@@ -16,7 +16,10 @@ Shape::Shape(std::span<const int64_t> dims) {
 
 int64_t Shape::numel() const {
   int64_t n = 1;
-  for (int i = 0; i < rank_; ++i) n *= dims_[static_cast<size_t>(i)];
+  for (int i = 0; i < rank_; ++i)
+    if (__builtin_mul_overflow(n, dims_[static_cast<size_t>(i)], &n))
+      throw Error("shape " + str() + " has more elements than a 64-bit count can hold",
+                  "a size read from a file is damaged or hostile");
   return n;
 }
 

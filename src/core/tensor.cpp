@@ -34,8 +34,19 @@ Storage& Storage::operator=(Storage&& o) noexcept {
   return *this;
 }
 
+namespace {
+size_t checked_bytes(const Shape& shape, DType dtype) {
+  const int64_t n = shape.numel();
+  if (n > max_tensor_elements)
+    throw Error("a tensor of shape " + shape.str() + " would hold " + std::to_string(n) +
+                    " elements, above the limit of 2^40",
+                "a size read from a file is damaged, or the model is far larger than dltrain supports");
+  return static_cast<size_t>(n) * dtype_size(dtype);
+}
+}  // namespace
+
 Tensor::Tensor(Shape shape, DType dtype, Device device)
-    : shape_(shape), dtype_(dtype), storage_(static_cast<size_t>(shape.numel()) * dtype_size(dtype), device) {}
+    : shape_(shape), dtype_(dtype), storage_(checked_bytes(shape, dtype), device) {}
 
 Tensor Tensor::zeros(Shape shape, DType dtype) {
   Tensor t(shape, dtype);

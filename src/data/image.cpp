@@ -1,11 +1,15 @@
-// Images: decoding through stb_image (JPEG, PNG, BMP), EXIF orientation, and resizing with
+// Images: decoding through stb_image (JPEG, PNG, BMP only, detected by content; the header's size
+// checked against max_image_pixels() before decoding), EXIF orientation, and resizing with
 // bilinear interpolation at half-pixel centres (TensorFlow's and TFLite's convention), optionally
 // after a centre crop to the target's aspect ratio.
 #include <stb_image.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
+#include <cstdlib>
 #include <filesystem>
+#include <limits>
 #include <memory>
 
 #include "dltrain/data.hpp"
@@ -60,16 +64,65 @@ int jpeg_orientation(const std::string& bytes) {
   return 1;
 }
 
+std::string image_format(std::string_view b) {
+  auto starts = [&](std::string_view magic) { return b.substr(0, magic.size()) == magic; };
+  if (starts("\xFF\xD8\xFF")) return "jpeg";
+  if (starts("\x89PNG\r\n\x1A\n")) return "png";
+  if (starts("BM") && b.size() >= 18) {  // and a known DIB header size, so raw pixels "BM..." stay raw
+    const uint32_t dib = read_u32(reinterpret_cast<const unsigned char*>(b.data()) + 14, true);
+    if (dib == 12 || dib == 40 || dib == 52 || dib == 56 || dib == 64 || dib == 108 || dib == 124) return "bmp";
+  }
+  if (starts("GIF87a") || starts("GIF89a")) return "gif";
+  if (starts("8BPS")) return "psd";
+  if (starts("\x53\x80\xF6\x34")) return "pic";
+  if (starts("#?RADIANCE") || starts("#?RGBE")) return "hdr";
+  if (b.size() >= 3 && b[0] == 'P' && b[1] >= '1' && b[1] <= '7' && std::isspace(static_cast<unsigned char>(b[2])))
+    return "pnm";
+  if (starts(std::string_view("II*\0", 4)) || starts(std::string_view("MM\0*", 4))) return "tiff";
+  if (starts("RIFF") && b.size() >= 12 && b.substr(8, 4) == "WEBP") return "webp";
+  return "";
+}
+
+int64_t max_image_pixels() {
+  const char* env = std::getenv("DLTRAIN_MAX_IMAGE_PIXELS");
+  if (!env || !*env) return int64_t(64) << 20;
+  char* end = nullptr;
+  const long long v = std::strtoll(env, &end, 10);
+  if (*end != '\0' || v <= 0)
+    throw Error(std::string("DLTRAIN_MAX_IMAGE_PIXELS='") + env + "' is not a positive whole number",
+                "give the most pixels (width x height) an image may have, e.g. 100000000");
+  return v;
+}
+
 Image decode_image(const std::string& path, int64_t channels) {
   if (!std::filesystem::is_regular_file(path)) throw Error(path + ": no such file");
   const std::string bytes = read_file(path);
+  // The format from the content (stb_image would also decode GIF, PSD, PIC, HDR, PNM and TGA,
+  // whatever the file is called); only the three formats dltrain promises reach the decoder.
+  const std::string format = image_format(bytes);
+  if (format != "jpeg" && format != "png" && format != "bmp")
+    throw Error(path + ": not a readable image (" +
+                    (format.empty() ? std::string("no JPEG, PNG or BMP signature at its start")
+                                    : "a " + format + " image; dltrain reads JPEG, PNG and BMP only") + ")",
+                "give a PNG, JPEG or BMP file");
+  if (bytes.size() > size_t(std::numeric_limits<int>::max()))
+    throw Error(path + ": " + std::to_string(bytes.size()) + " bytes is too large an image file");
+  const auto* data = reinterpret_cast<const stbi_uc*>(bytes.data());
   int iw = 0, ih = 0, ic = 0;
-  std::unique_ptr<stbi_uc, void (*)(void*)> pixels(
-      stbi_load_from_memory(reinterpret_cast<const stbi_uc*>(bytes.data()), int(bytes.size()), &iw, &ih, &ic,
-                            int(channels)),
-      stbi_image_free);
+  // The header's size first: a small file can claim an image of gigabytes.
+  if (!stbi_info_from_memory(data, int(bytes.size()), &iw, &ih, &ic))
+    throw Error(path + ": not a readable image (" + format + " header: " + stbi_failure_reason() + ")",
+                "give a PNG, JPEG or BMP file");
+  if (int64_t(iw) * ih > max_image_pixels())
+    throw Error(path + ": the " + format + " header says " + std::to_string(iw) + "x" + std::to_string(ih) + " = " +
+                    std::to_string(int64_t(iw) * ih) + " pixels, above the limit of " +
+                    std::to_string(max_image_pixels()),
+                "scale the image down, or raise the limit with DLTRAIN_MAX_IMAGE_PIXELS=N");
+  std::unique_ptr<stbi_uc, void (*)(void*)> pixels(stbi_load_from_memory(data, int(bytes.size()), &iw, &ih, &ic, int(channels)),
+                                                   stbi_image_free);
   if (!pixels)
-    throw Error(path + ": not a readable image (" + stbi_failure_reason() + ")", "give a PNG, JPEG or BMP file");
+    throw Error(path + ": not a readable image (" + format + ": " + stbi_failure_reason() + ")",
+                "give a PNG, JPEG or BMP file");
   // EXIF orientation o: how the stored pixels must be turned for display.
   const int o = jpeg_orientation(bytes);
   const bool swap = o >= 5;
@@ -149,8 +202,10 @@ Tensor resize_image(const Image& img, int64_t h, int64_t w, Resize mode) {
 Tensor load_image(const std::string& path, int64_t h, int64_t w, int64_t channels, Resize mode) {
   if (!std::filesystem::is_regular_file(path)) throw Error(path + ": no such file");
   const auto size = int64_t(std::filesystem::file_size(path));
-  if (size == h * w * channels) {  // raw pixels, e.g. a 28x28 grayscale dump
-    const std::string raw = read_file(path);
+  // Raw pixels (e.g. a 28x28 grayscale dump) only when the content is not an image: a 784-byte
+  // PNG is a PNG.
+  std::string raw = size == h * w * channels ? read_file(path) : std::string();
+  if (size == h * w * channels && int64_t(raw.size()) == size && image_format(raw).empty()) {
     Tensor out({1, h, w, channels}, DType::u8);
     std::copy(raw.begin(), raw.end(), out.u8());
     return out;

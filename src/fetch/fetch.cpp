@@ -101,10 +101,12 @@ std::vector<Fetched> fetch_catalog_entry(const FetchCatalogEntry& e, const Fetch
                                          Meter& meter, const std::vector<std::string>& mirrors_override) {
   std::vector<std::string> mirrors = mirrors_override.empty() ? e.mirrors : mirrors_override;
   const nlohmann::json remembered = load_json(cache + "/mirrors.json");
-  if (mirrors_override.empty() && remembered.contains(e.name)) {
+  if (mirrors_override.empty() && remembered.contains(e.name) && remembered[e.name].is_string()) {
+    // Stored redacted: a remembered mirror that had credentials is found again among the given ones.
     const std::string m = remembered[e.name];
-    std::erase(mirrors, m);
-    mirrors.insert(mirrors.begin(), m);
+    const auto it = std::find_if(mirrors.begin(), mirrors.end(), [&](const std::string& x) { return redact_url(x) == m; });
+    if (it != mirrors.end()) std::rotate(mirrors.begin(), it, it + 1);
+    else if (m.find("***") == std::string::npos && m.rfind("http", 0) == 0) mirrors.insert(mirrors.begin(), m);
   }
   int64_t total = 0;
   for (const CatalogFile& f : e.files) total += f.variants.front().size > 0 ? f.variants.front().size : 0;
@@ -132,8 +134,8 @@ std::vector<Fetched> fetch_catalog_entry(const FetchCatalogEntry& e, const Fetch
                                                              : download(t, o, cache, meter);
         out.push_back({f.name, d, false});
         meter.end_file(d.size);
-        if (mirror != (remembered.contains(e.name) ? remembered[e.name].get<std::string>() : ""))
-          update_json(cache, "mirrors.json", e.name, mirror);
+        if (redact_url(mirror) != (remembered.contains(e.name) && remembered[e.name].is_string() ? remembered[e.name].get<std::string>() : ""))
+          update_json(cache, "mirrors.json", e.name, redact_url(mirror));
         done = true;
       } catch (const SourceError& err) {
         failures += std::string("\n  ") + err.what();
@@ -189,7 +191,7 @@ std::vector<Fetched> fetch_s3(const Source& s, const FetchOptions& o, const std:
 std::vector<Fetched> fetch_local(const Source& s, const std::string& cache, Meter& meter) {
   std::vector<Fetched> out;
   const fs::path root(s.path);
-  if (!fs::exists(root)) throw Error(s.path + ": no such file or folder");
+  if (!fs::exists(root)) throw Error(redact_url(s.path) + ": no such file or folder");
   std::vector<fs::path> files;
   if (fs::is_directory(root)) {
     for (const auto& e : fs::recursive_directory_iterator(root))
@@ -214,12 +216,18 @@ std::vector<Fetched> fetch_local(const Source& s, const std::string& cache, Mete
 FetchResult fetch(const std::string& uri, const FetchOptions& o) {
   const std::string cache = o.cache.empty() ? cache_dir() : o.cache;
   const Source s = parse_source(uri);
+  check_endpoint(o.s3.endpoint);
   if (o.insecure && (s.kind == SourceKind::http || s.kind == SourceKind::s3 || s.kind == SourceKind::gdrive))
     o.warn("--insecure: TLS certificates are NOT checked for this fetch; anyone on the network path could "
            "substitute the data");
   std::vector<std::string> mirror_override;
-  std::string key = s.kind == SourceKind::catalog ? "catalog:" + uri : uri;
-  if (s.kind == SourceKind::s3 && !o.s3.endpoint.empty()) key += " @" + o.s3.endpoint;
+  // The index never holds a credential: a URI with one is keyed by its redacted form plus a digest
+  // of the whole (so ?key=a and ?key=b stay two entries).
+  const std::string shown = redact_url(uri);
+  std::string key = s.kind == SourceKind::catalog ? "catalog:" + uri
+                    : shown == uri                ? uri
+                                                  : shown + " #" + sha256_hex(uri).substr(0, 16);
+  if (s.kind == SourceKind::s3 && !o.s3.endpoint.empty()) key += " @" + redact_url(o.s3.endpoint);
   Meter meter(o);
   std::string folder_name = o.name;
   std::vector<Fetched> got;
@@ -236,7 +244,7 @@ FetchResult fetch(const std::string& uri, const FetchOptions& o) {
   }
   if (got.empty() && o.offline) {
     std::string missing = index.contains(key) ? " (some of its files are gone from " + cache + "/blobs)" : "";
-    throw Error("--offline: " + uri + " is not in the cache" + missing, "run the same fetch once without --offline");
+    throw Error("--offline: " + shown + " is not in the cache" + missing, "run the same fetch once without --offline");
   }
   if (got.empty()) {
     switch (s.kind) {

@@ -93,6 +93,8 @@ HttpResponse http_get(const HttpRequest& r, const Sink& sink) {
   curl_easy_setopt(c, CURLOPT_URL, r.url.c_str());
   curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
   curl_easy_setopt(c, CURLOPT_MAXREDIRS, 10L);
+  curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");  // neither the URL nor a redirect
+  curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");  // may lead to file:// etc.
   curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 30L);
   curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);  // a stalled connection fails after stall_seconds
@@ -132,21 +134,6 @@ HttpResponse http_get(const HttpRequest& r, const Sink& sink) {
   if (rc != CURLE_OK && !(rc == CURLE_WRITE_ERROR && st.stopped))
     throw TransportError(redact_url(r.url) + ": " + curl_easy_strerror(rc), retryable(rc));
   return response;
-}
-
-std::string redact_url(const std::string& url) {
-  std::string u = url;
-  const size_t scheme = u.find("://");
-  const size_t at = u.find('@'), slash = u.find('/', scheme == std::string::npos ? 0 : scheme + 3);
-  if (scheme != std::string::npos && at != std::string::npos && (slash == std::string::npos || at < slash))
-    u = u.substr(0, scheme + 3) + "***@" + u.substr(at + 1);
-  for (const char* secret : {"X-Amz-Signature=", "X-Amz-Credential=", "X-Amz-Security-Token=", "token=", "key="}) {
-    for (size_t p = u.find(secret); p != std::string::npos; p = u.find(secret, p + 1)) {
-      const size_t v = p + std::string(secret).size(), end = u.find('&', v);
-      u.replace(v, (end == std::string::npos ? u.size() : end) - v, "***");
-    }
-  }
-  return u;
 }
 
 }  // namespace dltrain::fetch_detail

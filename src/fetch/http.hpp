@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "dltrain/core.hpp"
+#include "dltrain/fetch.hpp"  // redact_url
 
 namespace dltrain::fetch_detail {
 
@@ -43,8 +44,5 @@ struct TransportError : Error {
 // TransportError.
 using Sink = std::function<bool(const char*, size_t, long status)>;
 HttpResponse http_get(const HttpRequest& request, const Sink& sink);
-
-// "scheme://user:secret@host/..." and signed query strings shown without the secret parts.
-std::string redact_url(const std::string& url);
 
 }  // namespace dltrain::fetch_detail

@@ -56,8 +56,18 @@ std::string amz_now() {
 
 }  // namespace
 
+void check_endpoint(const std::string& endpoint) {
+  // Only HTTP(S): libcurl would otherwise also speak file://, gopher://, ftp:// and more.
+  const size_t scheme = endpoint.find("://");
+  const bool web = endpoint.rfind("http://", 0) == 0 || endpoint.rfind("https://", 0) == 0;
+  if (!endpoint.empty() && (scheme != std::string::npos ? !web : endpoint.find_first_of("/?#@") != std::string::npos))
+    throw Error("--endpoint '" + redact_url(endpoint) + "': only http:// and https:// endpoints are supported",
+                "write e.g. https://s3.us-south.cloud-object-storage.appdomain.cloud or http://127.0.0.1:9000");
+}
+
 S3Client::S3Client(const S3Options& o, const FetchOptions& fetch) : fetch_(fetch), endpoint_(o.endpoint) {
   while (!endpoint_.empty() && endpoint_.back() == '/') endpoint_.pop_back();
+  check_endpoint(endpoint_);
   const std::string home = env("HOME");
   const std::string profile = !o.profile.empty() ? o.profile : !env("AWS_PROFILE").empty() ? env("AWS_PROFILE") : "default";
   const std::string cred_file = !env("AWS_SHARED_CREDENTIALS_FILE").empty() ? env("AWS_SHARED_CREDENTIALS_FILE")
@@ -92,7 +102,7 @@ S3Client::S3Client(const S3Options& o, const FetchOptions& fetch) : fetch_(fetch
 }
 
 std::string S3Client::describe() const {
-  return (endpoint_.empty() ? "AWS S3, region " + region_ : endpoint_) + "; credentials: " + credential_source_;
+  return (endpoint_.empty() ? "AWS S3, region " + region_ : redact_url(endpoint_)) + "; credentials: " + credential_source_;
 }
 
 S3Client::Location S3Client::locate(const std::string& bucket, const std::string& key) const {

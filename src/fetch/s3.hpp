@@ -16,6 +16,9 @@ struct S3Object {
   std::string etag;
 };
 
+// Throws unless `endpoint` is empty, http://..., https://... or a bare host[:port].
+void check_endpoint(const std::string& endpoint);
+
 class S3Client {
  public:
   S3Client(const S3Options& options, const FetchOptions& fetch);

@@ -1,5 +1,7 @@
 // What the user typed -> a Source: s3://, gdrive://ID and Google Drive share links, http(s)://,
-// file:// and paths, or a catalog name.
+// file:// and paths, or a catalog name; and URLs with their credentials redacted for display.
+#include <algorithm>
+#include <array>
 #include <filesystem>
 #include <regex>
 
@@ -7,6 +9,59 @@
 #include "dltrain/fetch.hpp"
 
 namespace dltrain {
+namespace {
+
+// Whether a query parameter's name says its value is a credential or a signature.
+bool secret_parameter(std::string name) {
+  name = uri_decode(name);
+  std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return char(std::tolower(c)); });
+  static const std::array<const char*, 7> exact = {"sig", "key", "auth", "pwd", "pass", "code", "jwt"};
+  static const std::array<const char*, 9> parts = {"token",  "secret",  "signature", "password",   "passwd",
+                                                   "credential", "apikey", "api_key", "access_key"};
+  for (const char* e : exact)
+    if (name == e) return true;
+  for (const char* p : parts)
+    if (name.find(p) != std::string::npos) return true;
+  return name.ends_with("key") || name.ends_with("_sig") || name.ends_with("-sig");
+}
+
+// "a=1&token=x" -> "a=1&token=***" (also for ';'-separated lists).
+std::string redact_parameters(const std::string& params) {
+  std::string out;
+  size_t start = 0;
+  while (start <= params.size()) {
+    size_t end = params.find_first_of("&;", start);
+    if (end == std::string::npos) end = params.size();
+    const std::string item = params.substr(start, end - start);
+    const size_t eq = item.find('=');
+    out += eq != std::string::npos && secret_parameter(item.substr(0, eq)) ? item.substr(0, eq + 1) + "***" : item;
+    if (end < params.size()) out += params[end];
+    start = end + 1;
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string redact_url(const std::string& url) {
+  const size_t scheme = url.find("://");
+  const size_t host = scheme == std::string::npos ? 0 : scheme + 3;
+  const size_t path = std::min(url.find_first_of("/?#", host), url.size());
+  std::string out = url.substr(0, host);
+  const std::string authority = url.substr(host, path - host);
+  const size_t at = scheme == std::string::npos ? std::string::npos : authority.rfind('@');
+  if (at != std::string::npos) {
+    const size_t colon = authority.find(':');
+    out += (colon < at ? authority.substr(0, colon + 1) : std::string()) + "***" + authority.substr(at);
+  } else {
+    out += authority;
+  }
+  const size_t query = std::min(url.find('?', path), url.size()), fragment = std::min(url.find('#', path), url.size());
+  out += url.substr(path, std::min(query, fragment) - path);
+  if (query < fragment) out += "?" + redact_parameters(url.substr(query + 1, fragment - query - 1));
+  if (fragment < url.size()) out += "#" + redact_parameters(url.substr(fragment + 1));
+  return out;
+}
 
 std::string drive_file_id(const std::string& url) {
   if (url.rfind("gdrive://", 0) == 0) return url.substr(9);
@@ -26,7 +81,7 @@ Source parse_source(const std::string& uri) {
     const size_t slash = rest.find('/');
     s.bucket = rest.substr(0, slash);
     s.key = slash == std::string::npos ? "" : rest.substr(slash + 1);
-    DLT_CHECK(!s.bucket.empty(), "'" + uri + "' names no bucket", "write s3://bucket/key or s3://bucket/prefix/");
+    DLT_CHECK(!s.bucket.empty(), "'" + redact_url(uri) + "' names no bucket", "write s3://bucket/key or s3://bucket/prefix/");
     return s;
   }
   if (const std::string id = drive_file_id(uri); !id.empty()) {
@@ -35,7 +90,7 @@ Source parse_source(const std::string& uri) {
     return s;
   }
   if (uri.rfind("https://drive.google.com/", 0) == 0 || uri.rfind("gdrive://", 0) == 0)
-    throw Error("'" + uri + "' is a Google Drive link without a file ID",
+    throw Error("'" + redact_url(uri) + "' is a Google Drive link without a file ID",
                 "share links look like https://drive.google.com/file/d/ID/view; folders are not supported yet");
   if (uri.rfind("http://", 0) == 0 || uri.rfind("https://", 0) == 0) {
     s.kind = SourceKind::http;
@@ -51,7 +106,7 @@ Source parse_source(const std::string& uri) {
     if (e.name == uri) return s;
   std::string names;
   for (const FetchCatalogEntry& e : fetch_catalog()) names += (names.empty() ? "" : ", ") + e.name;
-  throw Error("'" + uri + "' is not a URL, a path or a known dataset",
+  throw Error("'" + redact_url(uri) + "' is not a URL, a path or a known dataset",
               "known datasets: " + names + "; or give https://..., s3://bucket/key, a Google Drive link or a path");
 }
 

@@ -4,8 +4,8 @@
 // honour ranges go in parallel parts; others in one resumable stream. Every response to a range
 // request must be 206 with the matching Content-Range; a 200 means the server ignored the range,
 // and the download restarts from zero rather than appending. Retries back off exponentially with
-// jitter and honour Retry-After. The result is verified (size, sha256 or md5) before it is renamed
-// into blobs/; a file that fails is deleted.
+// jitter and honour Retry-After up to FetchOptions::max_retry_after (30 s by default). The result
+// is verified (size, sha256 or md5) before it is renamed into blobs/; a file that fails is deleted.
 #include "transfer.hpp"
 
 #include <fcntl.h>
@@ -97,7 +97,7 @@ class WriteBuffer {
 double parse_retry_after(const std::string& v) {
   char* end = nullptr;
   const double s = std::strtod(v.c_str(), &end);
-  return end != v.c_str() && s >= 0 ? std::min(s, 120.0) : -1;  // HTTP dates: use our own backoff
+  return end != v.c_str() && s >= 0 ? s : -1;  // HTTP dates: use our own backoff
 }
 
 // Throws for anything but 2xx: Retryable for 429/5xx, SourceError otherwise (with S3's code).
@@ -124,7 +124,9 @@ auto with_retries(const FetchOptions& o, const std::string& label, F&& attempt) 
           std::min(30.0, o.backoff_seconds * double(1 << std::min(i, 10)) * std::uniform_real_distribution<>(0.5, 1.5)(jitter))));
     } catch (const Retryable& e) {
       if (i >= o.retries) throw SourceError(std::string(e.what()) + " (after " + std::to_string(i + 1) + " tries)");
-      const double wait = e.retry_after >= 0 ? e.retry_after
+      // The server's Retry-After, but never longer than max_retry_after: a hostile or confused
+      // server must not park the fetch for hours.
+      const double wait = e.retry_after >= 0 ? std::min(e.retry_after, std::max(0.0, o.max_retry_after))
                                              : std::min(30.0, o.backoff_seconds * double(1 << std::min(i, 10)) *
                                                                   std::uniform_real_distribution<>(0.5, 1.5)(jitter));
       std::this_thread::sleep_for(std::chrono::duration<double>(wait));
@@ -502,6 +504,8 @@ void Meter::emit(bool force) {
 }
 
 FileDigest download(const Target& t, const FetchOptions& o, const std::string& cache, Meter& meter) {
+  // Named by a digest of the URL; the sidecar holds the URL redacted: no credential reaches the disk.
+  const std::string shown_url = redact_url(t.url);
   const std::string dir = cache + "/partial", base = dir + "/" + sha256_hex(t.url);
   std::error_code ec;
   fs::create_directories(dir, ec);
@@ -522,10 +526,10 @@ FileDigest download(const Target& t, const FetchOptions& o, const std::string& c
   const std::string partial = base + ".part", side_path = base + ".json";
   Sidecar side = fs::exists(side_path) && fs::exists(partial) ? Sidecar::load(side_path) : Sidecar{};
   const bool parts = p.ranges && p.size > o.part_size;
-  const bool same = side.url == t.url && side.validator == p.validator && side.size == p.size &&
+  const bool same = side.url == shown_url && side.validator == p.validator && side.size == p.size &&
                     (parts ? side.part_size == o.part_size && !side.done.empty() : side.done.empty());
   if (!same) {
-    side = Sidecar{t.url, p.validator, p.size, parts ? o.part_size : 0, 0, {}, {}};
+    side = Sidecar{shown_url, p.validator, p.size, parts ? o.part_size : 0, 0, {}, {}};
     if (parts) side.done.assign(size_t((p.size + o.part_size - 1) / o.part_size), false);
     Fd fresh(partial, O_WRONLY | O_CREAT | O_TRUNC);
     if (parts && ::ftruncate(fresh.get(), p.size) != 0) throw Error(std::string("cannot size the partial file: ") + std::strerror(errno));
@@ -541,7 +545,7 @@ FileDigest download(const Target& t, const FetchOptions& o, const std::string& c
       o.warn(t.label + ": the server ignored range requests; downloading in one stream from the start");
       if (::ftruncate(fd.get(), 0) != 0) throw Error(std::string("cannot truncate: ") + std::strerror(errno));
       meter.begin_file(t.label, p.size);
-      side = Sidecar{t.url, p.validator, p.size, 0, 0, {}, {}};
+      side = Sidecar{shown_url, p.validator, p.size, 0, 0, {}, {}};
       side.save(side_path);
       download_stream(t, o, side, side_path, fd.get(), meter, digest, wants_md5(t));
     }

@@ -1,4 +1,6 @@
 // Model files: safetensors weights with the architecture, labels and preprocessing as metadata.
+#include <cmath>
+#include <limits>
 #include <nlohmann/json.hpp>
 #include <set>
 
@@ -47,12 +49,29 @@ LoadedModel model_from(const SafetensorsFile& file, const std::string& path) {
     const auto dims = nlohmann::json::parse(meta("input_shape")).get<std::vector<int64_t>>();
     out.info.labels = nlohmann::json::parse(meta("labels")).get<std::vector<std::string>>();
     const auto pre = nlohmann::json::parse(meta("preprocessing"));
-    out.info.preprocessing.scale = pre.at("scale").get<float>();
-    out.info.preprocessing.offset = pre.at("offset").get<float>();
+    const double scale = pre.at("scale").get<double>(), offset = pre.at("offset").get<double>();
+    if (!(std::abs(scale) <= std::numeric_limits<float>::max()) || !(std::abs(offset) <= std::numeric_limits<float>::max()))
+      throw Error(path + ": metadata 'preprocessing' has a scale or offset that is not a finite float32 (" +
+                  meta("preprocessing") + ")", "the file is damaged");
+    out.info.preprocessing.scale = float(scale);
+    out.info.preprocessing.offset = float(offset);
     out.info.preprocessing.resize = pre.value("resize", "bilinear") == "crop" ? Resize::crop : Resize::bilinear;
     out.info.title = meta("title");
     out.info.dataset = meta("dataset");
-    out.model = parse_model(meta("architecture"), Shape(std::span<const int64_t>(dims)));
+    // One input sample: rank 1..5, every dimension >= 1, at most max_model_input_elements in all.
+    bool sane = !dims.empty() && dims.size() < size_t(Shape::max_rank);
+    int64_t n = 1;
+    for (int64_t d : dims) sane = sane && d >= 1 && d <= max_model_input_elements && !__builtin_mul_overflow(n, d, &n);
+    if (!sane || n > max_model_input_elements)
+      throw Error(path + ": metadata 'input_shape' " + meta("input_shape") + " is not a supported input (rank 1 to 5, " +
+                      "every dimension at least 1, at most " + std::to_string(max_model_input_elements) +
+                      " elements per sample)",
+                  "the file is damaged, or was not written by dltrain");
+    try {
+      out.model = parse_model(meta("architecture"), Shape(std::span<const int64_t>(dims)));
+    } catch (const Error& e) {
+      throw Error(path + ": metadata 'architecture': " + e.what(), e.hint());
+    }
   } catch (const nlohmann::json::exception& e) {
     throw Error(path + ": malformed model metadata (" + e.what() + ")");
   }

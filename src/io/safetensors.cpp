@@ -79,9 +79,19 @@ SafetensorsFile read_safetensors(const std::string& path) {
       if (dtype != "F32" && dtype != "U8") throw fail("tensor '" + name + "' has unsupported dtype " + dtype);
       if (offs.size() != 2 || offs[0] > offs[1] || offs[1] > data_len)
         throw fail("tensor '" + name + "' has data offsets outside the file");
-      const Shape shape{std::span<const int64_t>(dims)};
+      Shape shape;
+      int64_t n = 0;
+      try {
+        shape = Shape(std::span<const int64_t>(dims));
+        n = shape.numel();
+      } catch (const Error& e) {
+        throw fail("tensor '" + name + "': " + e.what());
+      }
+      if (n > max_tensor_elements)
+        throw fail("tensor '" + name + "' shape " + shape.str() + " holds " + std::to_string(n) +
+                   " elements, above the limit of 2^40");
       const DType dt = dtype == "F32" ? DType::f32 : DType::u8;
-      if (uint64_t(shape.numel()) * dtype_size(dt) != offs[1] - offs[0])
+      if (uint64_t(n) * dtype_size(dt) != offs[1] - offs[0])
         throw fail("tensor '" + name + "' shape " + shape.str() + " does not match its " +
                    std::to_string(offs[1] - offs[0]) + " bytes");
       Tensor t(shape, dt);

@@ -44,10 +44,12 @@ void Trainer::save_epoch() {
   meta["optimizer_steps"] = std::to_string(optimizer_->steps());
   meta["rng_state"] = std::to_string(rng_.state());
   meta["config"] = config_.to_json();
-  // The checkpoint first: a crash between the writes leaves a consistent, resumable run.
+  // The history first, then the checkpoint: a crash between the writes leaves a row the checkpoint
+  // does not hold yet (resuming drops it and trains that epoch again), never a finished epoch
+  // without its row.
+  write_history(run_dir_, history_);
   write_safetensors(run_dir_ + "/checkpoint.safetensors", tensors, meta);
   save_model(run_dir_ + "/model.safetensors", saved_model(), info_);
-  write_history(run_dir_, history_);
 }
 
 void Trainer::restore_checkpoint() {

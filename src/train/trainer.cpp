@@ -14,9 +14,11 @@ namespace {
 constexpr uint64_t shuffle_stream = 0x5348554646ULL;  // keeps the shuffle stream apart from init
 }
 
-Trainer::Trainer(TrainConfig config, DatasetSplits data, std::string run_dir, std::unique_ptr<TransferData> transfer)
-    : config_(std::move(config)), data_(std::move(data)), run_dir_(std::move(run_dir)),
+Trainer::Trainer(TrainConfig config, DatasetSplits data, std::string run_dir, std::unique_ptr<TransferData> transfer,
+                 std::unique_ptr<RunLock> lock)
+    : config_(std::move(config)), data_(std::move(data)), run_dir_(std::move(run_dir)), lock_(std::move(lock)),
       transfer_(std::move(transfer)), schedule_(config_.schedule), rng_(config_.seed ^ shuffle_stream) {
+  if (!lock_) lock_ = std::make_unique<RunLock>(run_dir_);  // before anything is read or written there
   DLT_CHECK(config_.epochs >= 1, "epochs must be at least 1");
   DLT_CHECK(config_.batch >= 1, "batch size must be at least 1");
   DLT_CHECK(config_.train_limit >= 0, "the training-sample limit cannot be negative");
@@ -24,6 +26,8 @@ Trainer::Trainer(TrainConfig config, DatasetSplits data, std::string run_dir, st
   if (transfer_) data_ = std::move(transfer_->features), views_ = transfer_->views;
   DLT_CHECK(config_.train_limit == 0 || views_ == 1, "--limit and --augment cannot be combined");
   if (config_.train_limit > 0) data_.train = data_.train.head(config_.train_limit);
+  if (data_.train.size() == 0)
+    throw Error(config_.data + ": the training split has no images", "check the dataset folder (or --limit)");
   const std::vector<std::string>& labels = data_.train.class_names;
   const auto classes = int64_t(labels.size());
   info_.dataset = data_.name;
@@ -42,6 +46,13 @@ Trainer::Trainer(TrainConfig config, DatasetSplits data, std::string run_dir, st
     info_.preprocessing = transfer_->preprocessing;
   } else {
     model_ = build_model(config_.model, data_.train.sample_shape(), classes);
+    // Refused here, not after an epoch: predict, eval and resume could not use such a model.
+    const Shape out = model_->output_shape();
+    if (out.rank() != 1 || out[0] != classes)
+      throw Error("the model '" + config_.model + "' ends in " + out.str() + " outputs, but " + config_.data + " has " +
+                      std::to_string(classes) + " classes",
+                  "end the network with dense:" + std::to_string(classes) +
+                      ",softmax (or dense:{classes},softmax, which takes the data's count)");
     info_.title = model_->title;
     info_.preprocessing = Preprocessing{1.0f / 255.0f, 0.0f};
   }
@@ -85,15 +96,16 @@ std::unique_ptr<Trainer> Trainer::resume(const std::string& run_dir, int64_t epo
   if (!fs::exists(run_dir + "/checkpoint.safetensors"))
     throw Error(run_dir + " has no checkpoint.safetensors to resume from",
                 "a run folder gets its checkpoint when its first epoch finishes");
+  auto lock = std::make_unique<RunLock>(run_dir);  // before the data is loaded: a second one fails at once
   TrainConfig config = TrainConfig::from_json(read_file(run_dir + "/config.json"));
   if (epochs > 0) config.epochs = epochs;
   std::unique_ptr<Trainer> t;
   if (config.backbone.empty()) {
-    t.reset(new Trainer(config, load_dataset(config.data), run_dir, nullptr));
+    t.reset(new Trainer(config, load_dataset(config.data), run_dir, nullptr, std::move(lock)));
   } else {
     const ImageSplits images = load_image_dataset(config.data, config.val_split, config.seed);
     t.reset(new Trainer(config, DatasetSplits{}, run_dir,
-                        std::make_unique<TransferData>(prepare_transfer(config, images, progress))));
+                        std::make_unique<TransferData>(prepare_transfer(config, images, progress)), std::move(lock)));
   }
   t->restore_checkpoint();
   write_file_atomic(run_dir + "/config.json", config.to_json() + "\n");
