@@ -183,7 +183,8 @@ TEST(Cli, TrainResumeEvalPredictStory) {
 TEST(Cli, DoctorReportsAndSucceedsWithoutAGpu) {
   Result doctor = run({"doctor", "--no-smoke"});
   EXPECT_EQ(doctor.code, 0) << doctor.err;
-  for (const char* part : {"CPU", "ISA", "BLAS", "Driver", "nvcc", "GPU"}) EXPECT_HAS(doctor.out, part);
+  for (const char* part : {"CPU", "ISA", "Kernels", "dense layers: dltrain GEMM", "Driver", "nvcc", "GPU"})
+    EXPECT_HAS(doctor.out, part);
   Result json = run({"doctor", "--json"});
   ASSERT_EQ(json.code, 0) << json.err;
   const auto j = nlohmann::json::parse(json.out);
@@ -194,6 +195,31 @@ TEST(Cli, DoctorReportsAndSucceedsWithoutAGpu) {
   Result no_nvcc = run({"doctor"}, {"DLTRAIN_NVCC=/no/such/nvcc"});
   EXPECT_EQ(no_nvcc.code, 0);
   EXPECT_HAS(no_nvcc.out, "nvcc not found");
+}
+
+// The kernel level follows DLTRAIN_CPU_ISA; doctor warns that it is below the CPU's, a level the
+// CPU lacks or a misspelt one is an error before anything runs.
+TEST(Cli, ForcedKernelLevelIsReportedAndChecked) {
+  const auto j = nlohmann::json::parse(run({"doctor", "--json", "--no-smoke"}).out);
+  const std::string detected = j["kernels"]["detected"];
+  EXPECT_EQ(j["kernels"]["gemm"], detected);
+  EXPECT_EQ(j["kernels"]["gemm_why"], "detected");
+  Result low = run({"doctor", "--no-smoke"}, {"DLTRAIN_CPU_ISA=sse2"});
+  EXPECT_EQ(low.code, 0) << low.err;
+  EXPECT_HAS(low.out, "dltrain GEMM, sse2");
+  if (detected != "sse2") {
+    EXPECT_HAS(low.out, "the GEMM kernels run at sse2 although this CPU runs " + detected);
+  }
+  Result bogus = run({"summary", "--model", "cnn"}, {"DLTRAIN_CPU_ISA=avx1024"});
+  EXPECT_EQ(bogus.code, 0) << "summary runs no kernel and must not care";
+  Result bad = run({"doctor", "--no-smoke"}, {"DLTRAIN_CPU_ISA=avx1024"});
+  EXPECT_EQ(bad.code, 1);
+  EXPECT_HAS(bad.err, "DLTRAIN_CPU_ISA=avx1024 is not a kernel level");
+  TempDir dir;
+  Result train = run({"train", "--epochs", "1", "--run-dir", dir / "run"}, {"DLTRAIN_CPU_ISA=avx1024"});
+  EXPECT_EQ(train.code, 1);
+  EXPECT_HAS(train.err, "DLTRAIN_CPU_ISA=avx1024 is not a kernel level");
+  EXPECT_FALSE(std::filesystem::exists(dir / "run/history.csv")) << "refused before training";
 }
 
 TEST(Cli, CudaRunErrorPathsAndCache) {

@@ -190,7 +190,7 @@ TEST_F(Fetch, EndpointsOtherThanHttpAreRefused) {
   for (const char* endpoint : {"gopher://127.0.0.1:70/", "file:///etc", "ftp://example.com", "localhost/../x"}) {
     FetchOptions o = o_;
     o.s3.endpoint = endpoint;
-    for (const std::string uri : {std::string("s3://bucket/key.bin"), base_ + "ok/file.bin"}) {
+    for (const std::string& uri : {std::string("s3://bucket/key.bin"), base_ + "ok/file.bin"}) {
       try {
         fetch(uri, o);
         ADD_FAILURE() << "--endpoint " << endpoint << " was accepted for " << uri;

@@ -2,6 +2,8 @@
 // JSON, nvcc discovery and the build cache (when a CUDA toolkit is installed).
 #include <gtest/gtest.h>
 
+#include <fstream>
+
 #include <nlohmann/json.hpp>
 
 #include "dltrain/system.hpp"
@@ -22,14 +24,31 @@ TEST(CellMagic, LeadingPercentCuLineIsRemovedKeepingLineNumbers) {
 TEST(Report, JsonHasEveryPart) {
   const SystemReport r = inspect_system(false);
   const auto j = nlohmann::json::parse(r.to_json());
-  for (const char* key : {"cpu", "blas", "cuda", "nvcc", "smoke_test", "device", "problems"}) EXPECT_TRUE(j.contains(key)) << key;
+  for (const char* key : {"cpu", "kernels", "cuda", "nvcc", "smoke_test", "device", "problems"}) EXPECT_TRUE(j.contains(key)) << key;
   EXPECT_GT(j["cpu"]["threads"].get<int>(), 0);
   EXPECT_TRUE(j["cpu"]["isa"].contains("AVX2"));
-  EXPECT_NE(r.blas.name.find("OpenBLAS"), std::string::npos);
+  EXPECT_EQ(j["kernels"]["paths"].size(), r.kernels.paths.size());
   if (r.cuda.gpus.empty()) {
     EXPECT_EQ(j["device"], "cpu");
     EXPECT_FALSE(r.cuda.driver_error.empty());
   }
+}
+
+// The kernel level from CPUID agrees with the flags the kernel reports in /proc/cpuinfo.
+TEST(Kernels, DetectedLevelAgreesWithProcCpuinfo) {
+  std::ifstream f("/proc/cpuinfo");
+  std::string line, flags;
+  while (std::getline(f, line))
+    if (line.rfind("flags", 0) == 0) {
+      flags = line + " ";
+      break;
+    }
+  if (flags.empty()) GTEST_SKIP() << "/proc/cpuinfo has no flags line here";
+  auto has = [&](const char* flag) { return flags.find(std::string(" ") + flag + " ") != std::string::npos; };
+  const std::string want = has("avx512f") && has("avx512bw") && has("avx512vl") && has("avx512dq") ? "avx512"
+                           : has("avx2") && has("fma")                                             ? "avx2"
+                                                                                                    : "sse2";
+  EXPECT_EQ(inspect_kernels().detected, want) << flags;
 }
 
 TEST(Nvcc, ForcedPathIsHonoured) {

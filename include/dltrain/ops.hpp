@@ -45,6 +45,10 @@ struct LossStats {
 
 namespace ops {
 
+// The CPU kernel level in use ("avx512", "avx2", "sse2"): CPUID's, or DLTRAIN_CPU_ISA's when it
+// names a lower one. Throws for a level the CPU lacks or a misspelt one, so callers can check early.
+std::string cpu_kernel_level();
+
 // x (N,IN) . w (IN,OUT) + b (OUT) -> y (N,OUT)
 void dense_forward(const Tensor& x, const Tensor& w, const Tensor& b, Tensor& y);
 // dy (N,OUT) -> dw (IN,OUT), db (OUT), and dx (N,IN) unless dx is null

@@ -1,4 +1,4 @@
-// system: what this machine offers for training (CPU ISA, BLAS, NVIDIA driver, GPUs, CUDA
+// system: what this machine offers for training (CPU ISA, kernels in use, NVIDIA driver, GPUs, CUDA
 // libraries, nvcc), found at run time so one binary works with or without a driver; a device
 // smoke test; running programs without a shell; and compiling/running CUDA files (`cuda run`).
 #pragma once
@@ -18,11 +18,15 @@ struct CpuInfo {
   bool has(const std::string& name) const;
 };
 
-struct BlasInfo {
-  std::string name;     // "OpenBLAS 0.3.21"
-  std::string config;   // the library's own build description
-  std::string core;     // kernel set chosen for this CPU
+// Which kernels the hot paths run. Levels are "sse2", "avx2" (with FMA) and "avx512" (F/BW/VL/DQ).
+struct KernelInfo {
+  std::string detected;       // the highest level CPUID and the OS allow
+  std::string gemm;           // the level of the GEMM kernels in use
+  std::string gemm_why;       // "detected" or "DLTRAIN_CPU_ISA=avx2"
+  int gemm_mr = 0, gemm_nr = 0;  // their register tile
+  std::string compiled;       // the level the other vectorised kernels were compiled for
   std::string threading;
+  std::vector<std::pair<std::string, std::string>> paths;  // hot path -> kernels it runs
 };
 
 struct GpuInfo {
@@ -61,7 +65,7 @@ struct Problem {
 
 struct SystemReport {
   CpuInfo cpu;
-  BlasInfo blas;
+  KernelInfo kernels;
   CudaInfo cuda;
   NvccInfo nvcc;
   SmokeResult smoke;
@@ -70,7 +74,7 @@ struct SystemReport {
 };
 
 CpuInfo inspect_cpu();
-BlasInfo inspect_blas();
+KernelInfo inspect_kernels();
 CudaInfo inspect_cuda();   // driver API through dlopen; never fails
 NvccInfo find_nvcc();
 // Vector add of n floats on GPU 0, checked against the CPU, with the kernel time.

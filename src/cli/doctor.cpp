@@ -1,4 +1,4 @@
-// `dltrain doctor [--json]`: this machine's CPU, BLAS, NVIDIA driver, GPUs, CUDA libraries and nvcc,
+// `dltrain doctor [--json]`: this machine's CPU, the kernels in use, NVIDIA driver, GPUs, CUDA libraries and nvcc,
 // a device smoke test when a GPU is present, and a hint for each problem found. Exit status 0
 // also without a GPU (training then uses the CPU).
 #include <cstdio>
@@ -24,7 +24,8 @@ void print_report(const SystemReport& r) {
   std::string have, lack;
   for (const auto& [name, yes] : r.cpu.isa) (yes ? have : lack) += " " + name;
   std::printf("ISA     %s%s\n", have.c_str(), lack.empty() ? "" : ("  (not:" + lack + ")").c_str());
-  std::printf("BLAS     %s, %s kernels; %s\n", r.blas.name.c_str(), r.blas.core.c_str(), r.blas.threading.c_str());
+  std::printf("Kernels  CPU level %s; %s\n", r.kernels.detected.c_str(), r.kernels.threading.c_str());
+  for (const auto& [path, what] : r.kernels.paths) std::printf("         %s: %s\n", path.c_str(), what.c_str());
   const CudaInfo& c = r.cuda;
   std::printf("Driver   %s\n", c.driver_version ? ("CUDA " + cuda_version(c.driver_version)).c_str() : c.driver_error.c_str());
   if (!c.driver_version && !c.driver_error.empty() && c.driver_error.find("not found") == std::string::npos)
@@ -47,7 +48,7 @@ void print_report(const SystemReport& r) {
 
 void add_doctor(CLI::App& app) {
   auto a = std::make_shared<DoctorArgs>();
-  CLI::App* cmd = app.add_subcommand("doctor", "Check this machine for training: CPU, BLAS, NVIDIA driver, GPUs, nvcc");
+  CLI::App* cmd = app.add_subcommand("doctor", "Check this machine for training: CPU, kernels, NVIDIA driver, GPUs, nvcc");
   cmd->add_flag("--json", a->json, "machine-readable output");
   cmd->add_flag("--no-smoke", a->no_smoke, "skip the GPU smoke test");
   cmd->add_option("--threads,-j", a->threads, "threads dltrain would use (0: all cores)")->check(CLI::NonNegativeNumber);

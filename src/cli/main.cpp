@@ -22,13 +22,6 @@ std::string thousands(int64_t v) {
 }  // namespace dltrain::cli
 
 int main(int argc, char** argv) {
-  // dltrain calls OpenBLAS single-threaded from its own threads. Threaded OpenBLAS reads
-  // OPENBLAS_NUM_THREADS only when it loads, and otherwise starts a worker that spins for about
-  // 0.1 s of CPU in every command; so set it and start again, once (execv: no shell involved).
-  if (!std::getenv("OPENBLAS_NUM_THREADS")) {
-    ::setenv("OPENBLAS_NUM_THREADS", "1", 1);
-    ::execv("/proc/self/exe", argv);  // returns only if that failed: carry on as we are
-  }
   for (int i = 0; i < argc; ++i) {
     std::string a = argv[i];
     if (a.empty() || a.find_first_of(" '\"\\$`*?!;&|<>(){}") != std::string::npos) {

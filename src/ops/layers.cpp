@@ -1,8 +1,11 @@
 // Dispatch for the ops with weights or windows: dense, conv2d, pooling.
+#include "../backend/cpu/gemm/gemm.hpp"
 #include "dispatch.hpp"
 
 namespace dltrain::ops {
 using namespace detail;
+
+std::string cpu_kernel_level() { return cpu::isa_name(cpu::gemm_kernels().isa); }
 
 void dense_forward(const Tensor& x, const Tensor& w, const Tensor& b, Tensor& y) {
   require_cpu_f32("dense_forward", x, w, b, y);

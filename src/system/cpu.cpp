@@ -1,15 +1,13 @@
-// CPU and BLAS inspection: /proc/cpuinfo, the compiler's CPU feature checks, OpenBLAS's own report.
+// CPU and kernel inspection: /proc/cpuinfo, the compiler's CPU feature checks, and which kernels
+// the hot paths run (the GEMM level chosen from CPUID, the level the other kernels were built for).
 #include <fstream>
 #include <set>
 #include <thread>
 
+#include "backend/cpu/gemm/gemm.hpp"
 #include "dltrain/core.hpp"
 #include "dltrain/system.hpp"
 
-extern "C" {
-char* openblas_get_config(void);
-char* openblas_get_corename(void);
-}
 
 namespace dltrain {
 
@@ -45,13 +43,29 @@ CpuInfo inspect_cpu() {
   return c;
 }
 
-BlasInfo inspect_blas() {
-  BlasInfo b;
-  b.config = openblas_get_config();
-  b.core = openblas_get_corename();
-  b.name = b.config.substr(0, b.config.find(' ', b.config.find(' ') + 1));  // "OpenBLAS 0.3.21"
-  b.threading = "single-threaded calls inside dltrain's " + std::to_string(num_threads()) + " OpenMP threads";
-  return b;
+KernelInfo inspect_kernels() {
+  KernelInfo k;
+  k.detected = cpu::isa_name(cpu::detected_isa());
+  const cpu::GemmKernels& g = cpu::gemm_kernels();
+  k.gemm = cpu::isa_name(g.isa);
+  k.gemm_why = cpu::gemm_choice();
+  k.gemm_mr = g.mr;
+  k.gemm_nr = g.nr;
+  // The flags this file was compiled with are the library's, so those of every other fast kernel.
+#if defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VL__) && defined(__AVX512DQ__)
+  k.compiled = "avx512";
+#elif defined(__AVX2__) && defined(__FMA__)
+  k.compiled = "avx2";
+#else
+  k.compiled = "sse2";
+#endif
+  k.threading = std::to_string(num_threads()) + " OpenMP threads, one contiguous chunk each";
+  const std::string gemm = "dltrain GEMM, " + k.gemm + " (" + std::to_string(g.mr) + "x" + std::to_string(g.nr) +
+                           " register tile, " + k.gemm_why + ")";
+  k.paths = {{"dense layers", gemm},
+             {"wide and 1x1 convolutions", gemm + " over im2col tiles"},
+             {"narrow conv + max-pool, depthwise, pools, optimizers", "vectorised loops built for " + k.compiled}};
+  return k;
 }
 
 }  // namespace dltrain

@@ -6,17 +6,27 @@
 namespace dltrain {
 namespace {
 std::string cuda_version(int v) { return std::to_string(v / 1000) + "." + std::to_string(v % 1000 / 10); }
+int level_rank(const std::string& level) { return level == "avx512" ? 2 : level == "avx2" ? 1 : 0; }
 }  // namespace
 
 SystemReport inspect_system(bool smoke) {
   SystemReport r;
   r.cpu = inspect_cpu();
-  r.blas = inspect_blas();
+  r.kernels = inspect_kernels();
   r.cuda = inspect_cuda();
   r.nvcc = find_nvcc();
   if (!r.cpu.has("AVX2"))
-    r.problems.push_back({"this CPU has no AVX2", "dltrain and OpenBLAS fall back to older vector code: expect epochs "
-                                                  "several times slower than on a CPU from 2015 or later"});
+    r.problems.push_back({"this CPU has no AVX2", "dltrain falls back to SSE2 kernels: expect epochs several times "
+                                                  "slower than on a CPU from 2015 or later"});
+  const KernelInfo& k = r.kernels;
+  if (k.gemm != k.detected)
+    r.problems.push_back({"the GEMM kernels run at " + k.gemm + " although this CPU runs " + k.detected + " (" +
+                              k.gemm_why + ")",
+                          "unset DLTRAIN_CPU_ISA unless you are checking the lower kernels on purpose"});
+  if (level_rank(k.compiled) < level_rank(k.detected))
+    r.problems.push_back({"dltrain was built for " + k.compiled + " but this CPU runs " + k.detected +
+                              ": its convolution, pooling and optimizer loops use the narrower vectors",
+                          "rebuild on this machine with -DDLTRAIN_NATIVE=ON (the default) for the full speed"});
   if (r.cuda.runtime_version && r.cuda.driver_version && r.cuda.driver_version < r.cuda.runtime_version)
     r.problems.push_back({"the NVIDIA driver supports CUDA " + cuda_version(r.cuda.driver_version) +
                               " but dltrain's CUDA runtime is " + cuda_version(r.cuda.runtime_version),
@@ -44,7 +54,11 @@ std::string SystemReport::to_json() const {
   for (const auto& [name, yes] : cpu.isa) isa[name] = yes;
   j["cpu"] = {{"model", cpu.model}, {"cores", cpu.physical}, {"threads", cpu.logical},
               {"threads_used", cpu.threads_used}, {"isa", isa}};
-  j["blas"] = {{"name", blas.name}, {"core", blas.core}, {"config", blas.config}, {"threading", blas.threading}};
+  nlohmann::ordered_json paths;
+  for (const auto& [path, what] : kernels.paths) paths[path] = what;
+  j["kernels"] = {{"detected", kernels.detected}, {"gemm", kernels.gemm},         {"gemm_why", kernels.gemm_why},
+                  {"gemm_tile", std::to_string(kernels.gemm_mr) + "x" + std::to_string(kernels.gemm_nr)},
+                  {"compiled", kernels.compiled}, {"threading", kernels.threading}, {"paths", paths}};
   nlohmann::ordered_json gpus = nlohmann::ordered_json::array();
   for (const GpuInfo& g : cuda.gpus)
     gpus.push_back({{"index", g.index}, {"name", g.name}, {"compute_capability", std::to_string(g.cc_major) + "." +

@@ -18,6 +18,7 @@ Trainer::Trainer(TrainConfig config, DatasetSplits data, std::string run_dir, st
                  std::unique_ptr<RunLock> lock)
     : config_(std::move(config)), data_(std::move(data)), run_dir_(std::move(run_dir)), lock_(std::move(lock)),
       transfer_(std::move(transfer)), schedule_(config_.schedule), rng_(config_.seed ^ shuffle_stream) {
+  ops::cpu_kernel_level();  // a bad DLTRAIN_CPU_ISA is refused before the run folder is touched
   if (!lock_) lock_ = std::make_unique<RunLock>(run_dir_);  // before anything is read or written there
   DLT_CHECK(config_.epochs >= 1, "epochs must be at least 1");
   DLT_CHECK(config_.batch >= 1, "batch size must be at least 1");
