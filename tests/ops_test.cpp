@@ -230,7 +230,9 @@ INSTANTIATE_TEST_SUITE_P(
                       ConvPoolCase{2, 12, 12, 1, 64, 5, 1, Padding::same, 2, Act::relu},
                       ConvPoolCase{2, 8, 8, 2, 16, 3, 1, Padding::valid, 2, Act::relu},    // generic path
                       ConvPoolCase{2, 11, 11, 1, 16, 3, 2, Padding::valid, 2, Act::relu},  // strided conv
-                      ConvPoolCase{1, 7, 7, 1, 5, 3, 1, Padding::valid, 2, Act::relu}));   // K not 16n
+                      ConvPoolCase{1, 7, 7, 1, 5, 3, 1, Padding::valid, 2, Act::relu},     // K not 16n
+                      ConvPoolCase{2, 28, 28, 1, 6, 5, 1, Padding::same, 2, Act::relu},    // lenet5: padded K
+                      ConvPoolCase{2, 8, 8, 2, 20, 3, 1, Padding::valid, 2, Act::none}));  // padded, generic
 
 // ---- pooling -----------------------------------------------------------------------------------
 struct PoolCase { int64_t n, h, w, c, k, stride; Padding pad; };

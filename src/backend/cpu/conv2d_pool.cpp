@@ -2,7 +2,8 @@
 // first layer on grayscale images). Such a conv is memory-bound: computing each pooled pixel's
 // window in registers and keeping only the pooled value and a one-byte argmax avoids writing and
 // re-reading the full-resolution map several times per step. Channels go 16 at a time in vector
-// registers when K is a multiple of 16; otherwise the reference kernel runs. Parallel over images.
+// registers; a K below 64 that is not a multiple of 16 (LeNet-5's 6 filters) runs padded with
+// zero filters to the next multiple and is compacted after. Parallel over images.
 #include <algorithm>
 #include <limits>
 #include <vector>
@@ -157,15 +158,57 @@ void for_each_image(const float* x, const Window& g, int64_t n0, int64_t n1, F&&
     f(img, row, off.data(), n);
   }
 }
+constexpr int64_t max_padded_k = 64;
+
+// K rounded up to whole vectors, and the same window with that K.
+int64_t padded_k(int64_t k) { return (k + 15) / 16 * 16; }
+Window with_padded_k(Window g) {
+  g.k = padded_k(g.k);
+  return g;
+}
+
+// Per-thread scratch for the padded route, kept across calls (one set of shapes per model).
+struct Padded {
+  std::vector<float> w, b, y, dy, dw, db;
+  std::vector<uint8_t> argmax;
+};
+Padded& padded_scratch() {
+  thread_local Padded p;
+  return p;
+}
+
+// Copies `rows` rows of `from` floats (or bytes) into rows of `to`, filling the rest with `fill`.
+template <class T>
+void widen(const T* src, int64_t rows, int64_t from, int64_t to, T fill, std::vector<T>& dst) {
+  dst.assign(static_cast<size_t>(rows * to), fill);
+  for (int64_t r = 0; r < rows; ++r) std::copy_n(src + r * from, from, dst.data() + r * to);
+}
+template <class T>
+void narrow(const T* src, int64_t rows, int64_t from, int64_t to, T* dst) {
+  for (int64_t r = 0; r < rows; ++r) std::copy_n(src + r * from, to, dst + r * to);
+}
 }  // namespace
 
 bool conv2d_pool_is_fast(const Window& g, int64_t pool) {
-  return g.k % 16 == 0 && pool >= 1 && pool * pool <= max_window;
+  return (g.k % 16 == 0 || g.k < max_padded_k) && pool >= 1 && pool * pool <= max_window;
 }
 
 void conv2d_pool_forward(const float* x, const float* w, const float* b, Act act, int64_t pool, float* y,
                          uint8_t* argmax, const Window& g) {
   if (!conv2d_pool_is_fast(g, pool)) return ref::conv2d_pool_forward(x, w, b, act, pool, y, argmax, g);
+  if (g.k % 16 != 0) {
+    const Window gp = with_padded_k(g);
+    const int64_t outputs = g.n * (g.oh / pool) * (g.ow / pool);
+    Padded& s = padded_scratch();
+    widen(w, g.cols(), g.k, gp.k, 0.0f, s.w);
+    widen(b, 1, g.k, gp.k, 0.0f, s.b);
+    s.y.resize(static_cast<size_t>(outputs * gp.k));
+    s.argmax.resize(static_cast<size_t>(outputs * gp.k));
+    conv2d_pool_forward(x, s.w.data(), s.b.data(), act, pool, s.y.data(), s.argmax.data(), gp);
+    narrow(s.y.data(), outputs, gp.k, g.k, y);
+    narrow(s.argmax.data(), outputs, gp.k, g.k, argmax);
+    return;
+  }
   const int64_t ph = g.oh / pool, pw = g.ow / pool, rc = g.cols(), nk = g.k, np = pool * pool;
   const vf16 lo = splat(act == Act::none ? -std::numeric_limits<float>::infinity() : 0.0f);
   const vf16 hi = splat(act == Act::relu6 ? 6.0f : std::numeric_limits<float>::infinity());
@@ -205,6 +248,20 @@ void conv2d_pool_forward(const float* x, const float* w, const float* b, Act act
 void conv2d_pool_backward(const float* x, const float* w, const uint8_t* argmax, const float* dy, int64_t pool,
                           float* dx, float* dw, float* db, const Window& g) {
   if (!conv2d_pool_is_fast(g, pool)) return ref::conv2d_pool_backward(x, w, argmax, dy, pool, dx, dw, db, g);
+  if (g.k % 16 != 0) {  // the padded filters take no gradient: their argmax says none (255)
+    const Window gp = with_padded_k(g);
+    const int64_t outputs = g.n * (g.oh / pool) * (g.ow / pool);
+    Padded& s = padded_scratch();
+    widen(w, g.cols(), g.k, gp.k, 0.0f, s.w);
+    widen(dy, outputs, g.k, gp.k, 0.0f, s.dy);
+    widen(argmax, outputs, g.k, gp.k, uint8_t{255}, s.argmax);
+    s.dw.resize(static_cast<size_t>(g.cols() * gp.k));
+    s.db.resize(static_cast<size_t>(gp.k));
+    conv2d_pool_backward(x, s.w.data(), s.argmax.data(), s.dy.data(), pool, dx, s.dw.data(), s.db.data(), gp);
+    narrow(s.dw.data(), g.cols(), gp.k, g.k, dw);
+    narrow(s.db.data(), 1, gp.k, g.k, db);
+    return;
+  }
   const int64_t ph = g.oh / pool, pw = g.ow / pool, rc = g.cols(), nk = g.k, np = pool * pool, nw = rc * nk;
   const int64_t chunks = chunk_count(g.n, 1);
   std::vector<float> partial(static_cast<size_t>(chunks * (nw + nk)), 0.0f);

@@ -63,13 +63,32 @@ void maxpool_forward(const float* x, float* y, const Window& g) {
 }
 
 void maxpool_backward(const float* x, const float* y, const float* dy, float* dx, const Window& g) {
+  constexpr int64_t max_c = 1024;  // channels whose pending gradients fit a stack buffer
   for_each_output(g, true, zero_images(dx, g), [&](int64_t o, const int64_t* taps, int64_t count) {
-    for (int64_t c = 0; c < g.c; ++c)
-      for (int64_t t = 0; t < count; ++t)
-        if (x[taps[t] + c] == y[o + c]) {  // the first maximum takes the gradient
-          dx[taps[t] + c] += dy[o + c];
-          break;
-        }
+    if (g.c > max_c) {
+      for (int64_t c = 0; c < g.c; ++c)
+        for (int64_t t = 0; t < count; ++t)
+          if (x[taps[t] + c] == y[o + c]) {  // the first maximum takes the gradient
+            dx[taps[t] + c] += dy[o + c];
+            break;
+          }
+      return;
+    }
+    // The same rule without a branch per channel: each channel's gradient waits in `pending`
+    // until its first maximum takes it.
+    float pending[max_c];
+    std::memcpy(pending, dy + o, size_t(g.c) * sizeof(float));
+    for (int64_t t = 0; t < count; ++t) {
+      const float* __restrict xt = x + taps[t];
+      const float* __restrict yo = y + o;
+      float* __restrict dxt = dx + taps[t];
+#pragma omp simd
+      for (int64_t c = 0; c < g.c; ++c) {
+        const bool hit = xt[c] == yo[c];
+        dxt[c] += hit ? pending[c] : 0.0f;
+        pending[c] = hit ? 0.0f : pending[c];
+      }
+    }
   });
 }
 
