@@ -3,6 +3,7 @@
 // see which device their tensors live on.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
@@ -135,8 +136,11 @@ class Model {
   void init_params(uint64_t seed);
   // x: (N, input_shape...) float32
   const Tensor& forward(const Tensor& x, const Context& ctx, Output out = Output::probabilities);
-  // dL/d(output of the last forward) -> parameter gradients
-  void backward(const Tensor& dout);
+  // dL/d(output of the last forward) -> parameter gradients. `ready`, when set, is called with
+  // each layer's parameters as soon as their gradients are final (backward runs last layer
+  // first), so an optimizer can update them while they are still in cache.
+  using GradsReady = std::function<void(const std::vector<Param*>&)>;
+  void backward(const Tensor& dout, const GradsReady& ready = {});
 
   const Shape& input_shape() const { return input_shape_; }
   Shape output_shape() const;
@@ -164,7 +168,8 @@ class Model {
   struct Step {
     Layer* layer;
     std::vector<int> inputs;
-    int node;  // the node whose output this step produces
+    int node;   // the node whose output this step produces
+    int first;  // the first node it runs (node itself unless layers are fused)
   };
   int end_node(Output out) const;
   void plan();
@@ -176,6 +181,7 @@ class Model {
   const Tensor* x_ = nullptr;
   int end_ = 0;
   std::vector<Tensor> scratch_;  // input gradients that are added to an existing one
+  std::vector<Param*> ready_;
 };
 
 // Copies the parameters of src's nodes [src_from, src_from + count) into dst's nodes from dst_from

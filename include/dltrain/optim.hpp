@@ -17,6 +17,13 @@ class Optimizer {
   virtual ~Optimizer() = default;
   // Applies one update to every parameter from its grad, at learning rate lr.
   void step(float lr);
+  // The same step in parts: begin_step(), then update_ready(params) for parameters whose gradients are
+  // final (each at most once; others are ignored), then finish_step() for those not updated yet.
+  // Every parameter's update depends only on its own gradient and state, so the result is
+  // bit-identical to step().
+  void begin_step();
+  void update_ready(const std::vector<Param*>& params, float lr);
+  void finish_step(float lr);
   float base_lr() const { return base_lr_; }
   int64_t steps() const { return steps_; }
   void set_steps(int64_t s) { steps_ = s; }
@@ -33,6 +40,7 @@ class Optimizer {
  private:
   std::vector<Param*> params_;
   std::vector<std::vector<Tensor>> slots_;
+  std::vector<bool> updated_;  // in the current step
   float base_lr_;
   int64_t steps_ = 0;
   std::string spec_;

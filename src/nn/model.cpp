@@ -80,6 +80,7 @@ void Model::plan() {
     if (!last_node && chains(i)) {
       if (auto f = nodes_[i].layer->fuse_with(*nodes_[i + 1].layer)) {
         const std::vector<int> inputs = nodes_[i].inputs;
+        const int first = int(i);
         ++i;
         // An executor may take in the next layer as well: one fed by it alone, or one that adds
         // the executor's own input to its output (the end of a residual block).
@@ -91,11 +92,11 @@ void Model::plan() {
           if (auto longer = f->fuse_with(*nodes_[i + 1].layer)) f = std::move(longer), ++i;
           else break;
         fused_.push_back(std::move(f));
-        plan_.push_back(Step{fused_.back().get(), inputs, int(i)});
+        plan_.push_back(Step{fused_.back().get(), inputs, int(i), first});
         continue;
       }
     }
-    plan_.push_back(Step{nodes_[i].layer.get(), nodes_[i].inputs, int(i)});
+    plan_.push_back(Step{nodes_[i].layer.get(), nodes_[i].inputs, int(i), int(i)});
   }
   outputs_.assign(nodes_.size(), nullptr);
 }
@@ -117,7 +118,7 @@ const Tensor& Model::forward(const Tensor& x, const Context& ctx, Output out) {
   return *outputs_[size_t(end_ - 1)];
 }
 
-void Model::backward(const Tensor& dout) {
+void Model::backward(const Tensor& dout, const GradsReady& ready) {
   DLT_CHECK(x_ != nullptr, "backward before forward");
   // needs[i]: node i's output gradient leads to some trainable parameter.
   std::vector<bool> needs(nodes_.size(), false);
@@ -153,6 +154,13 @@ void Model::backward(const Tensor& dout) {
       if (!dxs[j]) continue;
       if (accumulate_into[j] >= 0) ops::accumulate(scratch_[j], nodes_[size_t(accumulate_into[j])].grad);
       nodes_[size_t(s->inputs[j])].has_grad = true;
+    }
+    if (ready) {
+      ready_.clear();
+      for (int i = s->first; i <= s->node; ++i)
+        for (Param& p : nodes_[size_t(i)].layer->params())
+          if (p.trainable) ready_.push_back(&p);
+      if (!ready_.empty()) ready(ready_);
     }
   }
 }

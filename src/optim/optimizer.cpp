@@ -49,9 +49,27 @@ Optimizer::Optimizer(std::vector<Param*> params, float lr, std::string spec, siz
 }
 
 void Optimizer::step(float lr) {
+  begin_step();
+  finish_step(lr);
+}
+
+void Optimizer::begin_step() {
   ++steps_;
+  updated_.assign(params_.size(), false);
+}
+
+void Optimizer::update_ready(const std::vector<Param*>& params, float lr) {
+  for (Param* p : params)
+    for (size_t i = 0; i < params_.size(); ++i)
+      if (params_[i] == p && !updated_[i] && p->trainable) {
+        update(*p, slots_[i], lr);
+        updated_[i] = true;
+      }
+}
+
+void Optimizer::finish_step(float lr) {
   for (size_t i = 0; i < params_.size(); ++i)
-    if (params_[i]->trainable) update(*params_[i], slots_[i], lr);
+    if (params_[i]->trainable && !updated_[i]) update(*params_[i], slots_[i], lr);
 }
 
 namespace {

@@ -154,8 +154,11 @@ EpochStats Trainer::run_epoch(const TrainCallbacks& cb, bool& stopped) {
                       std::to_string(e.epoch) + ", step " + std::to_string(step),
                   "lower the learning rate (e.g. --optim sgd:lr=0.001); the last finished epoch is saved in " +
                       run_dir_ + "/checkpoint.safetensors");
-    model_->backward(dlogits_);
-    optimizer_->step(lr);
+    // Each layer's parameters are updated as soon as its backward is done, while their values and
+    // gradients are still in cache (a whole-model update afterwards read them all back from memory).
+    optimizer_->begin_step();
+    model_->backward(dlogits_, [&](const std::vector<Param*>& ready) { optimizer_->update_ready(ready, lr); });
+    optimizer_->finish_step(lr);
     ++global_step_;
     loss_sum += st.loss_sum;
     correct += st.correct;
