@@ -334,6 +334,72 @@ TEST(TfliteImport, UnsupportedOperatorsAreNamed) {
   expect_error([&] { import_tflite(dir / "pad.tflite"); }, "PAD");
 }
 
+// Every tensor index read from the file is range-checked: an omitted (-1) input that an operator
+// needs, an index past the tensor list, a -1 output or model input/output are errors naming the
+// file, the part and the index (an omitted FC weight used to read tensors()[-1] and crash summary).
+TEST(TfliteImport, TensorIndicesAreRangeChecked) {
+  const std::vector<TinyTensor> tensors = {{{1, 2, 2, 1}, {}, {}}, {{3, 4}, values(12, 1), {}}, {{1, 3}, {}, {}}};
+  const std::string n = std::to_string(tensors.size()), past = std::to_string(tensors.size() + 4);
+  const int32_t past_i = int32_t(tensors.size() + 4);
+  const TinyOp fc = {9, {0, 1, -1}, {2}, 8, {{0, 0}}};  // valid: x (1,2,2,1) -> (1,3), no bias
+  struct Case {
+    std::string name;
+    std::vector<TinyOp> ops;
+    int32_t input, output;
+    std::vector<std::string> expect;
+  };
+  const std::vector<Case> cases = {
+      {"fc_weights_omitted", {{9, {0, -1, -1}, {2}, 8, {{0, 0}}}}, 0, 2,
+       {"operator 0 (FULLY_CONNECTED)", "input 1 is missing (tensor index -1)"}},
+      {"conv_filter_omitted", {{3, {0, -1}, {2}, 1, {{0, 1}}}}, 0, 2,
+       {"operator 0 (CONV_2D)", "input 1 is missing (tensor index -1)"}},
+      {"fc_weights_missing_from_the_list", {{9, {0}, {2}, 8, {{0, 0}}}}, 0, 2,
+       {"operator 0 (FULLY_CONNECTED)", "input 1 is missing (tensor index absent)"}},
+      {"input_past_the_end", {{9, {0, past_i, -1}, {2}, 8, {{0, 0}}}}, 0, 2,
+       {"malformed TFLite file", "operator 0 input 1 names tensor " + past, "has " + n + " tensors"}},
+      {"input_below_minus_one", {{9, {0, -2, -1}, {2}, 8, {{0, 0}}}}, 0, 2,
+       {"malformed TFLite file", "operator 0 input 1 names tensor -2"}},
+      {"output_minus_one", {{9, {0, 1, -1}, {-1}, 8, {{0, 0}}}}, 0, 2,
+       {"malformed TFLite file", "operator 0 output 0 names tensor -1"}},
+      {"no_output", {{22, {0}, {}}}, 0, 2, {"operator 0 (RESHAPE)", "expected one output, the file lists 0"}},
+      {"model_input_minus_one", {fc}, -1, 2, {"malformed TFLite file", "the subgraph's input 0 names tensor -1"}},
+      {"model_output_past_the_end", {fc}, 0, past_i,
+       {"malformed TFLite file", "the subgraph's output 0 names tensor " + past}},
+  };
+  test::TempDir dir;
+  for (const Case& c : cases) {
+    const std::string path = dir / (c.name + ".tflite");
+    std::ofstream(path, std::ios::binary) << tiny_model(tensors, c.ops, c.input, c.output);
+    try {
+      import_tflite(path);
+      ADD_FAILURE() << c.name << ": no error";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find(path + ":"), std::string::npos) << c.name << ": " << e.what();
+      for (const std::string& part : c.expect)
+        EXPECT_NE(std::string(e.what()).find(part), std::string::npos) << c.name << ": '" << part << "' in " << e.what();
+    }
+  }
+  // The valid graph the cases damage imports.
+  std::ofstream(dir / "fc.tflite", std::ios::binary) << tiny_model(tensors, {fc}, 0, 2);
+  EXPECT_EQ(import_tflite(dir / "fc.tflite").model->spec, "flatten dense:3");
+}
+
+// A negative dimension, or sizes no layer accepts (a pool window larger than its input), are
+// errors that name the file.
+TEST(TfliteImport, ShapesFromTheFileAreChecked) {
+  test::TempDir dir;
+  const std::vector<TinyTensor> negative = {{{1, 4}, {}, {}}, {{3, -4}, {}, {}}, {{1, 3}, {}, {}}};
+  std::ofstream(dir / "neg.tflite", std::ios::binary) << tiny_model(negative, {{9, {0, 1, -1}, {2}, 8, {{0, 0}}}}, 0, 2);
+  expect_error([&] { import_tflite(dir / "neg.tflite"); },
+               dir / "neg.tflite" + ": malformed TFLite file: tensor 1 has a negative dimension (-4)");
+  const int32_t window = 8;
+  const std::vector<TinyTensor> pool = {{{1, 4, 4, 1}, {}, {}}, {{1, 1, 1, 1}, {}, {}}};
+  std::ofstream(dir / "pool.tflite", std::ios::binary)
+      << tiny_model(pool, {{17, {0}, {1}, 5, {{0, 1}, {1, 1}, {2, 1}, {3, window}, {4, window}}}}, 0, 1);
+  expect_error([&] { import_tflite(dir / "pool.tflite"); },
+               dir / "pool.tflite" + ": window " + std::to_string(window) + "x" + std::to_string(window));
+}
+
 // ---- images ------------------------------------------------------------------------------------
 
 TEST(Images, BilinearResizeUsesHalfPixelCentres) {
