@@ -7,6 +7,7 @@
 #include <archive.h>
 #include <archive_entry.h>
 #include <gtest/gtest.h>
+#include <zlib.h>
 
 #include <chrono>
 #include <filesystem>
@@ -439,6 +440,7 @@ struct Member {
   std::string name;
   mode_t type = AE_IFREG;
   std::string data = {}, link = {};
+  std::string hardlink = {};  // a hard link to this earlier member
 };
 
 void make_archive(const std::string& path, const std::vector<Member>& members, bool zip) {
@@ -453,6 +455,7 @@ void make_archive(const std::string& path, const std::vector<Member>& members, b
     archive_entry_set_perm(e, 0644);
     archive_entry_set_size(e, int64_t(m.data.size()));
     if (m.type == AE_IFLNK) archive_entry_set_symlink(e, m.link.c_str());
+    if (!m.hardlink.empty()) archive_entry_set_hardlink(e, m.hardlink.c_str()), archive_entry_set_size(e, 0);
     archive_write_header(a, e);
     if (!m.data.empty()) archive_write_data(a, m.data.data(), m.data.size());
     archive_entry_free(e);
@@ -479,6 +482,20 @@ TEST(Archives, GoodOnesExtractHostileOnesAreRefusedWhole) {
       {"dev.tar.gz", {{"null", AE_IFCHR}}, false, "device file"},
       {"fifo.tar.gz", {{"pipe", AE_IFIFO}}, false, "device file, FIFO"},
       {"dotdot.zip", {{"../evil.txt", AE_IFREG, "x"}}, true, "climbs out"},
+      {"hardlink-out.tar.gz", {{"ok.txt", AE_IFREG, "1"}, {"h", AE_IFREG, "", "", "../../etc/passwd"}}, false,
+       "climbs out"},
+      {"hardlink-abs.tar.gz", {{"ok.txt", AE_IFREG, "1"}, {"h", AE_IFREG, "", "", "/etc/passwd"}}, false, "absolute path"},
+      {"hardlink-later.tar.gz", {{"h", AE_IFREG, "", "", "ok.txt"}, {"ok.txt", AE_IFREG, "1"}}, false,
+       "hard link 'h' points to 'ok.txt', which is not an earlier regular file"},
+      {"hardlink-to-link.tar.gz", {{"ok.txt", AE_IFREG, "1"}, {"l", AE_IFLNK, "", "ok.txt"}, {"h", AE_IFREG, "", "", "l"}},
+       false, "hard link 'h' points to 'l', which is not an earlier regular file"},
+      // Each link stays inside alone, but "b" leaves through "d/a" (-> "..", the folder itself).
+      {"link-chain.tar.gz", {{"ok.txt", AE_IFREG, "1"}, {"d/a", AE_IFLNK, "", ".."}, {"b", AE_IFLNK, "", "d/a/.."}},
+       false, "link 'b' points through another link ('d/a')"},
+      // Passes the first check, then fails while writing (a member under a link): the members
+      // already written must not stay.
+      {"through-link.tar.gz", {{"ok.txt", AE_IFREG, "1"}, {"sub/x", AE_IFREG, "2"}, {"d", AE_IFLNK, "", "sub"},
+                               {"d/f", AE_IFREG, "3"}}, false, "cannot extract 'd/f'"},
   };
   for (const Bad& b : bad) {
     make_archive(dir / b.file, b.members, b.zip);
@@ -490,9 +507,78 @@ TEST(Archives, GoodOnesExtractHostileOnesAreRefusedWhole) {
       EXPECT_NE(std::string(e.what()).find(b.why), std::string::npos) << b.file << ": " << e.what();
     }
     EXPECT_FALSE(fs::exists(dest + "/ok.txt")) << b.file << ": partially extracted";
+    EXPECT_TRUE(!fs::exists(dest) || fs::is_empty(dest)) << b.file << ": partially extracted";
+    for (const auto& entry : fs::directory_iterator(dir.path()))  // nor its staging folder
+      EXPECT_EQ(entry.path().filename().string().find(".extracting"), std::string::npos) << entry.path();
   }
   EXPECT_FALSE(fs::exists(dir / "evil.txt"));
   EXPECT_FALSE(fs::exists("/tmp/dltrain-evil.txt"));
+}
+
+// In-archive hard links to earlier members are files like any other (GNU tar writes them for
+// files with several names); they used to be refused as device files.
+TEST(Archives, HardLinksToEarlierMembersAreAccepted) {
+  TempDir dir;
+  make_archive(dir / "links.tar.gz",
+               {{"data/a.txt", AE_IFREG, "A"}, {"data/again.txt", AE_IFREG, "", "", "data/a.txt"},
+                {"other/b.txt", AE_IFREG, "", "", "data/again.txt"}},
+               false);
+  const auto files = extract_archive(dir / "links.tar.gz", dir / "out");
+  EXPECT_EQ(files.size(), 3u);
+  for (const char* name : {"data/a.txt", "data/again.txt", "other/b.txt"}) EXPECT_EQ(read_file(dir / "out/" + name), "A") << name;
+  EXPECT_TRUE(fs::equivalent(dir / "out/data/a.txt", dir / "out/other/b.txt"));
+}
+
+// Extracted bytes are capped at min(max_bytes, max(ratio_floor, max_ratio * archive size)), by
+// the sizes members declare (before writing) and by the bytes actually written (a raw .gz declares
+// none); a refused archive leaves nothing.
+TEST(Archives, ExtractedBytesAreLimited) {
+  TempDir dir;
+  const std::string zeros(8 << 20, '\0');
+  make_archive(dir / "bomb.tar.gz", {{"ok.txt", AE_IFREG, "1"}, {"zeros.bin", AE_IFREG, zeros}}, false);
+  {
+    gzFile f = gzopen((dir / "zeros.bin.gz").c_str(), "wb9");
+    gzwrite(f, zeros.data(), unsigned(zeros.size()));
+    gzclose(f);
+  }
+  ExtractLimits limits;
+  limits.ratio_floor = 1 << 20;
+  for (const char* file : {"bomb.tar.gz", "zeros.bin.gz"}) {
+    const int64_t size = int64_t(fs::file_size(dir / file));
+    const int64_t allowed = std::max<int64_t>(limits.ratio_floor, int64_t(limits.max_ratio * double(size)));
+    ASSERT_LT(allowed, int64_t(zeros.size())) << file << " compresses less than expected";
+    const std::string dest = dir / (std::string("out-") + file);
+    try {
+      extract_archive(dir / file, dest, limits);
+      ADD_FAILURE() << file << " was extracted";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find(dir / file + ": extracts to more than " + std::to_string(allowed) + " bytes"),
+                std::string::npos)
+          << e.what();
+      EXPECT_NE(e.hint().find("--max-extract"), std::string::npos) << e.hint();
+    }
+    EXPECT_TRUE(!fs::exists(dest) || fs::is_empty(dest)) << file << ": partially extracted";
+  }
+  ExtractLimits capped;  // the absolute cap applies whatever the ratio
+  capped.max_ratio = 1e9;
+  capped.max_bytes = 4 << 20;
+  EXPECT_THROW(extract_archive(dir / "bomb.tar.gz", dir / "capped", capped), Error);
+  ExtractLimits trusted;  // the defaults' 64 MiB floor: these small archives extract
+  EXPECT_EQ(extract_archive(dir / "bomb.tar.gz", dir / "ok", trusted).size(), 2u);
+  EXPECT_EQ(fs::file_size(dir / "ok/zeros.bin"), zeros.size());
+  EXPECT_EQ(extract_archive(dir / "zeros.bin.gz", dir / "ok-gz", trusted).size(), 1u);
+  EXPECT_EQ(fs::file_size(dir / "ok-gz/zeros.bin"), zeros.size());
+  // Sizes in options and variables.
+  EXPECT_EQ(parse_size("16Gi", "--max-extract"), int64_t(16) << 30);
+  EXPECT_EQ(parse_size("40G", "--max-extract"), int64_t(40'000'000'000));
+  EXPECT_THROW(parse_size("lots", "--max-extract"), Error);
+  ::setenv("DLTRAIN_MAX_EXTRACT", "2Mi", 1);
+  ::setenv("DLTRAIN_MAX_EXTRACT_RATIO", "7", 1);
+  const ExtractLimits env = ExtractLimits::from_environment();
+  ::unsetenv("DLTRAIN_MAX_EXTRACT");
+  ::unsetenv("DLTRAIN_MAX_EXTRACT_RATIO");
+  EXPECT_EQ(env.max_bytes, 2 << 20);
+  EXPECT_EQ(env.max_ratio, 7);
 }
 
 }  // namespace

@@ -314,7 +314,7 @@ FetchResult fetch(const std::string& uri, const FetchOptions& o) {
                          rel.ends_with(".tar") || rel.ends_with(".zip");
     bool extract = o.extract && archive;
     for (const FetchCatalogEntry& e : fetch_catalog()) extract = extract || (e.name == uri && e.extract && archive);
-    if (extract) extract_archive(blob, o.output.empty() ? result.folder : o.output);
+    if (extract) extract_archive(blob, o.output.empty() ? result.folder : o.output, o.extract_limits);
   }
   if (!o.output.empty()) result.folder = o.output;
   return result;
