@@ -373,6 +373,31 @@ TEST(Cli, FetchExtractHasASizeLimit) {
   EXPECT_EQ(by_env.code, 1) << by_env.err;
 }
 
+// Two processes fetching the same local file at once both succeed and publish one correct blob.
+// They used to copy it into the same partial file: one deleted or overwrote the copy the other was
+// still writing or hashing, and failed (or published bytes under another digest).
+TEST(Cli, ConcurrentFetchesOfOneLocalFile) {
+  TempDir src;
+  Rng rng(5);
+  std::string data(size_t(48) << 20, '\0');
+  for (char& c : data) c = char(rng.below(256));
+  std::ofstream(src / "big.bin", std::ios::binary) << data;
+  const std::string digest = sha256_hex(data);
+  for (int round = 0; round < 3; ++round) {
+    TempDir cache;
+    const std::string env = "DLTRAIN_CACHE=" + cache.path();
+    Result second;
+    const Result first = run({"fetch", src / "big.bin", "-q"}, {env},
+                             [&](pid_t) { second = run({"fetch", src / "big.bin", "-q"}, {env}); });
+    EXPECT_EQ(first.code, 0) << "round " << round << ": " << first.err;
+    EXPECT_EQ(second.code, 0) << "round " << round << ": " << second.err;
+    for (const auto& blob : std::filesystem::directory_iterator(cache / "blobs"))
+      EXPECT_EQ(digest_file(blob.path()).sha256, blob.path().filename().string()) << "round " << round;
+    EXPECT_EQ(digest_file(cache / "datasets/big.bin/big.bin").sha256, digest) << "round " << round;
+    EXPECT_TRUE(std::filesystem::is_empty(cache / "partial")) << "round " << round;
+  }
+}
+
 // Credentials in a URL never reach the terminal, error messages or the cache: a password and signed
 // query parameters are planted, then fetched (success, cached, --offline miss, a download cut off
 // that leaves its sidecar), and every output and every file under the cache is searched for them.

@@ -12,6 +12,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <thread>
 
@@ -280,6 +281,97 @@ TEST(FetchLocal, CopiesVerifiesAndNamesAFolder) {
   EXPECT_EQ(read_file(cache / "datasets/mine/a/x.txt"), "x");
   write(src / "a/x.txt", "changed");  // the cache keeps what was fetched
   EXPECT_EQ(read_file(cache / "datasets/mine/a/x.txt"), "x");
+}
+
+// Every index.json entry is checked before use. A digest that is not a sha256 used to become a
+// path (<cache>/blobs/../../secret) that fetch hard-linked into the dataset folder; entries of the
+// wrong JSON types used to make every later fetch throw. Each is now ignored with a warning
+// naming index.json, and the fetch runs again from the source.
+TEST(FetchCache, TamperedIndexEntriesAreIgnoredWithAWarning) {
+  TempDir src, cache, elsewhere;
+  write(src / "x.bin", "the real data");
+  write(elsewhere / "secret.txt", "not for the dataset");
+  FetchOptions o;
+  o.cache = cache.path();
+  std::vector<std::string> warnings;
+  o.warn = [&](const std::string& w) { warnings.push_back(w); };
+  const std::string uri = src / "x.bin", index = cache / "index.json";
+  const FetchResult first = fetch(uri, o);
+  const std::string dataset_file = first.files.at(0).path;
+  const nlohmann::json good = nlohmann::json::parse(read_file(index));
+  const std::string escape = fs::relative(elsewhere / "secret.txt", cache / "blobs").string();
+  ASSERT_TRUE(fs::exists(cache / ("blobs/" + escape)));  // the path the tampered digest would name
+  struct Case {
+    std::string name;
+    std::function<void(nlohmann::json&)> tamper;
+    std::string warning;
+  };
+  const std::vector<Case> cases = {
+      {"digest_escapes_the_cache", [&](nlohmann::json& j) { j[uri]["files"][0]["sha256"] = escape; },
+       "'" + escape + "' (for x.bin) is not a sha256 digest"},
+      {"digest_upper_case", [&](nlohmann::json& j) {
+         std::string d = j[uri]["files"][0]["sha256"];
+         for (char& c : d) c = char(std::toupper(c));
+         j[uri]["files"][0]["sha256"] = d;
+       }, "is not a sha256 digest"},
+      {"folder_escapes", [&](nlohmann::json& j) { j[uri]["folder"] = "../../x"; },
+       "its folder '../../x' is not a plain name"},
+      {"file_name_escapes", [&](nlohmann::json& j) { j[uri]["files"][0]["name"] = "../../x.bin"; },
+       "the file name '../../x.bin' would leave the dataset folder"},
+      {"folder_not_a_string", [&](nlohmann::json& j) { j[uri]["folder"] = 42; }, "is not {\"folder\""},
+      {"files_not_an_array", [&](nlohmann::json& j) { j[uri]["files"] = "x"; }, "is not {\"folder\""},
+      {"size_not_a_number", [&](nlohmann::json& j) { j[uri]["files"][0]["size"] = "big"; }, "a file record is not"},
+      {"size_wrong", [&](nlohmann::json& j) { j[uri]["files"][0]["size"] = 1; }, "is not a regular file of 1 bytes"},
+      {"index_not_an_object", [&](nlohmann::json& j) { j = nlohmann::json::array({1, 2}); }, ""},
+  };
+  for (const Case& c : cases) {
+    nlohmann::json j = good;
+    c.tamper(j);
+    write(index, j.dump());
+    warnings.clear();
+    FetchResult r;
+    try {
+      r = fetch(uri, o);
+    } catch (const std::exception& e) {
+      ADD_FAILURE() << c.name << ": " << e.what();
+      continue;
+    }
+    EXPECT_EQ(read_file(dataset_file), "the real data") << c.name;
+    EXPECT_EQ(r.files.at(0).path, dataset_file) << c.name;
+    EXPECT_FALSE(r.files.at(0).from_cache) << c.name << ": the tampered entry was used";
+    if (!c.warning.empty()) {
+      ASSERT_EQ(warnings.size(), 1u) << c.name;
+      EXPECT_NE(warnings[0].find(index + ": ignoring the entry for " + uri), std::string::npos) << warnings[0];
+      EXPECT_NE(warnings[0].find(c.warning), std::string::npos) << c.name << ": " << warnings[0];
+    }
+    // The fetch rewrote a valid entry: the next one uses it.
+    EXPECT_TRUE(fetch(uri, o).files.at(0).from_cache) << c.name;
+  }
+  EXPECT_EQ(read_file(elsewhere / "secret.txt"), "not for the dataset");
+  EXPECT_EQ(fs::hard_link_count(elsewhere / "secret.txt"), 1u);
+}
+
+// A refused --name is refused before anything is recorded: it used to be written to index.json
+// first, so every later fetch of the same source was refused too.
+TEST(FetchCache, ARefusedNameDoesNotPoisonTheIndex) {
+  TempDir src, cache;
+  write(src / "x.bin", "data");
+  FetchOptions o;
+  o.cache = cache.path();
+  for (const std::string bad : {"../../x", "/abs", "a/../../b", "."}) {
+    o.name = bad;
+    try {
+      fetch(src / "x.bin", o);
+      ADD_FAILURE() << "--name " << bad << " was accepted";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find("--name '" + bad + "'"), std::string::npos) << e.what();
+    }
+  }
+  EXPECT_FALSE(fs::exists(cache / "index.json") && read_file(cache / "index.json").find("..") != std::string::npos);
+  o.name.clear();
+  EXPECT_EQ(read_file(fetch(src / "x.bin", o).files.at(0).path), "data");
+  o.name = "mine";
+  EXPECT_EQ(fetch(src / "x.bin", o).folder, cache / "datasets/mine");
 }
 
 TEST(Sources, DriveLinkFormsAndBadUris) {
