@@ -621,6 +621,31 @@ TEST(Archives, HardLinksToEarlierMembersAreAccepted) {
   EXPECT_TRUE(fs::equivalent(dir / "out/data/a.txt", dir / "out/other/b.txt"));
 }
 
+// Two extractions of one archive into one folder at once (two `fetch --extract` of a dataset)
+// both succeed and leave one complete copy: they take turns.
+TEST(Archives, ConcurrentExtractionsIntoOneFolderTakeTurns) {
+  TempDir dir;
+  std::vector<Member> members;
+  for (int i = 0; i < 200; ++i) members.push_back({"d/f" + std::to_string(i), AE_IFREG, random_bytes(5000, uint64_t(i))});
+  make_archive(dir / "many.tar.gz", members, false);
+  for (int round = 0; round < 3; ++round) {
+    std::string errors[2];
+    std::thread t[2];
+    for (int k = 0; k < 2; ++k)
+      t[k] = std::thread([&, k] {
+        try {
+          extract_archive(dir / "many.tar.gz", dir / "out");
+        } catch (const std::exception& e) {
+          errors[k] = e.what();
+        }
+      });
+    for (std::thread& x : t) x.join();
+    EXPECT_EQ(errors[0] + errors[1], "") << "round " << round;
+    EXPECT_EQ(size_t(std::distance(fs::directory_iterator(dir / "out/d"), {})), members.size());
+    EXPECT_EQ(read_file(dir / "out/d/f7"), members[7].data);
+  }
+}
+
 // Extracted bytes are capped at min(max_bytes, max(ratio_floor, max_ratio * archive size)), by
 // the sizes members declare (before writing) and by the bytes actually written (a raw .gz declares
 // none); a refused archive leaves nothing.

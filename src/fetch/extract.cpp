@@ -4,8 +4,12 @@
 // decide which files are archives: fetch() does.
 #include <archive.h>
 #include <archive_entry.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <memory>
 #include <set>
@@ -157,9 +161,19 @@ std::vector<std::string> extract_archive(const std::string& path, const std::str
   const int64_t allowed = allowed_bytes(path, limits);
   if (!raw_gzip) check_members(path, allowed, limits);
 
-  // Pass 2: write into a fresh folder beside dest, with libarchive's own guards on as well.
+  // Pass 2: write into a fresh folder beside dest, with libarchive's own guards on as well. One
+  // extraction into dest at a time (two fetches of one archive would replace each other's folders).
   fs::create_directories(dest);
   const fs::path final_dir = fs::path(dest).lexically_normal();
+  const std::string lock_path = (final_dir.parent_path() / ("." + final_dir.filename().string() + ".extract.lock")).string();
+  struct Lock {
+    int fd;
+    ~Lock() {
+      if (fd >= 0) ::close(fd);
+    }
+  } lock{::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644)};
+  if (lock.fd < 0 || ::flock(lock.fd, LOCK_EX) != 0)
+    throw Error("cannot lock " + lock_path + ": " + std::strerror(errno), "check that the folder is writable");
   const fs::path staging = final_dir.parent_path() /
                            ("." + final_dir.filename().string() + ".extracting-" + std::to_string(::getpid()));
   fs::remove_all(staging);
