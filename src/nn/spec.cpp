@@ -214,6 +214,7 @@ std::string model_format_help() {
   bn             BatchNormalization
   relu relu6 softmax
   res{ ... }     residual block: output = input + block(input)
+At most 10,000 layers (dense:N,softmax counts two; the } of a block is an Add layer).
 Example (the `cnn` preset):
   conv:32x3x3,relu,he_uniform maxpool:2 flatten dense:100,relu,he_uniform dense:10,softmax)";
 }
