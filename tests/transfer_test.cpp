@@ -14,6 +14,7 @@
 #include "dltrain/data.hpp"
 #include "dltrain/io.hpp"
 #include "dltrain/models.hpp"
+#include "dltrain/system.hpp"
 #include "dltrain/train.hpp"
 #include "helpers.hpp"
 
@@ -158,12 +159,14 @@ struct TinyTensor {
   std::vector<int32_t> shape;
   std::vector<float> data;  // empty: an activation
   std::vector<int32_t> ints;  // int32 constant (PAD paddings, MEAN axes)
+  int64_t buffer = -1;        // >= 0: this buffer index instead of its own (a damaged file)
 };
 struct TinyOp {
   int32_t code;
   std::vector<int32_t> inputs, outputs;
   uint8_t options_type = 0;
   std::vector<std::pair<int, int32_t>> int_fields = {};  // (field id, value)
+  int64_t opcode_index = -1;  // >= 0: this operator-code index instead of its own (a damaged file)
 };
 
 std::string tiny_model(const std::vector<TinyTensor>& tensors, const std::vector<TinyOp>& ops, int32_t input,
@@ -193,6 +196,7 @@ std::string tiny_model(const std::vector<TinyTensor>& tensors, const std::vector
       buffers.push_back(b.EndTable(start));
       buffer = uint32_t(buffers.size() - 1);
     }
+    if (t.buffer >= 0) buffer = uint32_t(t.buffer);
     const auto shape = b.CreateVector(t.shape);
     const auto name = b.CreateString("t" + std::to_string(i));
     const auto start = b.StartTable();
@@ -216,7 +220,10 @@ std::string tiny_model(const std::vector<TinyTensor>& tensors, const std::vector
     }
     const auto ins = b.CreateVector(o.inputs), outs = b.CreateVector(o.outputs);
     const auto start = b.StartTable();
-    b.AddElement<uint32_t>(slot(0), uint32_t(std::find(codes.begin(), codes.end(), o.code) - codes.begin()), 0);
+    b.AddElement<uint32_t>(slot(0),
+                           o.opcode_index >= 0 ? uint32_t(o.opcode_index)
+                                               : uint32_t(std::find(codes.begin(), codes.end(), o.code) - codes.begin()),
+                           0);
     b.AddOffset(slot(1), ins);
     b.AddOffset(slot(2), outs);
     b.AddElement<uint8_t>(slot(3), o.options_type, 0);
@@ -379,6 +386,23 @@ TEST(TfliteImport, TensorIndicesAreRangeChecked) {
         EXPECT_NE(std::string(e.what()).find(part), std::string::npos) << c.name << ": '" << part << "' in " << e.what();
     }
   }
+  // Buffer and operator-code indices past their tables.
+  std::vector<TinyTensor> bad_buffer = tensors;
+  bad_buffer[1].buffer = 99;
+  std::ofstream(dir / "buffer.tflite", std::ios::binary) << tiny_model(bad_buffer, {fc}, 0, 2);
+  expect_error([&] { import_tflite(dir / "buffer.tflite"); },
+               dir / "buffer.tflite" + ": malformed TFLite file: tensor 1 refers to buffer 99 of ");
+  TinyOp bad_code = fc;
+  bad_code.opcode_index = 7;
+  std::ofstream(dir / "code.tflite", std::ios::binary) << tiny_model(tensors, {bad_code}, 0, 2);
+  expect_error([&] { import_tflite(dir / "code.tflite"); },
+               dir / "code.tflite" + ": malformed TFLite file: operator 0 uses operator code 7");
+  // `dltrain summary` on the file that used to crash it: exit 1 and the message.
+  std::ofstream(dir / "summary.tflite", std::ios::binary) << tiny_model(tensors, cases[0].ops, 0, 2);
+  std::string output;
+  EXPECT_EQ(run_program({DLTRAIN_BINARY, "summary", dir / "summary.tflite"}, output), 1) << output;
+  EXPECT_NE(output.find(dir / "summary.tflite" + ": operator 0 (FULLY_CONNECTED): input 1 is missing"), std::string::npos)
+      << output;
   // The valid graph the cases damage imports.
   std::ofstream(dir / "fc.tflite", std::ios::binary) << tiny_model(tensors, {fc}, 0, 2);
   EXPECT_EQ(import_tflite(dir / "fc.tflite").model->spec, "flatten dense:3");
