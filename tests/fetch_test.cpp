@@ -124,6 +124,44 @@ TEST_F(Fetch, ResumesAcrossRunsAndTransfersOnlyTheRest) {
   EXPECT_EQ(bytes_sent(log_, "file.bin") - first, int64_t(file_.size()) - 600000 + 1);  // + the probe's byte
 }
 
+// A resume record (the sidecar) is validated against its partial file before it is trusted: an
+// offset past the bytes on disk, or part flags that do not cover the file, start the download over
+// (they used to leave a hole of zeros, published as the file when no digest was known).
+TEST_F(Fetch, ATamperedResumeRecordStartsOver) {
+  struct Case {
+    std::string name, mode;  // the server cuts the first response of each mode's URL
+    int64_t part_size;
+    std::function<void(nlohmann::json&)> tamper;
+  };
+  const std::vector<Case> cases = {
+      {"offset_past_the_partial_file", "dropfirst-600000", 1 << 30,
+       [](nlohmann::json& j) { j["offset"] = j["offset"].get<int64_t>() + 400000; }},
+      {"negative_offset", "dropfirst-600001", 1 << 30, [](nlohmann::json& j) { j["offset"] = -5; }},
+      {"too_few_part_flags", "dropfirst-150000", 200000,
+       [](nlohmann::json& j) { j["done"] = std::vector<bool>{false}; j["got"] = {0}; }},
+  };
+  for (const Case& c : cases) {
+    TempDir cache;
+    FetchOptions o = o_;
+    o.cache = cache.path();
+    o.part_size = c.part_size;
+    o.retries = 0;
+    std::vector<std::string> warnings;
+    o.warn = [&](const std::string& w) { warnings.push_back(w); };
+    const std::string url = base_ + c.mode + "/file.bin";
+    EXPECT_THROW(fetch(url, o), Error) << c.name;
+    const std::string side = cache / ("partial/" + sha256_hex(url) + ".json");
+    ASSERT_TRUE(fs::exists(side)) << c.name;
+    nlohmann::json j = nlohmann::json::parse(read_file(side));
+    c.tamper(j);
+    write(side, j.dump());
+    EXPECT_EQ(sha256_hex(read(fetch(url, o))), sha256_hex(file_)) << c.name << ": the published file differs";
+    bool warned = false;
+    for (const std::string& w : warnings) warned = warned || w.find(side + " does not match its partial file") != std::string::npos;
+    EXPECT_TRUE(warned) << c.name;
+  }
+}
+
 TEST_F(Fetch, CutPartsResumeWhereTheyStopped) {
   FetchOptions o = o_;
   o.part_size = 200000;

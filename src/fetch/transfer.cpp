@@ -536,8 +536,25 @@ FileDigest download(const Target& t, const FetchOptions& o, const std::string& c
   const std::string partial = base + ".part", side_path = base + ".json";
   Sidecar side = fs::exists(side_path) && fs::exists(partial) ? Sidecar::load(side_path) : Sidecar{};
   const bool parts = p.ranges && p.size > o.part_size;
-  const bool same = side.url == shown_url && side.validator == p.validator && side.size == p.size &&
-                    (parts ? side.part_size == o.part_size && !side.done.empty() : side.done.empty());
+  bool same = side.url == shown_url && side.validator == p.validator && side.size == p.size &&
+              (parts ? side.part_size == o.part_size && !side.done.empty() : side.done.empty());
+  if (same) {
+    // Read back from disk, the record must also fit the partial file: one part flag per part and
+    // a file of the full size (parts), or a resume offset within the bytes on disk (one stream).
+    // Otherwise resuming would leave a hole of zeros that is published when no digest is known.
+    std::error_code size_ec;
+    const int64_t on_disk = int64_t(fs::file_size(partial, size_ec));
+    const bool fits = !size_ec && (parts ? side.part_size > 0 &&
+                                               int64_t(side.done.size()) == (side.size + side.part_size - 1) / side.part_size &&
+                                               on_disk == side.size
+                                         : side.offset >= 0 && side.offset <= on_disk &&
+                                               (side.size < 0 || side.offset <= side.size));
+    if (!fits) {
+      o.warn(t.label + ": " + side_path + " does not match its partial file (" + std::to_string(on_disk) +
+             " bytes); starting this download over");
+      same = false;
+    }
+  }
   if (!same) {
     side = Sidecar{shown_url, p.validator, p.size, parts ? o.part_size : 0, 0, {}, {}};
     if (parts) side.done.assign(size_t((p.size + o.part_size - 1) / o.part_size), false);
