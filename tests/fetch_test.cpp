@@ -601,7 +601,10 @@ TEST(Archives, GoodOnesExtractHostileOnesAreRefusedWhole) {
   EXPECT_EQ(read_file(dir / "out/data/a.txt"), "A");
   EXPECT_EQ(files.size(), 2u);
   make_archive(dir / "good.zip", {{"z/b.txt", AE_IFREG, "B"}}, true);
-  extract_archive(dir / "good.zip", dir / "zout");
+  extract_archive(dir / "good.zip", dir / "zout/");  // a trailing '/' names the same folder
+  EXPECT_EQ(read_file(dir / "zout/z/b.txt"), "B");
+  EXPECT_EQ(size_t(std::distance(fs::directory_iterator(dir / "zout"), {})), 1u) << "something beside z/ in zout/";
+  extract_archive(dir / "good.zip", dir / "zout");  // again: replaces what the first one left
   EXPECT_EQ(read_file(dir / "zout/z/b.txt"), "B");
   struct Bad { std::string file; std::vector<Member> members; bool zip; std::string why; };
   const std::vector<Bad> bad = {

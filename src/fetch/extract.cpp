@@ -164,7 +164,8 @@ std::vector<std::string> extract_archive(const std::string& path, const std::str
   // Pass 2: write into a fresh folder beside dest, with libarchive's own guards on as well. One
   // extraction into dest at a time (two fetches of one archive would replace each other's folders).
   fs::create_directories(dest);
-  const fs::path final_dir = fs::path(dest).lexically_normal();
+  fs::path final_dir = fs::absolute(dest).lexically_normal();
+  if (final_dir.filename().empty()) final_dir = final_dir.parent_path();  // "out/" names "out"
   const std::string lock_path = (final_dir.parent_path() / ("." + final_dir.filename().string() + ".extract.lock")).string();
   struct Lock {
     int fd;
@@ -231,7 +232,13 @@ std::vector<std::string> extract_archive(const std::string& path, const std::str
     const fs::path to = final_dir / entry.path().filename();
     std::error_code ec;
     if (fs::exists(fs::symlink_status(to, ec))) fs::remove_all(to);  // a link: only the link goes
-    fs::rename(entry.path(), to);
+    fs::rename(entry.path(), to, ec);
+    if (ec == std::errc::cross_device_link) {  // dest is a mount point: copy, then drop the staged copy
+      fs::copy(entry.path(), to, fs::copy_options::recursive | fs::copy_options::copy_symlinks);
+      ec.clear();
+    }
+    if (ec) throw Error(path + ": cannot move '" + entry.path().filename().string() + "' into " + final_dir.string() + ": " +
+                        ec.message());
   }
   for (const fs::path& rel : written) out.push_back((final_dir / rel).string());
   return out;
