@@ -57,7 +57,6 @@ void update_json(const std::string& cache, const std::string& file, const std::s
   write_file_atomic(cache + "/" + file, j.dump(1));
 }
 
-
 struct Fetched {
   std::string name;
   FileDigest digest;
@@ -344,7 +343,8 @@ FetchResult fetch(const std::string& uri, const FetchOptions& o) {
         break;
     }
     if (folder_name.empty()) folder_name = stem(got.front().name);
-    checked_relative(folder_name);  // derived from a remote name: refused before it is recorded
+    checked_relative(folder_name);  // names that come from remote listings and headers are refused
+    for (const Fetched& f : got) checked_relative(f.name);  // before they are recorded
     nlohmann::json files = nlohmann::json::array();
     for (const Fetched& f : got) files.push_back({{"name", f.name}, {"sha256", f.digest.sha256}, {"size", f.digest.size}});
     update_json(cache, "index.json", key, {{"folder", folder_name}, {"files", files}});
