@@ -1,6 +1,8 @@
 // The dltrain program end to end: each subcommand, its output and exit code, bad arguments, and
 // the train -> resume -> eval -> predict story on real Fashion-MNIST. The binary is spawned
 // directly (no shell); stdout is a file, so progress comes as plain lines.
+#include <archive.h>
+#include <archive_entry.h>
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <spawn.h>
@@ -355,6 +357,71 @@ TEST(Cli, FetchThenTrainFromTheCache) {
   EXPECT_HAS(insecure.err, "TLS certificates are NOT checked");
   EXPECT_EQ(run({"fetch", "s3://"}, {env}).code, 1);
   EXPECT_EQ(run({"fetch", "kmnist", "--limit-rate", "fast"}, {env}).code, 1);
+}
+
+// --extract refuses an archive over its limit (here --max-extract; 16 GiB and 100:1 by default),
+// says which option raises it, and leaves none of its members; raised, the same archive extracts.
+TEST(Cli, FetchExtractHasASizeLimit) {
+  TempDir src, cache;
+  const std::string tar = src / "zeros.tar.gz";
+  {
+    archive* a = archive_write_new();
+    archive_write_set_format_pax_restricted(a);
+    archive_write_add_filter_gzip(a);
+    archive_write_open_filename(a, tar.c_str());
+    for (const auto& [name, size] : {std::pair<std::string, size_t>{"a/small.txt", 5}, {"a/zeros.bin", 3 << 20}}) {
+      archive_entry* e = archive_entry_new();
+      archive_entry_set_pathname(e, name.c_str());
+      archive_entry_set_filetype(e, AE_IFREG);
+      archive_entry_set_perm(e, 0644);
+      archive_entry_set_size(e, int64_t(size));
+      archive_write_header(a, e);
+      const std::string data(size, '\0');
+      archive_write_data(a, data.data(), data.size());
+      archive_entry_free(e);
+    }
+    archive_write_close(a);
+    archive_write_free(a);
+  }
+  const std::string env = "DLTRAIN_CACHE=" + cache.path();
+  const Result refused = run({"fetch", tar, "--extract", "--max-extract", "1M", "--name", "z"}, {env});
+  EXPECT_EQ(refused.code, 1) << refused.err;
+  EXPECT_HAS(refused.err, "extracts to more than " + std::to_string(1'000'000) + " bytes");
+  EXPECT_HAS(refused.err, "--max-extract");
+  EXPECT_FALSE(std::filesystem::exists(cache / "datasets/z/a")) << "members of a refused archive were left";
+  const Result bad = run({"fetch", tar, "--extract", "--max-extract", "lots"}, {env});
+  EXPECT_EQ(bad.code, 1);
+  EXPECT_HAS(bad.err, "--max-extract lots: not a size");
+  const Result ok = run({"fetch", tar, "--extract", "--max-extract", "1Gi", "--name", "z"}, {env});
+  EXPECT_EQ(ok.code, 0) << ok.err;
+  EXPECT_EQ(std::filesystem::file_size(cache / "datasets/z/a/zeros.bin"), size_t(3) << 20);
+  const Result by_env = run({"fetch", tar, "--extract", "--name", "z"}, {env, "DLTRAIN_MAX_EXTRACT=1M"});
+  EXPECT_EQ(by_env.code, 1) << by_env.err;
+}
+
+// Two processes fetching the same local file at once both succeed and publish one correct blob.
+// They used to copy it into the same partial file: one deleted or overwrote the copy the other was
+// still writing or hashing, and failed (or published bytes under another digest).
+TEST(Cli, ConcurrentFetchesOfOneLocalFile) {
+  TempDir src;
+  Rng rng(5);
+  std::string data(size_t(48) << 20, '\0');
+  for (char& c : data) c = char(rng.below(256));
+  std::ofstream(src / "big.bin", std::ios::binary) << data;
+  const std::string digest = sha256_hex(data);
+  for (int round = 0; round < 3; ++round) {
+    TempDir cache;
+    const std::string env = "DLTRAIN_CACHE=" + cache.path();
+    Result second;
+    const Result first = run({"fetch", src / "big.bin", "-q"}, {env},
+                             [&](pid_t) { second = run({"fetch", src / "big.bin", "-q"}, {env}); });
+    EXPECT_EQ(first.code, 0) << "round " << round << ": " << first.err;
+    EXPECT_EQ(second.code, 0) << "round " << round << ": " << second.err;
+    for (const auto& blob : std::filesystem::directory_iterator(cache / "blobs"))
+      EXPECT_EQ(digest_file(blob.path()).sha256, blob.path().filename().string()) << "round " << round;
+    EXPECT_EQ(digest_file(cache / "datasets/big.bin/big.bin").sha256, digest) << "round " << round;
+    EXPECT_TRUE(std::filesystem::is_empty(cache / "partial")) << "round " << round;
+  }
 }
 
 // Credentials in a URL never reach the terminal, error messages or the cache: a password and signed

@@ -7,10 +7,12 @@
 #include <archive.h>
 #include <archive_entry.h>
 #include <gtest/gtest.h>
+#include <zlib.h>
 
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <thread>
 
@@ -120,6 +122,44 @@ TEST_F(Fetch, ResumesAcrossRunsAndTransfersOnlyTheRest) {
   const int64_t first = bytes_sent(log_, "file.bin");
   EXPECT_EQ(read(fetch(base_ + "dropfirst-600000/file.bin", o)), file_);
   EXPECT_EQ(bytes_sent(log_, "file.bin") - first, int64_t(file_.size()) - 600000 + 1);  // + the probe's byte
+}
+
+// A resume record (the sidecar) is validated against its partial file before it is trusted: an
+// offset past the bytes on disk, or part flags that do not cover the file, start the download over
+// (they used to leave a hole of zeros, published as the file when no digest was known).
+TEST_F(Fetch, ATamperedResumeRecordStartsOver) {
+  struct Case {
+    std::string name, mode;  // the server cuts the first response of each mode's URL
+    int64_t part_size;
+    std::function<void(nlohmann::json&)> tamper;
+  };
+  const std::vector<Case> cases = {
+      {"offset_past_the_partial_file", "dropfirst-600000", 1 << 30,
+       [](nlohmann::json& j) { j["offset"] = j["offset"].get<int64_t>() + 400000; }},
+      {"negative_offset", "dropfirst-600001", 1 << 30, [](nlohmann::json& j) { j["offset"] = -5; }},
+      {"too_few_part_flags", "dropfirst-150000", 200000,
+       [](nlohmann::json& j) { j["done"] = std::vector<bool>{false}; j["got"] = {0}; }},
+  };
+  for (const Case& c : cases) {
+    TempDir cache;
+    FetchOptions o = o_;
+    o.cache = cache.path();
+    o.part_size = c.part_size;
+    o.retries = 0;
+    std::vector<std::string> warnings;
+    o.warn = [&](const std::string& w) { warnings.push_back(w); };
+    const std::string url = base_ + c.mode + "/file.bin";
+    EXPECT_THROW(fetch(url, o), Error) << c.name;
+    const std::string side = cache / ("partial/" + sha256_hex(url) + ".json");
+    ASSERT_TRUE(fs::exists(side)) << c.name;
+    nlohmann::json j = nlohmann::json::parse(read_file(side));
+    c.tamper(j);
+    write(side, j.dump());
+    EXPECT_EQ(sha256_hex(read(fetch(url, o))), sha256_hex(file_)) << c.name << ": the published file differs";
+    bool warned = false;
+    for (const std::string& w : warnings) warned = warned || w.find(side + " does not match its partial file") != std::string::npos;
+    EXPECT_TRUE(warned) << c.name;
+  }
 }
 
 TEST_F(Fetch, CutPartsResumeWhereTheyStopped) {
@@ -281,6 +321,97 @@ TEST(FetchLocal, CopiesVerifiesAndNamesAFolder) {
   EXPECT_EQ(read_file(cache / "datasets/mine/a/x.txt"), "x");
 }
 
+// Every index.json entry is checked before use. A digest that is not a sha256 used to become a
+// path (<cache>/blobs/../../secret) that fetch hard-linked into the dataset folder; entries of the
+// wrong JSON types used to make every later fetch throw. Each is now ignored with a warning
+// naming index.json, and the fetch runs again from the source.
+TEST(FetchCache, TamperedIndexEntriesAreIgnoredWithAWarning) {
+  TempDir src, cache, elsewhere;
+  write(src / "x.bin", "the real data");
+  write(elsewhere / "secret.txt", "not for the dataset");
+  FetchOptions o;
+  o.cache = cache.path();
+  std::vector<std::string> warnings;
+  o.warn = [&](const std::string& w) { warnings.push_back(w); };
+  const std::string uri = src / "x.bin", index = cache / "index.json";
+  const FetchResult first = fetch(uri, o);
+  const std::string dataset_file = first.files.at(0).path;
+  const nlohmann::json good = nlohmann::json::parse(read_file(index));
+  const std::string escape = fs::relative(elsewhere / "secret.txt", cache / "blobs").string();
+  ASSERT_TRUE(fs::exists(cache / ("blobs/" + escape)));  // the path the tampered digest would name
+  struct Case {
+    std::string name;
+    std::function<void(nlohmann::json&)> tamper;
+    std::string warning;
+  };
+  const std::vector<Case> cases = {
+      {"digest_escapes_the_cache", [&](nlohmann::json& j) { j[uri]["files"][0]["sha256"] = escape; },
+       "'" + escape + "' (for x.bin) is not a sha256 digest"},
+      {"digest_upper_case", [&](nlohmann::json& j) {
+         std::string d = j[uri]["files"][0]["sha256"];
+         for (char& c : d) c = char(std::toupper(c));
+         j[uri]["files"][0]["sha256"] = d;
+       }, "is not a sha256 digest"},
+      {"folder_escapes", [&](nlohmann::json& j) { j[uri]["folder"] = "../../x"; },
+       "its folder '../../x' is not a plain name"},
+      {"file_name_escapes", [&](nlohmann::json& j) { j[uri]["files"][0]["name"] = "../../x.bin"; },
+       "the file name '../../x.bin' would leave the dataset folder"},
+      {"folder_not_a_string", [&](nlohmann::json& j) { j[uri]["folder"] = 42; }, "is not {\"folder\""},
+      {"files_not_an_array", [&](nlohmann::json& j) { j[uri]["files"] = "x"; }, "is not {\"folder\""},
+      {"size_not_a_number", [&](nlohmann::json& j) { j[uri]["files"][0]["size"] = "big"; }, "a file record is not"},
+      {"size_wrong", [&](nlohmann::json& j) { j[uri]["files"][0]["size"] = 1; }, "is not a regular file of 1 bytes"},
+      {"index_not_an_object", [&](nlohmann::json& j) { j = nlohmann::json::array({1, 2}); }, ""},
+  };
+  for (const Case& c : cases) {
+    nlohmann::json j = good;
+    c.tamper(j);
+    write(index, j.dump());
+    warnings.clear();
+    FetchResult r;
+    try {
+      r = fetch(uri, o);
+    } catch (const std::exception& e) {
+      ADD_FAILURE() << c.name << ": " << e.what();
+      continue;
+    }
+    EXPECT_EQ(read_file(dataset_file), "the real data") << c.name;
+    EXPECT_EQ(r.files.at(0).path, dataset_file) << c.name;
+    EXPECT_FALSE(r.files.at(0).from_cache) << c.name << ": the tampered entry was used";
+    if (!c.warning.empty()) {
+      ASSERT_EQ(warnings.size(), 1u) << c.name;
+      EXPECT_NE(warnings[0].find(index + ": ignoring the entry for " + uri), std::string::npos) << warnings[0];
+      EXPECT_NE(warnings[0].find(c.warning), std::string::npos) << c.name << ": " << warnings[0];
+    }
+    // The fetch rewrote a valid entry: the next one uses it.
+    EXPECT_TRUE(fetch(uri, o).files.at(0).from_cache) << c.name;
+  }
+  EXPECT_EQ(read_file(elsewhere / "secret.txt"), "not for the dataset");
+  EXPECT_EQ(fs::hard_link_count(elsewhere / "secret.txt"), 1u);
+}
+
+// A refused --name is refused before anything is recorded: it used to be written to index.json
+// first, so every later fetch of the same source was refused too.
+TEST(FetchCache, ARefusedNameDoesNotPoisonTheIndex) {
+  TempDir src, cache;
+  write(src / "x.bin", "data");
+  FetchOptions o;
+  o.cache = cache.path();
+  for (const std::string bad : {"../../x", "/abs", "a/../../b", "."}) {
+    o.name = bad;
+    try {
+      fetch(src / "x.bin", o);
+      ADD_FAILURE() << "--name " << bad << " was accepted";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find("--name '" + bad + "'"), std::string::npos) << e.what();
+    }
+  }
+  EXPECT_FALSE(fs::exists(cache / "index.json") && read_file(cache / "index.json").find("..") != std::string::npos);
+  o.name.clear();
+  EXPECT_EQ(read_file(fetch(src / "x.bin", o).files.at(0).path), "data");
+  o.name = "mine";
+  EXPECT_EQ(fetch(src / "x.bin", o).folder, cache / "datasets/mine");
+}
+
 TEST(Sources, DriveLinkFormsAndBadUris) {
   for (const char* url : {"https://drive.google.com/file/d/1AbC_d-9/view?usp=sharing", "https://drive.google.com/file/d/1AbC_d-9",
                           "https://drive.google.com/open?id=1AbC_d-9", "https://drive.google.com/uc?id=1AbC_d-9&export=download",
@@ -439,6 +570,7 @@ struct Member {
   std::string name;
   mode_t type = AE_IFREG;
   std::string data = {}, link = {};
+  std::string hardlink = {};  // a hard link to this earlier member
 };
 
 void make_archive(const std::string& path, const std::vector<Member>& members, bool zip) {
@@ -453,6 +585,7 @@ void make_archive(const std::string& path, const std::vector<Member>& members, b
     archive_entry_set_perm(e, 0644);
     archive_entry_set_size(e, int64_t(m.data.size()));
     if (m.type == AE_IFLNK) archive_entry_set_symlink(e, m.link.c_str());
+    if (!m.hardlink.empty()) archive_entry_set_hardlink(e, m.hardlink.c_str()), archive_entry_set_size(e, 0);
     archive_write_header(a, e);
     if (!m.data.empty()) archive_write_data(a, m.data.data(), m.data.size());
     archive_entry_free(e);
@@ -468,7 +601,10 @@ TEST(Archives, GoodOnesExtractHostileOnesAreRefusedWhole) {
   EXPECT_EQ(read_file(dir / "out/data/a.txt"), "A");
   EXPECT_EQ(files.size(), 2u);
   make_archive(dir / "good.zip", {{"z/b.txt", AE_IFREG, "B"}}, true);
-  extract_archive(dir / "good.zip", dir / "zout");
+  extract_archive(dir / "good.zip", dir / "zout/");  // a trailing '/' names the same folder
+  EXPECT_EQ(read_file(dir / "zout/z/b.txt"), "B");
+  EXPECT_EQ(size_t(std::distance(fs::directory_iterator(dir / "zout"), {})), 1u) << "something beside z/ in zout/";
+  extract_archive(dir / "good.zip", dir / "zout");  // again: replaces what the first one left
   EXPECT_EQ(read_file(dir / "zout/z/b.txt"), "B");
   struct Bad { std::string file; std::vector<Member> members; bool zip; std::string why; };
   const std::vector<Bad> bad = {
@@ -479,6 +615,20 @@ TEST(Archives, GoodOnesExtractHostileOnesAreRefusedWhole) {
       {"dev.tar.gz", {{"null", AE_IFCHR}}, false, "device file"},
       {"fifo.tar.gz", {{"pipe", AE_IFIFO}}, false, "device file, FIFO"},
       {"dotdot.zip", {{"../evil.txt", AE_IFREG, "x"}}, true, "climbs out"},
+      {"hardlink-out.tar.gz", {{"ok.txt", AE_IFREG, "1"}, {"h", AE_IFREG, "", "", "../../etc/passwd"}}, false,
+       "climbs out"},
+      {"hardlink-abs.tar.gz", {{"ok.txt", AE_IFREG, "1"}, {"h", AE_IFREG, "", "", "/etc/passwd"}}, false, "absolute path"},
+      {"hardlink-later.tar.gz", {{"h", AE_IFREG, "", "", "ok.txt"}, {"ok.txt", AE_IFREG, "1"}}, false,
+       "hard link 'h' points to 'ok.txt', which is not an earlier regular file"},
+      {"hardlink-to-link.tar.gz", {{"ok.txt", AE_IFREG, "1"}, {"l", AE_IFLNK, "", "ok.txt"}, {"h", AE_IFREG, "", "", "l"}},
+       false, "hard link 'h' points to 'l', which is not an earlier regular file"},
+      // Each link stays inside alone, but "b" leaves through "d/a" (-> "..", the folder itself).
+      {"link-chain.tar.gz", {{"ok.txt", AE_IFREG, "1"}, {"d/a", AE_IFLNK, "", ".."}, {"b", AE_IFLNK, "", "d/a/.."}},
+       false, "link 'b' points through another link ('d/a')"},
+      // Passes the first check, then fails while writing (a member under a link): the members
+      // already written must not stay.
+      {"through-link.tar.gz", {{"ok.txt", AE_IFREG, "1"}, {"sub/x", AE_IFREG, "2"}, {"d", AE_IFLNK, "", "sub"},
+                               {"d/f", AE_IFREG, "3"}}, false, "cannot extract 'd/f'"},
   };
   for (const Bad& b : bad) {
     make_archive(dir / b.file, b.members, b.zip);
@@ -490,9 +640,103 @@ TEST(Archives, GoodOnesExtractHostileOnesAreRefusedWhole) {
       EXPECT_NE(std::string(e.what()).find(b.why), std::string::npos) << b.file << ": " << e.what();
     }
     EXPECT_FALSE(fs::exists(dest + "/ok.txt")) << b.file << ": partially extracted";
+    EXPECT_TRUE(!fs::exists(dest) || fs::is_empty(dest)) << b.file << ": partially extracted";
+    for (const auto& entry : fs::directory_iterator(dir.path()))  // nor its staging folder
+      EXPECT_EQ(entry.path().filename().string().find(".extracting"), std::string::npos) << entry.path();
   }
   EXPECT_FALSE(fs::exists(dir / "evil.txt"));
   EXPECT_FALSE(fs::exists("/tmp/dltrain-evil.txt"));
+}
+
+// In-archive hard links to earlier members are files like any other (GNU tar writes them for
+// files with several names); they used to be refused as device files.
+TEST(Archives, HardLinksToEarlierMembersAreAccepted) {
+  TempDir dir;
+  make_archive(dir / "links.tar.gz",
+               {{"data/a.txt", AE_IFREG, "A"}, {"data/again.txt", AE_IFREG, "", "", "data/a.txt"},
+                {"other/b.txt", AE_IFREG, "", "", "data/again.txt"}},
+               false);
+  const auto files = extract_archive(dir / "links.tar.gz", dir / "out");
+  EXPECT_EQ(files.size(), 3u);
+  for (const char* name : {"data/a.txt", "data/again.txt", "other/b.txt"}) EXPECT_EQ(read_file(dir / "out/" + name), "A") << name;
+  EXPECT_TRUE(fs::equivalent(dir / "out/data/a.txt", dir / "out/other/b.txt"));
+}
+
+// Two extractions of one archive into one folder at once (two `fetch --extract` of a dataset)
+// both succeed and leave one complete copy: they take turns.
+TEST(Archives, ConcurrentExtractionsIntoOneFolderTakeTurns) {
+  TempDir dir;
+  std::vector<Member> members;
+  for (int i = 0; i < 200; ++i) members.push_back({"d/f" + std::to_string(i), AE_IFREG, random_bytes(5000, uint64_t(i))});
+  make_archive(dir / "many.tar.gz", members, false);
+  for (int round = 0; round < 3; ++round) {
+    std::string errors[2];
+    std::thread t[2];
+    for (int k = 0; k < 2; ++k)
+      t[k] = std::thread([&, k] {
+        try {
+          extract_archive(dir / "many.tar.gz", dir / "out");
+        } catch (const std::exception& e) {
+          errors[k] = e.what();
+        }
+      });
+    for (std::thread& x : t) x.join();
+    EXPECT_EQ(errors[0] + errors[1], "") << "round " << round;
+    EXPECT_EQ(size_t(std::distance(fs::directory_iterator(dir / "out/d"), {})), members.size());
+    EXPECT_EQ(read_file(dir / "out/d/f7"), members[7].data);
+  }
+}
+
+// Extracted bytes are capped at min(max_bytes, max(ratio_floor, max_ratio * archive size)), by
+// the sizes members declare (before writing) and by the bytes actually written (a raw .gz declares
+// none); a refused archive leaves nothing.
+TEST(Archives, ExtractedBytesAreLimited) {
+  TempDir dir;
+  const std::string zeros(8 << 20, '\0');
+  make_archive(dir / "bomb.tar.gz", {{"ok.txt", AE_IFREG, "1"}, {"zeros.bin", AE_IFREG, zeros}}, false);
+  {
+    gzFile f = gzopen((dir / "zeros.bin.gz").c_str(), "wb9");
+    gzwrite(f, zeros.data(), unsigned(zeros.size()));
+    gzclose(f);
+  }
+  ExtractLimits limits;
+  limits.ratio_floor = 1 << 20;
+  for (const char* file : {"bomb.tar.gz", "zeros.bin.gz"}) {
+    const int64_t size = int64_t(fs::file_size(dir / file));
+    const int64_t allowed = std::max<int64_t>(limits.ratio_floor, int64_t(limits.max_ratio * double(size)));
+    ASSERT_LT(allowed, int64_t(zeros.size())) << file << " compresses less than expected";
+    const std::string dest = dir / (std::string("out-") + file);
+    try {
+      extract_archive(dir / file, dest, limits);
+      ADD_FAILURE() << file << " was extracted";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find(dir / file + ": extracts to more than " + std::to_string(allowed) + " bytes"),
+                std::string::npos)
+          << e.what();
+      EXPECT_NE(e.hint().find("--max-extract"), std::string::npos) << e.hint();
+    }
+    EXPECT_TRUE(!fs::exists(dest) || fs::is_empty(dest)) << file << ": partially extracted";
+  }
+  ExtractLimits capped;  // the absolute cap applies whatever the ratio
+  capped.max_ratio = 1e9;
+  capped.max_bytes = 4 << 20;
+  EXPECT_THROW(extract_archive(dir / "bomb.tar.gz", dir / "capped", capped), Error);
+  ExtractLimits trusted;  // the defaults' 64 MiB floor: these small archives extract
+  EXPECT_EQ(extract_archive(dir / "bomb.tar.gz", dir / "ok", trusted).size(), 2u);
+  EXPECT_EQ(fs::file_size(dir / "ok/zeros.bin"), zeros.size());
+  EXPECT_EQ(extract_archive(dir / "zeros.bin.gz", dir / "ok-gz", trusted).size(), 1u);
+  EXPECT_EQ(fs::file_size(dir / "ok-gz/zeros.bin"), zeros.size());
+  // Sizes in options and variables.
+  EXPECT_EQ(parse_size("16Gi", "--max-extract"), int64_t(16) << 30);
+  EXPECT_EQ(parse_size("40G", "--max-extract"), int64_t(40'000'000'000));
+  EXPECT_THROW(parse_size("lots", "--max-extract"), Error);
+  ::setenv("DLTRAIN_MAX_EXTRACT", "2Mi", 1);
+  ::setenv("DLTRAIN_MAX_EXTRACT_RATIO", "7", 1);
+  const ExtractLimits env = ExtractLimits::from_environment();
+  ::unsetenv("DLTRAIN_MAX_EXTRACT");
+  ::unsetenv("DLTRAIN_MAX_EXTRACT_RATIO");
+  EXPECT_EQ(env.max_bytes, 2 << 20);
+  EXPECT_EQ(env.max_ratio, 7);
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <zlib.h>
 
+#include <filesystem>
 #include <fstream>
 
 #include "dltrain/data.hpp"
@@ -66,7 +67,8 @@ TEST(Idx, MalformedFilesAreExplained) {
       {header(0x08, {10}) + "abc", "header promises 10 data bytes, file has 3"},
       {header(0x08, {10}) + "abc", "header promises 10 data bytes, file has 3", true},
       {header(0x08, {2}) + "abc", "trailing bytes"},
-      {header(0x08, {0xFFFFFFFF, 0xFFFFFFFF, 0xFFFFFFFF}) + "tiny", "absurd dimensions"},
+      {header(0x08, {0x80000000, 2}) + "tiny", "dimension 0 is " + std::to_string(0x80000000u) + ", above the limit"},
+      {header(0x08, {0x7FFFFFFF, 0x7FFFFFFF, 0x7FFFFFFF}) + "tiny", "absurd dimensions"},
       {header(0x08, {60000, 28, 28}) + std::string(100, 'x'), "truncated"},  // lies: no 47 MB allocated
   };
   for (const Case& c : cases) {
@@ -83,6 +85,32 @@ TEST(Idx, MalformedFilesAreExplained) {
   write(p, big, true);
   std::filesystem::resize_file(p, std::filesystem::file_size(p) / 2);
   EXPECT_NE(error_of(p).find("corrupt gzip data"), std::string::npos) << error_of(p);
+}
+
+// A gzip IDX is inflated no further than its header's promise: a header promising more than the
+// file could inflate to (deflate's 1032:1) is refused before inflating anything, and data beyond
+// the promise is refused at its first byte.
+TEST(Idx, GzipInflatesOnlyWhatTheHeaderPromises) {
+  TempDir dir;
+  const std::string p = dir / "bomb.gz";
+  const uint32_t n = 2000, h = 1000, w = 1000;  // 2 GB promised, 1 MiB of zeros inside
+  write(p, header(0x08, {n, h, w}) + std::string(1 << 20, '\0'), true);
+  const std::string e = error_of(p);
+  EXPECT_NE(e.find(p + ": header promises " + std::to_string(uint64_t(n) * h * w) + " data bytes, more than a " +
+                   std::to_string(std::filesystem::file_size(p)) + "-byte gzip file can inflate to"),
+            std::string::npos)
+      << e;
+  // A plausible promise with far more inside: stops one byte past it.
+  write(p, header(0x08, {16, 4}) + std::string(64 << 20, '\0'), true);
+  EXPECT_NE(error_of(p).find(p + ": trailing bytes after the " + std::to_string(16 * 4) + " data bytes"),
+            std::string::npos)
+      << error_of(p);
+  // A raw file shorter than its promise is refused from its size, before reading.
+  write(dir / "short", header(0x08, {n, h, w}) + "abc");
+  EXPECT_NE(error_of(dir / "short").find("header promises " + std::to_string(uint64_t(n) * h * w) +
+                                         " data bytes, file has 3"),
+            std::string::npos)
+      << error_of(dir / "short");
 }
 
 TEST(Idx, FolderChecksPairsAndNames) {

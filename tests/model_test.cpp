@@ -2,6 +2,7 @@
 // initializers, residual graphs, and fused execution matching layer-by-layer ops.
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <cmath>
 
 #include "dltrain/models.hpp"
@@ -93,6 +94,58 @@ TEST(Graph, KerasStyleNames) {
   EXPECT_EQ(m->layer(2).name(), "dense_1");
   EXPECT_EQ(m->layer(3).name(), "re_lu");
   EXPECT_EQ(m->layer(4).name(), "dense_2");
+}
+
+// A text with more layers than Model::max_layers is refused before any layer is built; a model
+// at the limit builds, with Keras names counted per type.
+TEST(TextFormat, LayerCountLimit) {
+  auto relus = [](size_t n) {
+    std::string text;
+    for (size_t i = 0; i < n; ++i) text += "relu ";
+    return text;
+  };
+  const std::string limit = std::to_string(Model::max_layers);
+  try {
+    parse_model(relus(Model::max_layers + 1), {4});
+    ADD_FAILURE() << "no error for " << Model::max_layers + 1 << " layers";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("model text: more than " + limit + " layers"), std::string::npos) << e.what();
+  }
+  // `dense:N,softmax` is two layers: at the limit in tokens, over it in layers.
+  try {
+    parse_model(relus(Model::max_layers - 1) + "dense:2,softmax", {4});
+    ADD_FAILURE() << "no error for " << Model::max_layers + 1 << " layers";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("more than " + limit + " layers"), std::string::npos) << e.what();
+  }
+  auto m = parse_model(relus(Model::max_layers - 2) + "dense:2,softmax", {4});
+  EXPECT_EQ(m->size(), Model::max_layers);
+  EXPECT_EQ(m->layer(Model::max_layers - 3).name(), "re_lu_" + std::to_string(Model::max_layers - 3));
+  EXPECT_EQ(m->layer(Model::max_layers - 1).name(), "softmax");
+  EXPECT_THROW(m->add(make_activation(Act::relu)), Error);  // add() holds the limit too
+}
+
+// Building is linear in the layer count: 10x the layers may not cost 30x the time (it cost about
+// 100x when each add() re-derived every earlier layer's name). Best of five runs each.
+TEST(TextFormat, BuildingIsNotQuadratic) {
+  auto build_seconds = [](size_t n) {
+    std::string text;
+    for (size_t i = 0; i < n / 2; ++i) text += "dense:4 relu ";
+    double best = 1e9;
+    for (int rep = 0; rep < 5; ++rep) {
+      const auto t0 = std::chrono::steady_clock::now();
+      auto m = parse_model(text, {4});
+      best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+      EXPECT_EQ(m->size(), n / 2 * 2);
+    }
+    return best;
+  };
+  const size_t n_large = Model::max_layers, n_small = n_large / 10;
+  const double large = build_seconds(n_large), small = build_seconds(n_small);
+  std::printf("%zu layers: %.1f ms; %zu layers: %.1f ms\n", n_small, small * 1e3, n_large, large * 1e3);
+  // A complexity check, not a speed target: 10x the layers took ~10x the time here, the
+  // quadratic builder ~100x; the bound leaves room for a loaded machine.
+  EXPECT_LT(large, 50 * small);
 }
 
 TEST(Graph, FusedExecutionMatchesLayerByLayerOps) {

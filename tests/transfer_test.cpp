@@ -14,6 +14,7 @@
 #include "dltrain/data.hpp"
 #include "dltrain/io.hpp"
 #include "dltrain/models.hpp"
+#include "dltrain/system.hpp"
 #include "dltrain/train.hpp"
 #include "helpers.hpp"
 
@@ -158,12 +159,14 @@ struct TinyTensor {
   std::vector<int32_t> shape;
   std::vector<float> data;  // empty: an activation
   std::vector<int32_t> ints;  // int32 constant (PAD paddings, MEAN axes)
+  int64_t buffer = -1;        // >= 0: this buffer index instead of its own (a damaged file)
 };
 struct TinyOp {
   int32_t code;
   std::vector<int32_t> inputs, outputs;
   uint8_t options_type = 0;
   std::vector<std::pair<int, int32_t>> int_fields = {};  // (field id, value)
+  int64_t opcode_index = -1;  // >= 0: this operator-code index instead of its own (a damaged file)
 };
 
 std::string tiny_model(const std::vector<TinyTensor>& tensors, const std::vector<TinyOp>& ops, int32_t input,
@@ -193,6 +196,7 @@ std::string tiny_model(const std::vector<TinyTensor>& tensors, const std::vector
       buffers.push_back(b.EndTable(start));
       buffer = uint32_t(buffers.size() - 1);
     }
+    if (t.buffer >= 0) buffer = uint32_t(t.buffer);
     const auto shape = b.CreateVector(t.shape);
     const auto name = b.CreateString("t" + std::to_string(i));
     const auto start = b.StartTable();
@@ -216,7 +220,10 @@ std::string tiny_model(const std::vector<TinyTensor>& tensors, const std::vector
     }
     const auto ins = b.CreateVector(o.inputs), outs = b.CreateVector(o.outputs);
     const auto start = b.StartTable();
-    b.AddElement<uint32_t>(slot(0), uint32_t(std::find(codes.begin(), codes.end(), o.code) - codes.begin()), 0);
+    b.AddElement<uint32_t>(slot(0),
+                           o.opcode_index >= 0 ? uint32_t(o.opcode_index)
+                                               : uint32_t(std::find(codes.begin(), codes.end(), o.code) - codes.begin()),
+                           0);
     b.AddOffset(slot(1), ins);
     b.AddOffset(slot(2), outs);
     b.AddElement<uint8_t>(slot(3), o.options_type, 0);
@@ -332,6 +339,89 @@ TEST(TfliteImport, UnsupportedOperatorsAreNamed) {
   std::ofstream(dir / "pad.tflite", std::ios::binary)
       << tiny_model(padded, {{34, {0, 1}, {2}}, {3, {2, 3, 4}, {5}, 1, {{0, 1}, {1, 1}, {2, 1}, {3, 0}}}}, 0, 5);
   expect_error([&] { import_tflite(dir / "pad.tflite"); }, "PAD");
+}
+
+// Every tensor index read from the file is range-checked: an omitted (-1) input that an operator
+// needs, an index past the tensor list, a -1 output or model input/output are errors naming the
+// file, the part and the index (an omitted FC weight used to read tensors()[-1] and crash summary).
+TEST(TfliteImport, TensorIndicesAreRangeChecked) {
+  const std::vector<TinyTensor> tensors = {{{1, 2, 2, 1}, {}, {}}, {{3, 4}, values(12, 1), {}}, {{1, 3}, {}, {}}};
+  const std::string n = std::to_string(tensors.size()), past = std::to_string(tensors.size() + 4);
+  const int32_t past_i = int32_t(tensors.size() + 4);
+  const TinyOp fc = {9, {0, 1, -1}, {2}, 8, {{0, 0}}};  // valid: x (1,2,2,1) -> (1,3), no bias
+  struct Case {
+    std::string name;
+    std::vector<TinyOp> ops;
+    int32_t input, output;
+    std::vector<std::string> expect;
+  };
+  const std::vector<Case> cases = {
+      {"fc_weights_omitted", {{9, {0, -1, -1}, {2}, 8, {{0, 0}}}}, 0, 2,
+       {"operator 0 (FULLY_CONNECTED)", "input 1 is missing (tensor index -1)"}},
+      {"conv_filter_omitted", {{3, {0, -1}, {2}, 1, {{0, 1}}}}, 0, 2,
+       {"operator 0 (CONV_2D)", "input 1 is missing (tensor index -1)"}},
+      {"fc_weights_missing_from_the_list", {{9, {0}, {2}, 8, {{0, 0}}}}, 0, 2,
+       {"operator 0 (FULLY_CONNECTED)", "input 1 is missing (tensor index absent)"}},
+      {"input_past_the_end", {{9, {0, past_i, -1}, {2}, 8, {{0, 0}}}}, 0, 2,
+       {"malformed TFLite file", "operator 0 input 1 names tensor " + past, "has " + n + " tensors"}},
+      {"input_below_minus_one", {{9, {0, -2, -1}, {2}, 8, {{0, 0}}}}, 0, 2,
+       {"malformed TFLite file", "operator 0 input 1 names tensor -2"}},
+      {"output_minus_one", {{9, {0, 1, -1}, {-1}, 8, {{0, 0}}}}, 0, 2,
+       {"malformed TFLite file", "operator 0 output 0 names tensor -1"}},
+      {"no_output", {{22, {0}, {}}}, 0, 2, {"operator 0 (RESHAPE)", "expected one output, the file lists 0"}},
+      {"model_input_minus_one", {fc}, -1, 2, {"malformed TFLite file", "the subgraph's input 0 names tensor -1"}},
+      {"model_output_past_the_end", {fc}, 0, past_i,
+       {"malformed TFLite file", "the subgraph's output 0 names tensor " + past}},
+  };
+  test::TempDir dir;
+  for (const Case& c : cases) {
+    const std::string path = dir / (c.name + ".tflite");
+    std::ofstream(path, std::ios::binary) << tiny_model(tensors, c.ops, c.input, c.output);
+    try {
+      import_tflite(path);
+      ADD_FAILURE() << c.name << ": no error";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find(path + ":"), std::string::npos) << c.name << ": " << e.what();
+      for (const std::string& part : c.expect)
+        EXPECT_NE(std::string(e.what()).find(part), std::string::npos) << c.name << ": '" << part << "' in " << e.what();
+    }
+  }
+  // Buffer and operator-code indices past their tables.
+  std::vector<TinyTensor> bad_buffer = tensors;
+  bad_buffer[1].buffer = 99;
+  std::ofstream(dir / "buffer.tflite", std::ios::binary) << tiny_model(bad_buffer, {fc}, 0, 2);
+  expect_error([&] { import_tflite(dir / "buffer.tflite"); },
+               dir / "buffer.tflite" + ": malformed TFLite file: tensor 1 refers to buffer 99 of ");
+  TinyOp bad_code = fc;
+  bad_code.opcode_index = 7;
+  std::ofstream(dir / "code.tflite", std::ios::binary) << tiny_model(tensors, {bad_code}, 0, 2);
+  expect_error([&] { import_tflite(dir / "code.tflite"); },
+               dir / "code.tflite" + ": malformed TFLite file: operator 0 uses operator code 7");
+  // `dltrain summary` on the file that used to crash it: exit 1 and the message.
+  std::ofstream(dir / "summary.tflite", std::ios::binary) << tiny_model(tensors, cases[0].ops, 0, 2);
+  std::string output;
+  EXPECT_EQ(run_program({DLTRAIN_BINARY, "summary", dir / "summary.tflite"}, output), 1) << output;
+  EXPECT_NE(output.find(dir / "summary.tflite" + ": operator 0 (FULLY_CONNECTED): input 1 is missing"), std::string::npos)
+      << output;
+  // The valid graph the cases damage imports.
+  std::ofstream(dir / "fc.tflite", std::ios::binary) << tiny_model(tensors, {fc}, 0, 2);
+  EXPECT_EQ(import_tflite(dir / "fc.tflite").model->spec, "flatten dense:3");
+}
+
+// A negative dimension, or sizes no layer accepts (a pool window larger than its input), are
+// errors that name the file.
+TEST(TfliteImport, ShapesFromTheFileAreChecked) {
+  test::TempDir dir;
+  const std::vector<TinyTensor> negative = {{{1, 4}, {}, {}}, {{3, -4}, {}, {}}, {{1, 3}, {}, {}}};
+  std::ofstream(dir / "neg.tflite", std::ios::binary) << tiny_model(negative, {{9, {0, 1, -1}, {2}, 8, {{0, 0}}}}, 0, 2);
+  expect_error([&] { import_tflite(dir / "neg.tflite"); },
+               dir / "neg.tflite" + ": malformed TFLite file: tensor 1 has a negative dimension (-4)");
+  const int32_t window = 8;
+  const std::vector<TinyTensor> pool = {{{1, 4, 4, 1}, {}, {}}, {{1, 1, 1, 1}, {}, {}}};
+  std::ofstream(dir / "pool.tflite", std::ios::binary)
+      << tiny_model(pool, {{17, {0}, {1}, 5, {{0, 1}, {1, 1}, {2, 1}, {3, window}, {4, window}}}}, 0, 1);
+  expect_error([&] { import_tflite(dir / "pool.tflite"); },
+               dir / "pool.tflite" + ": window " + std::to_string(window) + "x" + std::to_string(window));
 }
 
 // ---- images ------------------------------------------------------------------------------------

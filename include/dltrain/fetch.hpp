@@ -74,6 +74,19 @@ struct S3Options {
   bool no_sign = false;  // anonymous requests (public buckets)
 };
 
+// How much one archive may extract to: min(max_bytes, max(ratio_floor, max_ratio * its size)).
+// A member's logical size counts (sparse holes included).
+struct ExtractLimits {
+  int64_t max_bytes = int64_t(16) << 30;   // 16 GiB
+  double max_ratio = 100;                  // extracted bytes per archive byte
+  int64_t ratio_floor = int64_t(64) << 20;  // small archives may always extract 64 MiB
+  // The defaults, changed by DLTRAIN_MAX_EXTRACT (a size: 32Gi, 40G) and DLTRAIN_MAX_EXTRACT_RATIO.
+  static ExtractLimits from_environment();
+};
+// "16Gi", "40G", "500M", "1024": bytes (k/M/G/T powers of 1000, Ki/Mi/Gi/Ti of 1024); `what`
+// names the option or variable in the error.
+int64_t parse_size(const std::string& s, const std::string& what);
+
 struct FetchOptions {
   std::string cache;                 // empty: cache_dir()
   std::string output;                // also place the files here (hard link or copy); empty: no
@@ -82,6 +95,7 @@ struct FetchOptions {
   bool offline = false;              // use only what the cache has
   bool insecure = false;             // skip TLS verification (warned about on every use)
   bool extract = false;              // unpack .tar(.gz|.xz), .zip, .gz after download
+  ExtractLimits extract_limits;      // for --extract (the CLI: flags, else the environment)
   int retries = 5;                   // per request, on connection errors, 429 and 5xx
   double backoff_seconds = 0.5;      // first retry's wait; doubles each time, plus jitter
   double max_retry_after = 30;       // a server's Retry-After is honoured up to this many seconds
@@ -129,8 +143,12 @@ const std::vector<FetchCatalogEntry>& fetch_catalog();
 
 // ---- archives -----------------------------------------------------------------------------------
 // Unpacks a .tar, .tar.gz, .tar.xz, .zip or .gz into `dest` with libarchive. Refuses absolute
-// paths, "..", links that point outside `dest`, device files and FIFOs: such an archive is
-// rejected as a whole and nothing from it is left in `dest`. Returns the extracted paths.
-std::vector<std::string> extract_archive(const std::string& archive, const std::string& dest);
+// paths, "..", symbolic links that point outside `dest` (or through another link), hard links to
+// anything but an earlier regular file of the archive, device files and FIFOs, and archives over
+// `limits`: such an archive is rejected as a whole. Members are written into a fresh folder beside
+// `dest` and moved into it only when all succeeded, so a refused archive leaves nothing in `dest`.
+// Returns the extracted paths.
+std::vector<std::string> extract_archive(const std::string& archive, const std::string& dest,
+                                         const ExtractLimits& limits = {});
 
 }  // namespace dltrain

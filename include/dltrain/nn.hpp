@@ -4,6 +4,7 @@
 #pragma once
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <span>
 #include <string>
@@ -128,6 +129,9 @@ enum class Output : uint8_t { probabilities, logits };
 class Model {
  public:
   static constexpr int input = -1;
+  // The most layers one model may have (README, "Models"): parse_model checks a text against it
+  // before building anything, and add() refuses the layer after it.
+  static constexpr size_t max_layers = 10'000;
   explicit Model(Shape input_shape);
   int add(std::unique_ptr<Layer> layer);                          // fed by the previous node
   int add(std::unique_ptr<Layer> layer, std::vector<int> inputs);
@@ -174,6 +178,7 @@ class Model {
   int end_node(Output out) const;
   void plan();
   std::vector<Node> nodes_;
+  std::map<std::string, int> name_counts_;  // layers per snake_case type, for Keras-style names
   std::vector<Step> plan_;
   std::vector<std::unique_ptr<Layer>> fused_;
   std::vector<const Tensor*> outputs_;

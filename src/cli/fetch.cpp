@@ -17,7 +17,8 @@ namespace {
 struct FetchArgs {
   std::vector<std::string> uris;
   FetchOptions options;
-  std::string limit_rate;
+  std::string limit_rate, max_extract;
+  double max_extract_ratio = 0;
   bool quiet = false;
 };
 
@@ -76,6 +77,9 @@ class FetchProgressPrinter {
 void run(FetchArgs& a) {
   FetchOptions o = a.options;
   o.limit_rate = parse_rate(a.limit_rate);
+  o.extract_limits = ExtractLimits::from_environment();
+  if (!a.max_extract.empty()) o.extract_limits.max_bytes = parse_size(a.max_extract, "--max-extract");
+  if (a.max_extract_ratio > 0) o.extract_limits.max_ratio = a.max_extract_ratio;
   auto printer = std::make_shared<FetchProgressPrinter>(::isatty(STDOUT_FILENO), a.quiet);
   o.progress = [printer](const FetchProgress& p) { (*printer)(p); };
   o.warn = [](const std::string& w) { std::fprintf(stderr, "dltrain: warning: %s\n", w.c_str()); };
@@ -107,6 +111,12 @@ void add_fetch(CLI::App& app) {
   cmd->add_flag("--offline", o.offline, "use only the cache; say what is missing");
   cmd->add_flag("--insecure", o.insecure, "do not verify TLS certificates (warned about on every use)");
   cmd->add_flag("--extract", o.extract, "unpack .tar(.gz|.xz) and .zip files after download");
+  cmd->add_option("--max-extract", a->max_extract,
+                  "--extract: most bytes one archive may unpack to, e.g. 32Gi (default 16Gi, or DLTRAIN_MAX_EXTRACT)");
+  cmd->add_option("--max-extract-ratio", a->max_extract_ratio,
+                  "--extract: most unpacked bytes per archive byte (default 100, or DLTRAIN_MAX_EXTRACT_RATIO; "
+                  "64 MiB always allowed)")
+      ->check(CLI::PositiveNumber);
   cmd->add_option("--part-size", o.part_size, "bytes per ranged part of large objects")->capture_default_str()
       ->check(CLI::Range(int64_t(1) << 16, int64_t(1) << 34));
   cmd->add_option("--concurrency,-j", o.concurrency, "parts in flight")->capture_default_str()->check(CLI::Range(1, 64));

@@ -10,7 +10,12 @@
 namespace dltrain {
 namespace {
 
-constexpr int64_t max_payload = int64_t(16) << 30;  // 16 GiB: anything larger is a lying header
+// Limits (README, "Data"): rank 1 to 4, each dimension 1 to 2^31 - 1, at most 16 GiB of data.
+// A gzip file inflates at most 1032:1 (deflate's best case), so a header that promises more than
+// that is refused before anything is inflated; reading stops one byte past the promised size.
+constexpr int64_t max_payload = int64_t(16) << 30;
+constexpr int64_t max_dimension = (int64_t(1) << 31) - 1;
+constexpr int64_t max_deflate_ratio = 1032;
 
 const char* idx_type_name(int t) {
   switch (t) {
@@ -61,29 +66,47 @@ Tensor read_idx(const std::string& path) {
     if (read_exact(b.data(), 4) != 4) throw fail("truncated inside the header");
     const int64_t d = (int64_t(b[0]) << 24) | (int64_t(b[1]) << 16) | (int64_t(b[2]) << 8) | int64_t(b[3]);
     if (d == 0) throw fail("dimension " + std::to_string(i) + " is zero");
+    if (d > max_dimension)
+      throw fail("dimension " + std::to_string(i) + " is " + std::to_string(d) + ", above the limit of " +
+                 std::to_string(max_dimension));
     if (d > max_payload / payload)
-      throw fail("absurd dimensions (header claims more than 16 GiB of data)");
+      throw fail("absurd dimensions (header claims more than 16 GiB of data, the limit for one IDX file)");
     payload *= d;
     dims.push_back(d);
   }
-  // Read in chunks so a header that lies about the size cannot make us allocate its claim.
-  std::vector<uint8_t> data;
-  constexpr size_t chunk = size_t(1) << 20;
-  while (int64_t(data.size()) < payload) {
-    const size_t want = size_t(std::min<int64_t>(int64_t(chunk), payload - int64_t(data.size())));
-    const size_t at = data.size();
-    data.resize(at + want);
-    const size_t got = read_exact(data.data() + at, want);
-    data.resize(at + got);
-    if (got < want) break;
-  }
-  if (int64_t(data.size()) < payload)
+  // What the file can hold at most: its size (raw), or 1032 times it (gzip).
+  const int64_t header_bytes = 4 + 4 * int64_t(rank);
+  const int64_t file_bytes = int64_t(std::filesystem::file_size(path));
+  const bool raw = gzdirect(gz.f) != 0;
+  if (raw && file_bytes - header_bytes < payload)
     throw fail("truncated: header promises " + std::to_string(payload) + " data bytes, file has " +
-               std::to_string(data.size()));
+               std::to_string(file_bytes - header_bytes));
+  if (!raw && file_bytes < (header_bytes + payload) / max_deflate_ratio)
+    throw fail("header promises " + std::to_string(payload) + " data bytes, more than a " + std::to_string(file_bytes) +
+               "-byte gzip file can inflate to (" + std::to_string(max_deflate_ratio) + ":1 at most)");
+  // Read in chunks, and no further than the promised size plus one byte, so a lying header or a
+  // gzip bomb costs at most the promised bytes.
+  std::vector<std::vector<uint8_t>> chunks;
+  constexpr int64_t chunk = int64_t(1) << 20;
+  int64_t have = 0;
+  while (have < payload) {
+    std::vector<uint8_t>& c = chunks.emplace_back(size_t(std::min(chunk, payload - have)));
+    const size_t got = read_exact(c.data(), c.size());
+    c.resize(got);
+    have += int64_t(got);
+    if (got == 0) break;
+  }
+  if (have < payload)
+    throw fail("truncated: header promises " + std::to_string(payload) + " data bytes, file has " +
+               std::to_string(have));
   uint8_t extra = 0;
   if (read_exact(&extra, 1) != 0) throw fail("trailing bytes after the " + std::to_string(payload) + " data bytes");
   Tensor t(Shape(std::span<const int64_t>(dims)), DType::u8);
-  std::copy(data.begin(), data.end(), t.u8());
+  uint8_t* to = t.u8();
+  for (std::vector<uint8_t>& c : chunks) {
+    to = std::copy(c.begin(), c.end(), to);
+    std::vector<uint8_t>().swap(c);
+  }
   return t;
 }
 

@@ -1,10 +1,18 @@
-// Safe archive extraction with libarchive: everything is checked before anything is written, and
-// an archive with one bad member is refused whole.
+// Safe archive extraction with libarchive: every member is checked before anything is written,
+// everything is written into a fresh folder next to the destination and moved into it only when
+// the whole archive succeeded, and the bytes written are capped (ExtractLimits). It does not
+// decide which files are archives: fetch() does.
 #include <archive.h>
 #include <archive_entry.h>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <memory>
+#include <set>
 
 #include "dltrain/core.hpp"
 #include "dltrain/fetch.hpp"
@@ -42,47 +50,156 @@ bool is_tar_like(const std::string& path) {
   return false;
 }
 
+std::string gib(int64_t bytes) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.2f GiB", double(bytes) / double(int64_t(1) << 30));
+  return buf;
+}
+
+// The most bytes this archive may extract to: min(max_bytes, max(floor, max_ratio * its size)).
+int64_t allowed_bytes(const std::string& path, const ExtractLimits& limits) {
+  const double by_ratio = limits.max_ratio * double(fs::file_size(path));
+  const double allowed = std::min(double(limits.max_bytes), std::max(double(limits.ratio_floor), by_ratio));
+  return int64_t(allowed);
+}
+
+[[noreturn]] void too_large(const std::string& path, int64_t extracted, int64_t allowed, const ExtractLimits& limits) {
+  throw Error(path + ": extracts to more than " + std::to_string(allowed) + " bytes (" + gib(allowed) + "; " +
+                  std::to_string(extracted) + " bytes reached), over the limit for this archive",
+              "the limit is the smaller of " + std::to_string(limits.max_bytes) + " bytes and " +
+                  std::to_string(limits.max_ratio) + " times the archive's size (at least " +
+                  std::to_string(limits.ratio_floor) + " bytes); raise it with --max-extract SIZE and "
+                  "--max-extract-ratio R (or DLTRAIN_MAX_EXTRACT, DLTRAIN_MAX_EXTRACT_RATIO) if the archive is trusted");
+}
+
+// Pass 1: every member's name, type, link target and declared size, before anything is written.
+void check_members(const std::string& path, int64_t allowed, const ExtractLimits& limits) {
+  Archive a = open_reader(path, false);
+  std::set<fs::path> files, links;  // regular files (and hard links to them), symbolic links so far
+  std::vector<std::pair<fs::path, std::string>> symlinks;
+  int64_t declared = 0;
+  archive_entry* e = nullptr;
+  int rc;
+  while ((rc = archive_read_next_header(a.get(), &e)) == ARCHIVE_OK) {
+    const std::string name = archive_entry_pathname(e) ? archive_entry_pathname(e) : "";
+    const fs::path rel = safe_relative(path, name);
+    const mode_t type = archive_entry_filetype(e);
+    if (const char* target = archive_entry_hardlink(e)) {
+      // A hard link is another name for an earlier regular file of this archive, nothing else.
+      const fs::path to = safe_relative(path, target);
+      if (!files.contains(to))
+        throw Error(path + ": hard link '" + name + "' points to '" + target +
+                    "', which is not an earlier regular file of the archive");
+      files.insert(rel);
+    } else if (type == AE_IFREG) {
+      files.insert(rel);
+    } else if (type == AE_IFLNK) {
+      const std::string target = archive_entry_symlink(e) ? archive_entry_symlink(e) : "";
+      const fs::path resolved = (rel.parent_path() / target).lexically_normal();
+      if (fs::path(target).is_absolute() || resolved.empty() || *resolved.begin() == "..")
+        throw Error(path + ": link '" + name + "' points outside the destination ('" + target + "')");
+      links.insert(rel);
+      symlinks.emplace_back(rel, target);
+    } else if (type != AE_IFDIR) {
+      throw Error(path + ": member '" + name + "' is a device file, FIFO or socket");
+    }
+    if (archive_entry_size_is_set(e) && archive_entry_size(e) > 0) {
+      declared += archive_entry_size(e);
+      if (declared > allowed) too_large(path, declared, allowed, limits);
+    }
+    archive_read_data_skip(a.get());
+  }
+  if (rc != ARCHIVE_EOF) throw Error(path + ": damaged archive (" + archive_error_string(a.get()) + ")");
+  // Checked lexically above, a link could still leave through another link ("a" -> "..", then
+  // "b" -> "x/../a/.."): no link's target may pass through a link of the archive.
+  for (const auto& [rel, target] : symlinks) {
+    fs::path at = rel.parent_path();
+    for (const fs::path& part : fs::path(target)) {
+      if (part == "." || part.empty()) continue;
+      at = part == ".." ? at.parent_path() : at / part;
+      if (links.contains(at.lexically_normal()))
+        throw Error(path + ": link '" + rel.string() + "' points through another link ('" + at.string() + "')");
+    }
+  }
+}
+
 }  // namespace
 
-std::vector<std::string> extract_archive(const std::string& path, const std::string& dest) {
-  const bool raw_gzip = !is_tar_like(path) && path.size() > 3 && path.compare(path.size() - 3, 3, ".gz") == 0;
-  // Pass 1: check every member.
-  {
-    Archive a = open_reader(path, raw_gzip);
-    archive_entry* e = nullptr;
-    int rc;
-    while ((rc = archive_read_next_header(a.get(), &e)) == ARCHIVE_OK) {
-      const std::string name = archive_entry_pathname(e) ? archive_entry_pathname(e) : "";
-      if (raw_gzip) break;
-      const fs::path rel = safe_relative(path, name);
-      const mode_t type = archive_entry_filetype(e);
-      if (type != AE_IFREG && type != AE_IFDIR && type != AE_IFLNK)
-        throw Error(path + ": member '" + name + "' is a device file, FIFO or socket");
-      if (const char* target = archive_entry_hardlink(e)) safe_relative(path, target);
-      if (type == AE_IFLNK) {
-        const std::string target = archive_entry_symlink(e) ? archive_entry_symlink(e) : "";
-        const fs::path resolved = (rel.parent_path() / target).lexically_normal();
-        if (fs::path(target).is_absolute() || resolved.empty() || *resolved.begin() == "..")
-          throw Error(path + ": link '" + name + "' points outside the destination ('" + target + "')");
-      }
-      archive_read_data_skip(a.get());
-    }
-    if (rc != ARCHIVE_EOF && !raw_gzip) throw Error(path + ": damaged archive (" + archive_error_string(a.get()) + ")");
+ExtractLimits ExtractLimits::from_environment() {
+  ExtractLimits l;
+  if (const char* v = std::getenv("DLTRAIN_MAX_EXTRACT"); v && *v) l.max_bytes = parse_size(v, "DLTRAIN_MAX_EXTRACT");
+  if (const char* v = std::getenv("DLTRAIN_MAX_EXTRACT_RATIO"); v && *v) {
+    char* end = nullptr;
+    l.max_ratio = std::strtod(v, &end);
+    if (end == v || *end || !(l.max_ratio > 0))
+      throw Error(std::string("DLTRAIN_MAX_EXTRACT_RATIO=") + v + ": not a positive number", "e.g. 500");
   }
-  // Pass 2: write, with libarchive's own guards on as well.
-  std::vector<std::string> out;
+  return l;
+}
+
+int64_t parse_size(const std::string& s, const std::string& what) {
+  char* end = nullptr;
+  const double v = std::strtod(s.c_str(), &end);
+  const std::string unit = end;
+  const double scale = unit.empty() || unit == "B" ? 1
+                       : unit == "k" || unit == "K" ? 1e3
+                       : unit == "M"                ? 1e6
+                       : unit == "G"                ? 1e9
+                       : unit == "T"                ? 1e12
+                       : unit == "Ki"               ? 1024.0
+                       : unit == "Mi"               ? 1024.0 * 1024
+                       : unit == "Gi"               ? 1024.0 * 1024 * 1024
+                       : unit == "Ti"               ? 1024.0 * 1024 * 1024 * 1024
+                                                    : -1;
+  if (end == s.c_str() || !(v > 0) || scale < 0 || v * scale > 9e18)
+    throw Error(what + " " + s + ": not a size", "write bytes, optionally with k, M, G, T (powers of 1000) or Ki, Mi, Gi, Ti: 16Gi");
+  return int64_t(v * scale);
+}
+
+std::vector<std::string> extract_archive(const std::string& path, const std::string& dest, const ExtractLimits& limits) {
+  const bool raw_gzip = !is_tar_like(path) && path.size() > 3 && path.compare(path.size() - 3, 3, ".gz") == 0;
+  const int64_t allowed = allowed_bytes(path, limits);
+  if (!raw_gzip) check_members(path, allowed, limits);
+
+  // Pass 2: write into a fresh folder beside dest, with libarchive's own guards on as well. One
+  // extraction into dest at a time (two fetches of one archive would replace each other's folders).
   fs::create_directories(dest);
+  fs::path final_dir = fs::absolute(dest).lexically_normal();
+  if (final_dir.filename().empty()) final_dir = final_dir.parent_path();  // "out/" names "out"
+  const std::string lock_path = (final_dir.parent_path() / ("." + final_dir.filename().string() + ".extract.lock")).string();
+  struct Lock {
+    int fd;
+    ~Lock() {
+      if (fd >= 0) ::close(fd);
+    }
+  } lock{::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644)};
+  if (lock.fd < 0 || ::flock(lock.fd, LOCK_EX) != 0)
+    throw Error("cannot lock " + lock_path + ": " + std::strerror(errno), "check that the folder is writable");
+  const fs::path staging = final_dir.parent_path() /
+                           ("." + final_dir.filename().string() + ".extracting-" + std::to_string(::getpid()));
+  fs::remove_all(staging);
+  fs::create_directories(staging);
+  struct Cleanup {  // a refused or failed archive leaves nothing of itself
+    fs::path dir;
+    ~Cleanup() {
+      std::error_code ec;
+      fs::remove_all(dir, ec);
+    }
+  } cleanup{staging};
+
+  std::vector<fs::path> written;
   Archive a = open_reader(path, raw_gzip);
   Archive w(archive_write_disk_new(), archive_write_free);
-  // Targets are absolute (dest + a name checked in pass 1), so only these two guards apply.
+  // Targets are absolute (staging + a name checked in pass 1), so only these two guards apply.
   archive_write_disk_set_options(w.get(), ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_SECURE_NODOTDOT |
                                               ARCHIVE_EXTRACT_SECURE_SYMLINKS);
+  int64_t extracted = 0;
   archive_entry* e = nullptr;
   while (archive_read_next_header(a.get(), &e) == ARCHIVE_OK) {
     fs::path rel = raw_gzip ? fs::path(path).filename().replace_extension("") : safe_relative(path, archive_entry_pathname(e));
-    const fs::path target = fs::path(dest) / rel;
+    const fs::path target = staging / rel;
     archive_entry_set_pathname(e, target.c_str());
-    if (const char* link = archive_entry_hardlink(e)) archive_entry_set_hardlink(e, (fs::path(dest) / link).c_str());
+    if (const char* link = archive_entry_hardlink(e)) archive_entry_set_hardlink(e, (staging / safe_relative(path, link)).c_str());
     if (raw_gzip) archive_entry_set_perm(e, 0644), archive_entry_set_filetype(e, AE_IFREG);
     if (archive_write_header(w.get(), e) != ARCHIVE_OK)
       throw Error(path + ": cannot extract '" + rel.string() + "': " + archive_error_string(w.get()));
@@ -90,13 +207,40 @@ std::vector<std::string> extract_archive(const std::string& path, const std::str
     size_t size;
     la_int64_t offset;
     int rc;
-    while ((rc = archive_read_data_block(a.get(), &buf, &size, &offset)) == ARCHIVE_OK)
+    int64_t end = 0;  // the member's logical size so far (sparse holes count)
+    while ((rc = archive_read_data_block(a.get(), &buf, &size, &offset)) == ARCHIVE_OK) {
+      if (offset + int64_t(size) > end) {
+        extracted += offset + int64_t(size) - end;
+        end = offset + int64_t(size);
+      }
+      if (extracted > allowed) too_large(path, extracted, allowed, limits);
       if (archive_write_data_block(w.get(), buf, size, offset) != ARCHIVE_OK)
         throw Error(path + ": writing '" + rel.string() + "' failed: " + archive_error_string(w.get()));
+    }
     if (rc != ARCHIVE_EOF) throw Error(path + ": damaged data in '" + rel.string() + "'");
-    archive_write_finish_entry(w.get());
-    out.push_back(target.string());
+    if (archive_write_finish_entry(w.get()) != ARCHIVE_OK)
+      throw Error(path + ": cannot finish '" + rel.string() + "': " + archive_error_string(w.get()));
+    written.push_back(rel);
   }
+  if (archive_write_close(w.get()) != ARCHIVE_OK)  // applies directory times and modes
+    throw Error(path + ": cannot finish extracting: " + archive_error_string(w.get()));
+
+  // Everything is there: move each top-level entry into dest, replacing what an earlier
+  // extraction of it left (rename replaces names, never writes into a file the cache links to).
+  std::vector<std::string> out;
+  for (const auto& entry : fs::directory_iterator(staging)) {
+    const fs::path to = final_dir / entry.path().filename();
+    std::error_code ec;
+    if (fs::exists(fs::symlink_status(to, ec))) fs::remove_all(to);  // a link: only the link goes
+    fs::rename(entry.path(), to, ec);
+    if (ec == std::errc::cross_device_link) {  // dest is a mount point: copy, then drop the staged copy
+      fs::copy(entry.path(), to, fs::copy_options::recursive | fs::copy_options::copy_symlinks);
+      ec.clear();
+    }
+    if (ec) throw Error(path + ": cannot move '" + entry.path().filename().string() + "' into " + final_dir.string() + ": " +
+                        ec.message());
+  }
+  for (const fs::path& rel : written) out.push_back((final_dir / rel).string());
   return out;
 }
 

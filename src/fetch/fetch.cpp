@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <optional>
 #include <nlohmann/json.hpp>
 
 #include "dltrain/data.hpp"
@@ -36,9 +37,14 @@ class CacheLock {
   int fd_ = -1;
 };
 
+// A cache JSON file as an object; a missing, unreadable or non-object file reads as empty (and is
+// rewritten whole by the next update).
 nlohmann::json load_json(const std::string& path) {
   try {
-    if (fs::exists(path)) return nlohmann::json::parse(read_file(path));
+    if (fs::exists(path)) {
+      nlohmann::json j = nlohmann::json::parse(read_file(path));
+      if (j.is_object()) return j;
+    }
   } catch (const std::exception&) {
   }
   return nlohmann::json::object();
@@ -51,13 +57,63 @@ void update_json(const std::string& cache, const std::string& file, const std::s
   write_file_atomic(cache + "/" + file, j.dump(1));
 }
 
-// A relative name from a remote listing, refused when it could escape its folder.
-std::string checked_relative(const std::string& name) {
+struct Fetched {
+  std::string name;
+  FileDigest digest;
+  bool cached = false;
+};
+
+// A name that must stay inside its folder: a dataset folder name (--name) or a file's name in it.
+bool is_safe_relative(const std::string& name) {
   const fs::path p(name);
   bool bad = name.empty() || p.is_absolute();
   for (const fs::path& part : p) bad = bad || part == ".." || part == ".";
-  if (bad) throw Error("refusing the remote name '" + name + "': it could write outside the dataset folder");
-  return p.lexically_normal().string();
+  return !bad;
+}
+
+// What index.json says an earlier fetch of `key` produced, checked before any of it is used: the
+// folder and file names stay inside the dataset folder, every digest is a sha256 (so its blob path
+// is inside the cache) whose blob is a regular file of the recorded size. A damaged or tampered
+// entry is ignored with a warning, and the fetch runs as if it were absent; an entry whose blobs
+// were deleted is ignored silently. Returns the folder and files, or nothing.
+std::optional<std::pair<std::string, std::vector<Fetched>>> indexed(const nlohmann::json& index, const std::string& key,
+                                                                   const std::string& cache, const FetchOptions& o,
+                                                                   const std::string& shown) {
+  if (!index.contains(key)) return std::nullopt;
+  const nlohmann::json& entry = index[key];
+  auto ignore = [&](const std::string& why) {
+    o.warn(cache + "/index.json: ignoring the entry for " + shown + ": " + why + "; fetching again");
+    return std::nullopt;
+  };
+  if (!entry.is_object() || !entry.contains("folder") || !entry["folder"].is_string() || !entry.contains("files") ||
+      !entry["files"].is_array() || entry["files"].empty())
+    return ignore("it is not {\"folder\": name, \"files\": [...]}");
+  const std::string folder = entry["folder"];
+  if (!is_safe_relative(folder)) return ignore("its folder '" + folder + "' is not a plain name inside datasets/");
+  std::vector<Fetched> files;
+  for (const nlohmann::json& f : entry["files"]) {
+    if (!f.is_object() || !f.contains("name") || !f["name"].is_string() || !f.contains("sha256") ||
+        !f["sha256"].is_string() || !f.contains("size") || !f["size"].is_number_integer() || f["size"].get<int64_t>() < 0)
+      return ignore("a file record is not {\"name\", \"sha256\", \"size\"}");
+    const std::string name = f["name"], digest = f["sha256"];
+    if (!is_safe_relative(name)) return ignore("the file name '" + name + "' would leave the dataset folder");
+    if (!is_sha256_hex(digest)) return ignore("'" + digest + "' (for " + name + ") is not a sha256 digest");
+    std::error_code ec;
+    const fs::path blob = blob_path(cache, digest);
+    const fs::file_status st = fs::symlink_status(blob, ec);
+    if (!fs::exists(st)) return std::nullopt;  // deleted from the cache: fetch again
+    if (!fs::is_regular_file(st) || int64_t(fs::file_size(blob, ec)) != f["size"].get<int64_t>())
+      return ignore("the blob " + blob.string() + " is not a regular file of " + std::to_string(f["size"].get<int64_t>()) +
+                    " bytes");
+    files.push_back({name, {digest, "", f["size"].get<int64_t>()}, true});
+  }
+  return std::make_pair(folder, std::move(files));
+}
+
+// A relative name from a remote listing, refused when it could escape its folder.
+std::string checked_relative(const std::string& name) {
+  if (!is_safe_relative(name)) throw Error("refusing the remote name '" + name + "': it could write outside the dataset folder");
+  return fs::path(name).lexically_normal().string();
 }
 
 // dest becomes the blob's content: a hard link (copy across file systems), replaced atomically.
@@ -89,12 +145,6 @@ std::string url_file_name(const std::string& url) {
   const std::string name = uri_decode(path.substr(path.find_last_of('/') + 1));
   return name.empty() || name == ".." || name == "." ? "download" : name;
 }
-
-struct Fetched {
-  std::string name;
-  FileDigest digest;
-  bool cached = false;
-};
 
 // Catalog datasets: each file from the remembered mirror first, then the others in order.
 std::vector<Fetched> fetch_catalog_entry(const FetchCatalogEntry& e, const FetchOptions& o, const std::string& cache,
@@ -217,6 +267,10 @@ FetchResult fetch(const std::string& uri, const FetchOptions& o) {
   const std::string cache = o.cache.empty() ? cache_dir() : o.cache;
   const Source s = parse_source(uri);
   check_endpoint(o.s3.endpoint);
+  // Checked before anything is fetched or recorded, so a refused name leaves the cache as it was.
+  if (!o.name.empty() && !is_safe_relative(o.name))
+    throw Error("--name '" + o.name + "': not a plain name inside " + cache + "/datasets",
+                "use a name such as mydigits or team/mydigits, without '..', '.' or a leading '/'");
   if (o.insecure && (s.kind == SourceKind::http || s.kind == SourceKind::s3 || s.kind == SourceKind::gdrive))
     o.warn("--insecure: TLS certificates are NOT checked for this fetch; anyone on the network path could "
            "substitute the data");
@@ -233,14 +287,9 @@ FetchResult fetch(const std::string& uri, const FetchOptions& o) {
   std::vector<Fetched> got;
   // Reuse what an earlier fetch of the same URI verified, if its blobs are all still there.
   const nlohmann::json index = load_json(cache + "/index.json");
-  if (index.contains(key)) {
-    bool complete = true;
-    for (const auto& f : index[key]["files"]) complete = complete && fs::exists(blob_path(cache, f["sha256"]));
-    if (complete) {
-      if (folder_name.empty()) folder_name = index[key]["folder"];
-      for (const auto& f : index[key]["files"])
-        got.push_back({f["name"], {f["sha256"], "", f["size"].get<int64_t>()}, true});
-    }
+  if (auto earlier = indexed(index, key, cache, o, shown)) {
+    if (folder_name.empty()) folder_name = earlier->first;
+    got = std::move(earlier->second);
   }
   if (got.empty() && o.offline) {
     std::string missing = index.contains(key) ? " (some of its files are gone from " + cache + "/blobs)" : "";
@@ -294,6 +343,8 @@ FetchResult fetch(const std::string& uri, const FetchOptions& o) {
         break;
     }
     if (folder_name.empty()) folder_name = stem(got.front().name);
+    checked_relative(folder_name);  // names that come from remote listings and headers are refused
+    for (const Fetched& f : got) checked_relative(f.name);  // before they are recorded
     nlohmann::json files = nlohmann::json::array();
     for (const Fetched& f : got) files.push_back({{"name", f.name}, {"sha256", f.digest.sha256}, {"size", f.digest.size}});
     update_json(cache, "index.json", key, {{"folder", folder_name}, {"files", files}});
@@ -314,7 +365,7 @@ FetchResult fetch(const std::string& uri, const FetchOptions& o) {
                          rel.ends_with(".tar") || rel.ends_with(".zip");
     bool extract = o.extract && archive;
     for (const FetchCatalogEntry& e : fetch_catalog()) extract = extract || (e.name == uri && e.extract && archive);
-    if (extract) extract_archive(blob, o.output.empty() ? result.folder : o.output);
+    if (extract) extract_archive(blob, o.output.empty() ? result.folder : o.output, o.extract_limits);
   }
   if (!o.output.empty()) result.folder = o.output;
   return result;

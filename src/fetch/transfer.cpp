@@ -16,6 +16,8 @@
 #include <cstring>
 #include <filesystem>
 #include <nlohmann/json.hpp>
+#include <algorithm>
+#include <atomic>
 #include <condition_variable>
 #include <deque>
 #include <memory>
@@ -465,7 +467,15 @@ FileDigest verify_and_publish(const std::string& partial, const Target& t, const
 
 }  // namespace
 
-std::string blob_path(const std::string& cache, const std::string& sha256) { return cache + "/blobs/" + sha256; }
+bool is_sha256_hex(const std::string& s) {
+  return s.size() == 64 && std::all_of(s.begin(), s.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
+}
+
+std::string blob_path(const std::string& cache, const std::string& sha256) {
+  // Only a digest names a blob, so a path built here cannot leave <cache>/blobs.
+  DLT_CHECK(is_sha256_hex(sha256), "'" + sha256 + "' is not a sha256 digest (64 lower-case hex digits)");
+  return cache + "/blobs/" + sha256;
+}
 
 void Meter::begin_file(const std::string& label, int64_t size) {
   std::lock_guard lock(mu_);
@@ -526,8 +536,25 @@ FileDigest download(const Target& t, const FetchOptions& o, const std::string& c
   const std::string partial = base + ".part", side_path = base + ".json";
   Sidecar side = fs::exists(side_path) && fs::exists(partial) ? Sidecar::load(side_path) : Sidecar{};
   const bool parts = p.ranges && p.size > o.part_size;
-  const bool same = side.url == shown_url && side.validator == p.validator && side.size == p.size &&
-                    (parts ? side.part_size == o.part_size && !side.done.empty() : side.done.empty());
+  bool same = side.url == shown_url && side.validator == p.validator && side.size == p.size &&
+              (parts ? side.part_size == o.part_size && !side.done.empty() : side.done.empty());
+  if (same) {
+    // Read back from disk, the record must also fit the partial file: one part flag per part and
+    // a file of the full size (parts), or a resume offset within the bytes on disk (one stream).
+    // Otherwise resuming would leave a hole of zeros that is published when no digest is known.
+    std::error_code size_ec;
+    const int64_t on_disk = int64_t(fs::file_size(partial, size_ec));
+    const bool fits = !size_ec && (parts ? side.part_size > 0 &&
+                                               int64_t(side.done.size()) == (side.size + side.part_size - 1) / side.part_size &&
+                                               on_disk == side.size
+                                         : side.offset >= 0 && side.offset <= on_disk &&
+                                               (side.size < 0 || side.offset <= side.size));
+    if (!fits) {
+      o.warn(t.label + ": " + side_path + " does not match its partial file (" + std::to_string(on_disk) +
+             " bytes); starting this download over");
+      same = false;
+    }
+  }
   if (!same) {
     side = Sidecar{shown_url, p.validator, p.size, parts ? o.part_size : 0, 0, {}, {}};
     if (parts) side.done.assign(size_t((p.size + o.part_size - 1) / o.part_size), false);
@@ -557,10 +584,21 @@ FileDigest download(const Target& t, const FetchOptions& o, const std::string& c
 
 FileDigest import_local(const std::string& path, const Target& expect, const std::string& cache, Meter& meter) {
   if (!fs::is_regular_file(path)) throw SourceError(path + ": no such file");
-  const std::string dir = cache + "/partial", partial = dir + "/" + sha256_hex("local:" + path) + ".part";
+  // One partial file per process and call: two processes importing the same file must not share it
+  // (one would publish or delete the copy the other is still writing or hashing).
+  static std::atomic<uint64_t> calls{0};
+  const std::string dir = cache + "/partial",
+                    partial = dir + "/" + sha256_hex("local:" + path) + "." + std::to_string(::getpid()) + "-" +
+                              std::to_string(calls++) + ".part";
   std::error_code ec;
   fs::create_directories(dir, ec);
-  fs::remove(partial, ec);
+  struct Remove {  // what verification did not publish or delete
+    std::string path;
+    ~Remove() {
+      std::error_code ec;
+      fs::remove(path, ec);
+    }
+  } remove_partial{partial};
   // A copy, not a hard link: the cache must not change when the user edits the original later.
   // (copy_file uses copy_file_range, which shares blocks on file systems that can.)
   fs::copy_file(path, partial, fs::copy_options::overwrite_existing);

@@ -58,6 +58,8 @@ FileDigest download(const Target& t, const FetchOptions& o, const std::string& c
 // A local file, copied into the cache, verified and published the same way.
 FileDigest import_local(const std::string& path, const Target& expect, const std::string& cache, Meter& meter);
 
+// <cache>/blobs/<sha256>; throws unless sha256 is 64 lower-case hex digits.
 std::string blob_path(const std::string& cache, const std::string& sha256);
+bool is_sha256_hex(const std::string& s);
 
 }  // namespace dltrain::fetch_detail

@@ -163,6 +163,8 @@ std::unique_ptr<File> File::read(const std::string& path) {
     const std::string what = "tensor " + std::to_string(f->tensors_.size());
     info.name = r.string(t, tensor::name, what + " name");
     info.shape = r.values<int32_t>(t, tensor::shape, what + " shape");
+    for (int32_t d : info.shape)
+      if (d < 0) f->malformed(what + " has a negative dimension (" + std::to_string(d) + ")", t);
     info.type = r.scalar<int8_t>(t, tensor::type, FLOAT32, what);
     const auto b = r.scalar<uint32_t>(t, tensor::buffer, 0, what);
     if (b >= buffers.size()) f->malformed(what + " refers to buffer " + std::to_string(b) + " of " +
@@ -175,16 +177,23 @@ std::unique_ptr<File> File::read(const std::string& path) {
     }
     f->tensors_.push_back(std::move(info));
   }
+  // Every tensor index is checked here, once: only an operator's input may be -1 (an omitted
+  // optional input); subgraph inputs and outputs and operator outputs must name a tensor.
   const auto n_tensors = int32_t(f->tensors_.size());
-  auto check_ids = [&](const std::vector<int32_t>& ids, const std::string& what, const void* at) {
-    for (int32_t id : ids)
-      if (id < -1 || id >= n_tensors)
-        f->malformed(what + " names tensor " + std::to_string(id) + " of " + std::to_string(n_tensors), at);
+  enum class Optional : bool { no, yes };
+  auto check_ids = [&](const std::vector<int32_t>& ids, const std::string& what, const void* at, Optional optional) {
+    for (size_t i = 0; i < ids.size(); ++i) {
+      const int32_t id = ids[i];
+      if ((id == -1 && optional == Optional::yes) || (id >= 0 && id < n_tensors)) continue;
+      f->malformed(what + " " + std::to_string(i) + " names tensor " + std::to_string(id) + ", but the subgraph has " +
+                       std::to_string(n_tensors) + " tensors (0 to " + std::to_string(n_tensors - 1) + ")",
+                   at);
+    }
   };
   f->inputs_ = r.values<int32_t>(g, subgraph::inputs, "subgraph inputs");
   f->outputs_ = r.values<int32_t>(g, subgraph::outputs, "subgraph outputs");
-  check_ids(f->inputs_, "the subgraph's inputs", g);
-  check_ids(f->outputs_, "the subgraph's outputs", g);
+  check_ids(f->inputs_, "the subgraph's input", g, Optional::no);
+  check_ids(f->outputs_, "the subgraph's output", g, Optional::no);
   for (const Table* o : r.tables(g, subgraph::operators, "operator")) {
     OpInfo info;
     info.index = int(f->ops_.size());
@@ -194,8 +203,8 @@ std::unique_ptr<File> File::read(const std::string& path) {
     info.code = codes[code_index];
     info.inputs = r.values<int32_t>(o, op::inputs, what + " inputs");
     info.outputs = r.values<int32_t>(o, op::outputs, what + " outputs");
-    check_ids(info.inputs, what, o);
-    check_ids(info.outputs, what, o);
+    check_ids(info.inputs, what + " input", o, Optional::yes);
+    check_ids(info.outputs, what + " output", o, Optional::no);
     info.options_type = r.scalar<uint8_t>(o, op::options_type, 0, what);
     info.options = Options(r.table(o, op::options, what + " options"), f.get());
     f->ops_.push_back(std::move(info));
@@ -225,9 +234,16 @@ std::vector<int32_t> Options::i32s(int id) const {
 }
 
 std::vector<float> File::dequantize(int32_t id) const {
-  const TensorInfo& t = tensors_.at(size_t(id));
-  int64_t n = 1;
-  for (int32_t d : t.shape) n *= d;
+  DLT_CHECK(id >= 0 && size_t(id) < tensors_.size(),
+            path_ + ": tensor " + std::to_string(id) + " does not exist (" + std::to_string(tensors_.size()) + " tensors)");
+  const TensorInfo& t = tensors_[size_t(id)];
+  int64_t n = 1;  // dimensions are >= 0 (checked in read); the product is checked against the tensor limit
+  for (int32_t d : t.shape) {
+    if (d != 0 && n > max_tensor_elements / d)
+      throw Error(path_ + ": tensor '" + t.name + "' has more than " + std::to_string(max_tensor_elements) + " elements",
+                  "the file is damaged; download the model again");
+    n *= d;
+  }
   const size_t width = t.type == FLOAT32 || t.type == INT32 ? 4 : t.type == UINT8 || t.type == INT8 ? 1 : 0;
   if (width == 0) throw Error(path_ + ": tensor '" + t.name + "' has type " + std::to_string(t.type) +
                               ", which dltrain cannot read as weights", "supported: float32, uint8, int8, int32");

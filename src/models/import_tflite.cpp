@@ -38,7 +38,7 @@ class Importer {
     DLT_CHECK(f_.inputs().size() == 1, f_.path() + ": the model has " + std::to_string(f_.inputs().size()) +
                                            " inputs; dltrain imports single-image classifiers");
     const tflite::TensorInfo& in = f_.tensors()[size_t(f_.inputs()[0])];
-    DLT_CHECK(in.shape.size() == 4 && in.shape[3] >= 1 && in.shape[3] <= 4,
+    DLT_CHECK(in.shape.size() == 4 && in.shape[1] >= 1 && in.shape[2] >= 1 && in.shape[3] >= 1 && in.shape[3] <= 4,
               f_.path() + ": the input tensor '" + in.name + "' is not an image batch (N, H, W, C)");
     ImportedModel out;
     out.input_shape = Shape{in.shape[1], in.shape[2], in.shape[3]};
@@ -109,24 +109,35 @@ class Importer {
     return p;
   }
 
+  // Tensor ids were range-checked when the file was read; an input may still be absent (-1) or
+  // missing from the list, and every operator handled here has exactly one output.
+  int32_t input_id(const OpInfo& op, size_t i) const {
+    if (i >= op.inputs.size() || op.inputs[i] < 0)
+      unsupported(op, "input " + std::to_string(i) + " is missing (tensor index " +
+                          (i < op.inputs.size() ? std::to_string(op.inputs[i]) : std::string("absent")) + ")");
+    return op.inputs[i];
+  }
+  int32_t output_id(const OpInfo& op) const {
+    if (op.outputs.size() != 1 || op.outputs[0] < 0)
+      unsupported(op, "expected one output, the file lists " + std::to_string(op.outputs.size()));
+    return op.outputs[0];
+  }
   const Value& value(const OpInfo& op, size_t i) const {
-    if (i >= op.inputs.size() || op.inputs[i] < 0) unsupported(op, "input " + std::to_string(i) + " is missing");
-    const auto it = values_.find(op.inputs[i]);
+    const auto it = values_.find(input_id(op, i));
     if (it == values_.end()) unsupported(op, "input " + std::to_string(i) + " ('" + tensor(op, i).name +
                                                  "') is not computed by an earlier operator");
     return it->second;
   }
   const tflite::TensorInfo& tensor(const OpInfo& op, size_t i) const {
-    return f_.tensors()[size_t(op.inputs.at(i))];
+    return f_.tensors()[size_t(input_id(op, i))];
   }
   std::vector<float> constant(const OpInfo& op, size_t i) const {
     if (i >= op.inputs.size() || op.inputs[i] < 0) return {};
     if (tensor(op, i).data.empty()) unsupported(op, "input " + std::to_string(i) + " is not a constant");
-    return f_.dequantize(op.inputs[i]);
+    return f_.dequantize(input_id(op, i));
   }
   void produce(const OpInfo& op, int node, const Shape& shape) {
-    if (op.outputs.size() != 1 || op.outputs[0] < 0) unsupported(op, "expected one output");
-    values_[op.outputs[0]] = Value{node, shape, std::nullopt};
+    values_[output_id(op)] = Value{node, shape, std::nullopt};
   }
   int add(const OpInfo& op, std::string token, std::vector<int> inputs, std::vector<std::vector<float>> params,
           const Shape& shape) {
@@ -203,7 +214,7 @@ class Importer {
       case RESHAPE: return reshape(op);
       case PAD: return pad(op);
       case QUANTIZE:
-      case DEQUANTIZE: values_[op.outputs.at(0)] = value(op, 0); return;  // identity in float
+      case DEQUANTIZE: values_[output_id(op)] = value(op, 0); return;  // identity in float
       default: unsupported(op, "this operator is not supported");
     }
   }
@@ -303,19 +314,17 @@ class Importer {
     nodes_.push_back(Node{"}", {a.node, b.node}, {}, a.shape, a.node});
     produce(op, int(nodes_.size()) - 1, a.shape);
     if (const std::string act = activation(op, 0); !act.empty()) {
-      const Value y = values_[op.outputs[0]];
+      const Value y = values_[output_id(op)];
       add(op, act.substr(1), {y.node}, {}, y.shape);
     }
   }
 
   void reshape(const OpInfo& op) {
     const Value x = value(op, 0);
-    const auto& out = f_.tensors()[size_t(op.outputs.at(0))].shape;
-    int64_t n = 1;
-    for (size_t i = 1; i < out.size(); ++i) n *= out[i];
-    if (out.size() < 2 || n != x.shape.numel() || out.size() != 2)
-      unsupported(op, "reshapes to anything but (batch, features)");
-    if (x.shape.rank() == 1) values_[op.outputs[0]] = x;  // already flat
+    const auto& out = f_.tensors()[size_t(output_id(op))].shape;
+    if (out.size() != 2 || out[1] != x.shape.numel()) unsupported(op, "reshapes to anything but (batch, features)");
+    const int64_t n = out[1];
+    if (x.shape.rank() == 1) values_[output_id(op)] = x;  // already flat
     else add(op, "flatten", {x.node}, {}, Shape{n});
   }
 
@@ -326,7 +335,7 @@ class Importer {
       unsupported(op, "padding other than height and width");
     // The consumer sees the unpadded map and pads it itself (SAME), which window() checks.
     x.pad = std::array<int64_t, 4>{int64_t(p[2]), int64_t(p[3]), int64_t(p[4]), int64_t(p[5])};
-    values_[op.outputs.at(0)] = x;
+    values_[output_id(op)] = x;
   }
 
   // The model parse_model built must be the graph we translated, node by node.
@@ -356,7 +365,12 @@ class Importer {
 
 ImportedModel import_tflite(const std::string& path) {
   const std::unique_ptr<tflite::File> f = tflite::File::read(path);
-  return Importer(*f).run();
+  try {
+    return Importer(*f).run();
+  } catch (const Error& e) {  // sizes from the file that a layer or the text format refuses: name the file
+    if (std::string_view(e.what()).starts_with(path + ":")) throw;
+    throw Error(path + ": " + e.what(), e.hint(), e.where());
+  }
 }
 
 }  // namespace dltrain

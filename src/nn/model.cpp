@@ -10,8 +10,7 @@ namespace dltrain {
 namespace {
 // Keras's layer naming: "MaxPooling2D" -> "max_pooling2d", "GlobalAveragePooling2D" ->
 // "global_average_pooling2d": an underscore before a capital that starts a word (a lower-case letter
-// follows it) or ends a run of lower-case letters. Plain loops: this runs for every pair of nodes
-// while a model is built.
+// follows it) or ends a run of lower-case letters.
 std::string snake_case(const std::string& type) {
   auto upper = [](char c) { return std::isupper(static_cast<unsigned char>(c)) != 0; };
   auto lower = [](char c) { return std::islower(static_cast<unsigned char>(c)) != 0; };
@@ -31,15 +30,15 @@ Model::Model(Shape input_shape) : input_shape_(input_shape) {
 int Model::add(std::unique_ptr<Layer> layer) { return add(std::move(layer), {last() < 0 ? input : last()}); }
 
 int Model::add(std::unique_ptr<Layer> layer, std::vector<int> inputs) {
+  DLT_CHECK(nodes_.size() < max_layers, "the model would have more than " + std::to_string(max_layers) + " layers",
+            "dltrain builds models of at most " + std::to_string(max_layers) + " layers");
   std::vector<Shape> shapes;
   for (int i : inputs) {
     DLT_CHECK(i >= input && i <= last(), "node input " + std::to_string(i) + " does not exist yet");
     shapes.push_back(i == input ? input_shape_ : nodes_[size_t(i)].layer->output_shape());
   }
-  std::map<std::string, int> seen;
-  for (const Node& n : nodes_) ++seen[snake_case(n.layer->type())];
   const std::string base = snake_case(layer->type());
-  const int k = seen[base];
+  const int k = name_counts_.contains(base) ? name_counts_.at(base) : 0;  // counted once per layer added
   layer->set_name(k == 0 ? base : base + "_" + std::to_string(k));
   try {
     layer->build(shapes);
@@ -47,6 +46,7 @@ int Model::add(std::unique_ptr<Layer> layer, std::vector<int> inputs) {
     throw Error("layer " + std::to_string(nodes_.size() + 1) + " (" + layer->spec() + "): " + e.what(), e.hint());
   }
   nodes_.push_back(Node{std::move(layer), std::move(inputs), Tensor(), false});
+  ++name_counts_[base];
   plan_.clear();
   return last();
 }

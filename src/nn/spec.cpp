@@ -1,4 +1,5 @@
 // The text format for networks: parse_model() and its help text.
+#include <algorithm>
 #include <sstream>
 #include <vector>
 
@@ -157,13 +158,29 @@ class Parser {
 }  // namespace
 
 std::unique_ptr<Model> parse_model(const std::string& text, const Shape& input_shape) {
+  // Count the layers first (a `}` is an Add, `dense:N,softmax` two layers), so that a text over
+  // the limit costs nothing to refuse.
+  std::vector<std::string> words;
+  size_t n_layers = 0;
+  {
+    std::stringstream ss(text);
+    for (std::string word; ss >> word;) {
+      if (word != "res{") {
+        const Token t = split(word);
+        const bool softmax = t.kind == "dense" && std::find(t.options.begin(), t.options.end(), "softmax") != t.options.end();
+        n_layers += softmax ? 2 : 1;
+      }
+      words.push_back(std::move(word));
+      if (n_layers > Model::max_layers)
+        throw Error("model text: more than " + std::to_string(Model::max_layers) + " layers (the limit)",
+                    "dltrain builds models of at most " + std::to_string(Model::max_layers) + " layers");
+    }
+  }
   auto model = std::make_unique<Model>(input_shape);
   Parser p(*model);
   std::vector<int> open_blocks;
   std::vector<std::string> canonical;
-  std::stringstream ss(text);
-  std::string word;
-  while (ss >> word) {
+  for (const std::string& word : words) {
     if (word == "res{") {
       open_blocks.push_back(model->last() < 0 ? Model::input : model->last());
       canonical.push_back(word);
@@ -197,6 +214,7 @@ std::string model_format_help() {
   bn             BatchNormalization
   relu relu6 softmax
   res{ ... }     residual block: output = input + block(input)
+At most 10,000 layers (dense:N,softmax counts two; the } of a block is an Add layer).
 Example (the `cnn` preset):
   conv:32x3x3,relu,he_uniform maxpool:2 flatten dense:100,relu,he_uniform dense:10,softmax)";
 }
