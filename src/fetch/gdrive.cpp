@@ -26,21 +26,6 @@ std::string attribute(const std::string& tag, const std::string& name) {
   return "";
 }
 
-// A file name from Content-Disposition, reduced to a safe base name.
-std::string disposition_name(const std::string& header) {
-  std::smatch m;
-  std::string name;
-  if (std::regex_search(header, m, std::regex(R"re(filename\*\s*=\s*UTF-8''([^;]+))re", std::regex::icase)))
-    name = uri_decode(m[1]);
-  else if (std::regex_search(header, m, std::regex(R"re(filename\s*=\s*"([^"]*)")re", std::regex::icase)))
-    name = m[1];
-  else if (std::regex_search(header, m, std::regex(R"re(filename\s*=\s*([^;]+))re", std::regex::icase)))
-    name = m[1];
-  name = name.substr(name.find_last_of("/\\") == std::string::npos ? 0 : name.find_last_of("/\\") + 1);
-  if (name.empty() || name == "." || name == "..") name = "download";
-  return name;
-}
-
 struct Page {
   HttpResponse response;
   std::string body;  // the start of an HTML answer
@@ -81,6 +66,23 @@ void reject_html(const Page& p, const std::string& id) {
                     "the share link may be wrong; nothing was saved");
 }
 
+}  // namespace
+
+// A file name from Content-Disposition, reduced to a safe base name.
+std::string disposition_name(const std::string& header) {
+  std::smatch m;
+  std::string name;
+  if (std::regex_search(header, m, std::regex(R"re(filename\*\s*=\s*UTF-8''([^;]+))re", std::regex::icase)))
+    name = uri_decode(m[1]);
+  else if (std::regex_search(header, m, std::regex(R"re(filename\s*=\s*"([^"]*)")re", std::regex::icase)))
+    name = m[1];
+  else if (std::regex_search(header, m, std::regex(R"re(filename\s*=\s*([^;]+))re", std::regex::icase)))
+    name = m[1];
+  name = name.substr(name.find_last_of("/\\") == std::string::npos ? 0 : name.find_last_of("/\\") + 1);
+  if (name.empty() || name == "." || name == "..") name = "download";
+  return name;
+}
+
 // The session's cookies (a Netscape cookie file, as libcurl writes it) as one Cookie header.
 std::string cookie_header(const std::string& jar) {
   std::ifstream f(jar);
@@ -96,22 +98,16 @@ std::string cookie_header(const std::string& jar) {
   return header.empty() ? "" : "Cookie: " + header;
 }
 
-}  // namespace
-
-DriveFile resolve_drive(const std::string& id, const FetchOptions& o, const std::string& cookie_jar) {
-  const char* base_env = std::getenv("DLTRAIN_GDRIVE_URL");
-  const std::string base = base_env && *base_env ? base_env : "https://drive.google.com";
-  const Page first = get_page(base + "/uc?id=" + uri_encode(id, false) + "&export=download", o, cookie_jar);
-  if (!first.response.header("content-disposition").empty())
-    return {first.response.effective_url, disposition_name(first.response.header("content-disposition")),
-            cookie_header(cookie_jar)};
-  // The large-file warning: <form id="download-form" action="..."> with hidden inputs.
+// The large-file warning page's form <form id="download-form" action="..."> with its hidden
+// inputs, as the URL to fetch next (relative actions resolved against `base`); "" when the page
+// has no such form or the form no action.
+std::string download_form_url(const std::string& body, const std::string& base) {
   std::smatch form;
-  if (!std::regex_search(first.body, form, std::regex(R"re(<form[^>]*id\s*=\s*["']download-form["'][^>]*>([\s\S]*?)</form>)re")))
-    reject_html(first, id);
+  if (!std::regex_search(body, form, std::regex(R"re(<form[^>]*id\s*=\s*["']download-form["'][^>]*>([\s\S]*?)</form>)re")))
+    return "";
   const std::string form_tag = form[0].str().substr(0, form[0].str().find('>') + 1);
   std::string url = attribute(form_tag, "action");
-  if (url.empty()) reject_html(first, id);
+  if (url.empty()) return "";
   if (url.rfind("http", 0) != 0) url = base + (url.front() == '/' ? "" : "/") + url;
   std::string query;
   const std::string inner = form[1];
@@ -122,7 +118,18 @@ DriveFile resolve_drive(const std::string& id, const FetchOptions& o, const std:
     query += (query.empty() ? "" : "&") + uri_encode(attribute(tag, "name"), false) + "=" +
              uri_encode(attribute(tag, "value"), false);
   }
-  url += (url.find('?') == std::string::npos ? "?" : "&") + query;
+  return url + (url.find('?') == std::string::npos ? "?" : "&") + query;
+}
+
+DriveFile resolve_drive(const std::string& id, const FetchOptions& o, const std::string& cookie_jar) {
+  const char* base_env = std::getenv("DLTRAIN_GDRIVE_URL");
+  const std::string base = base_env && *base_env ? base_env : "https://drive.google.com";
+  const Page first = get_page(base + "/uc?id=" + uri_encode(id, false) + "&export=download", o, cookie_jar);
+  if (!first.response.header("content-disposition").empty())
+    return {first.response.effective_url, disposition_name(first.response.header("content-disposition")),
+            cookie_header(cookie_jar)};
+  std::string url = download_form_url(first.body, base);
+  if (url.empty()) reject_html(first, id);
   const Page second = get_page(url, o, cookie_jar);
   if (second.response.header("content-disposition").empty()) reject_html(second, id);
   return {second.response.effective_url, disposition_name(second.response.header("content-disposition")),

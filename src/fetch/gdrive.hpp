@@ -19,4 +19,10 @@ struct DriveFile {
 // The base URLs come from $DLTRAIN_GDRIVE_URL (default https://drive.google.com).
 DriveFile resolve_drive(const std::string& id, const FetchOptions& o, const std::string& cookie_jar);
 
+// The pieces of that flow that read what the server sent (pure but for cookie_header, which reads
+// a file); fuzzed on their own.
+std::string disposition_name(const std::string& content_disposition);  // a safe base name
+std::string download_form_url(const std::string& page, const std::string& base);  // "": no form
+std::string cookie_header(const std::string& cookie_jar_path);  // "Cookie: a=b; c=d" or ""
+
 }  // namespace dltrain::fetch_detail

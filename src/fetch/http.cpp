@@ -22,22 +22,7 @@ struct State {
 };
 
 size_t on_header(char* data, size_t size, size_t n, void* user) {
-  auto* st = static_cast<State*>(user);
-  std::string line(data, size * n);
-  while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) line.pop_back();
-  if (line.rfind("HTTP/", 0) == 0) {  // a new response (after a redirect or 100-continue)
-    st->response->headers.clear();
-    const size_t sp = line.find(' ');
-    st->response->status = sp == std::string::npos ? 0 : std::strtol(line.c_str() + sp + 1, nullptr, 10);
-    return size * n;
-  }
-  const size_t colon = line.find(':');
-  if (colon != std::string::npos) {
-    std::string name = line.substr(0, colon), value = line.substr(colon + 1);
-    std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return char(std::tolower(c)); });
-    value.erase(0, value.find_first_not_of(" \t"));
-    st->response->headers[name] = value;
-  }
+  parse_header_line(*static_cast<State*>(user)->response, std::string(data, size * n));
   return size * n;
 }
 
@@ -72,6 +57,23 @@ bool retryable(CURLcode c) {
 }
 
 }  // namespace
+
+void parse_header_line(HttpResponse& response, std::string line) {
+  while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) line.pop_back();
+  if (line.rfind("HTTP/", 0) == 0) {  // a new response (after a redirect or 100-continue)
+    response.headers.clear();
+    const size_t sp = line.find(' ');
+    response.status = sp == std::string::npos ? 0 : std::strtol(line.c_str() + sp + 1, nullptr, 10);
+    return;
+  }
+  const size_t colon = line.find(':');
+  if (colon != std::string::npos) {
+    std::string name = line.substr(0, colon), value = line.substr(colon + 1);
+    std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return char(std::tolower(c)); });
+    value.erase(0, value.find_first_not_of(" \t"));
+    response.headers[name] = value;
+  }
+}
 
 int64_t HttpResponse::content_length() const {
   auto it = headers.find("content-length");

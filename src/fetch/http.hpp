@@ -33,6 +33,10 @@ struct HttpResponse {
   std::string header(const std::string& name) const;
 };
 
+// One header line as libcurl hands it over ("HTTP/1.1 206 ..." starts a new response: status set,
+// headers cleared; "Name: value" is stored under the lower-case name). Pure: fuzzed on its own.
+void parse_header_line(HttpResponse& response, std::string line);
+
 // A transport-level failure (connect, TLS, reset, stall). `retryable` is false for TLS
 // verification and malformed-URL errors.
 struct TransportError : Error {

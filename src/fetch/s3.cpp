@@ -186,17 +186,21 @@ std::vector<S3Object> S3Client::list(const std::string& bucket, const std::strin
                             (code.empty() ? "" : " (" + code + ")"),
                         auth ? "check the access key and secret (" + describe() + ")" : "");
     }
-    pugi::xml_document doc;
-    if (!doc.load_buffer(body.data(), body.size()))
-      throw SourceError("listing s3://" + bucket + "/" + prefix + ": the server's answer is not XML");
-    const pugi::xml_node result = doc.child("ListBucketResult");
-    for (pugi::xml_node c : result.children("Contents"))
-      out.push_back({uri_decode(c.child_value("Key")), std::strtoll(c.child_value("Size"), nullptr, 10), c.child_value("ETag")});
-    if (std::string(result.child_value("IsTruncated")) != "true") break;
-    token = result.child_value("NextContinuationToken");
-    if (token.empty()) throw SourceError("listing s3://" + bucket + "/" + prefix + ": truncated listing without a continuation token");
+    if (!parse_listing(body, "listing s3://" + bucket + "/" + prefix, out, token)) break;
   }
   return out;
+}
+
+bool parse_listing(const std::string& body, const std::string& what, std::vector<S3Object>& out, std::string& token) {
+  pugi::xml_document doc;
+  if (!doc.load_buffer(body.data(), body.size())) throw SourceError(what + ": the server's answer is not XML");
+  const pugi::xml_node result = doc.child("ListBucketResult");
+  for (pugi::xml_node c : result.children("Contents"))
+    out.push_back({uri_decode(c.child_value("Key")), std::strtoll(c.child_value("Size"), nullptr, 10), c.child_value("ETag")});
+  if (std::string(result.child_value("IsTruncated")) != "true") return false;
+  token = result.child_value("NextContinuationToken");
+  if (token.empty()) throw SourceError(what + ": truncated listing without a continuation token");
+  return true;
 }
 
 }  // namespace dltrain::fetch_detail

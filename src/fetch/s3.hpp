@@ -19,6 +19,11 @@ struct S3Object {
 // Throws unless `endpoint` is empty, http://..., https://... or a bare host[:port].
 void check_endpoint(const std::string& endpoint);
 
+// One ListObjectsV2 page (encoding-type=url): its objects are appended to `out`. Returns true,
+// with `token` set, when the listing continues. `what` starts the error messages. Pure: fuzzed on
+// its own.
+bool parse_listing(const std::string& page, const std::string& what, std::vector<S3Object>& out, std::string& token);
+
 class S3Client {
  public:
   S3Client(const S3Options& options, const FetchOptions& fetch);

@@ -96,12 +96,6 @@ class WriteBuffer {
   std::vector<char> buf_;
 };
 
-double parse_retry_after(const std::string& v) {
-  char* end = nullptr;
-  const double s = std::strtod(v.c_str(), &end);
-  return end != v.c_str() && s >= 0 ? s : -1;  // HTTP dates: use our own backoff
-}
-
 // Throws for anything but 2xx: Retryable for 429/5xx, SourceError otherwise (with S3's code).
 void check_status(const HttpResponse& r, const std::string& label) {
   if (r.status >= 200 && r.status < 300) return;
@@ -147,27 +141,11 @@ HttpRequest request_for(const Target& t, const FetchOptions& o, int64_t begin, i
   return r;
 }
 
-// What the server says about the object: size, validator, whether it honours ranges.
-struct Probe {
-  int64_t size = -1;
-  std::string validator;
-  bool ranges = false;
-};
-
 Probe probe(const Target& t, const FetchOptions& o) {
   return with_retries(o, t.label, [&] {
     const HttpResponse r = http_get(request_for(t, o, 0, 0), [](const char*, size_t, long) { return false; });
     check_status(r, t.label);
-    Probe p;
-    p.validator = r.header("etag").empty() ? r.header("last-modified") : r.header("etag");
-    const std::string cr = r.header("content-range");  // "bytes 0-0/12345"
-    if (r.status == 206 && cr.rfind("bytes 0-0/", 0) == 0 && cr.back() != '*') {
-      p.ranges = true;
-      p.size = std::strtoll(cr.c_str() + 10, nullptr, 10);
-    } else {
-      p.size = r.content_length();
-    }
-    return p;
+    return probe_from(r);
   });
 }
 
@@ -466,6 +444,25 @@ FileDigest verify_and_publish(const std::string& partial, const Target& t, const
 }
 
 }  // namespace
+
+double parse_retry_after(const std::string& v) {
+  char* end = nullptr;
+  const double s = std::strtod(v.c_str(), &end);
+  return end != v.c_str() && s >= 0 ? s : -1;  // HTTP dates: use our own backoff
+}
+
+Probe probe_from(const HttpResponse& r) {
+  Probe p;
+  p.validator = r.header("etag").empty() ? r.header("last-modified") : r.header("etag");
+  const std::string cr = r.header("content-range");  // "bytes 0-0/12345"
+  if (r.status == 206 && cr.rfind("bytes 0-0/", 0) == 0 && cr.back() != '*') {
+    p.ranges = true;
+    p.size = std::strtoll(cr.c_str() + 10, nullptr, 10);
+  } else {
+    p.size = r.content_length();
+  }
+  return p;
+}
 
 bool is_sha256_hex(const std::string& s) {
   return s.size() == 64 && std::all_of(s.begin(), s.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });

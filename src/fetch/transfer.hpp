@@ -10,6 +10,7 @@
 
 #include "dltrain/fetch.hpp"
 #include "dltrain/io.hpp"
+#include "http.hpp"
 
 namespace dltrain::fetch_detail {
 
@@ -57,6 +58,18 @@ FileDigest download(const Target& t, const FetchOptions& o, const std::string& c
 
 // A local file, copied into the cache, verified and published the same way.
 FileDigest import_local(const std::string& path, const Target& expect, const std::string& cache, Meter& meter);
+
+// What a server's answer to the probe (a GET of bytes 0-0) says about the object: its size
+// (Content-Range's total on a 206, else Content-Length; -1: unknown), validator (ETag, else
+// Last-Modified) and whether it honours ranges. Pure: fuzzed on its own.
+struct Probe {
+  int64_t size = -1;
+  std::string validator;
+  bool ranges = false;
+};
+Probe probe_from(const HttpResponse& response);
+// Retry-After in seconds, or -1 when it is not a non-negative number (an HTTP date, garbage).
+double parse_retry_after(const std::string& value);
 
 // <cache>/blobs/<sha256>; throws unless sha256 is 64 lower-case hex digits.
 std::string blob_path(const std::string& cache, const std::string& sha256);
