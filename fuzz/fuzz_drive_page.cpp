@@ -1,0 +1,15 @@
+// Fuzz target: Google Drive's answers, as two parts of one input (fuzz_util.hpp): the cookie jar
+// libcurl wrote (Netscape format) and an HTML page that may hold the large-file warning form.
+#include "fetch/gdrive.hpp"
+#include "fuzz_util.hpp"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  namespace fd = dltrain::fetch_detail;
+  const auto part = fuzz::parts(fuzz::bytes(data, size), 2);
+  try {
+    fd::cookie_header(fuzz::write("cookies.txt", part[0]));
+    fd::download_form_url(std::string(part[1]), "https://drive.example");
+  } catch (const dltrain::Error&) {
+  }
+  return 0;
+}

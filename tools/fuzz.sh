@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Builds the libFuzzer targets (CMake preset `fuzz`: clang 19, ASan+UBSan) and runs each one for
+# SECONDS (default 20), starting from its committed seed corpus fuzz/corpus/<target>/, then prints
+# one row per target: executions, coverage (libFuzzer's cov: and ft: at the end) and the result.
+# New inputs go to build-fuzz/corpus/<target>/ (the committed corpus is never changed); a crash,
+# leak, timeout or out-of-memory input is saved under build-fuzz/artifacts/<target>/ and makes the
+# script exit 1. Needs clang-19, libclang-rt-19-dev and libomp-19-dev (Debian 12).
+#
+#   tools/fuzz.sh [SECONDS] [TARGET...]     e.g. tools/fuzz.sh 30 idx tflite
+#   JOBS=4 tools/fuzz.sh                    parallel build jobs (default: nproc)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+seconds=${1:-20}
+shift || true
+all=(idx safetensors checkpoint model_text tflite image csv annotations s3_listing http_headers drive_page archive uri cache_index)
+targets=("${all[@]}")
+[ $# -gt 0 ] && targets=("$@")
+
+command -v clang++-19 >/dev/null || { echo "fuzz.sh: clang++-19 is missing (apt-get install clang-19 libclang-rt-19-dev libomp-19-dev)" >&2; exit 2; }
+[ -f build-fuzz/build.ninja ] || cmake --preset fuzz >/dev/null
+cmake --build build-fuzz -j"${JOBS:-$(nproc)}" --target "${targets[@]/#/fuzz_}" >/dev/null
+
+rows=()
+failed=0
+for t in "${targets[@]}"; do
+  work=build-fuzz/corpus/$t artifacts=build-fuzz/artifacts/$t log=build-fuzz/logs/$t.log
+  mkdir -p "$work" "$artifacts" "$(dirname "$log")"
+  set +e
+  # ASan's allocator limit makes a runaway allocation a finding; -timeout makes a hang one.
+  ASAN_OPTIONS=${ASAN_OPTIONS:-allocator_may_return_null=0:detect_leaks=1} \
+  UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1} \
+    "build-fuzz/fuzz_$t" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -malloc_limit_mb=1024 \
+    -print_final_stats=1 -artifact_prefix="$artifacts/" "$work" "fuzz/corpus/$t" >"$log" 2>&1
+  rc=$?
+  set -e
+  execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' | tail -1)
+  cov=$(grep -o 'cov: [0-9]*' "$log" | tail -1 | grep -o '[0-9]*')
+  ft=$(grep -o 'ft: [0-9]*' "$log" | tail -1 | grep -o '[0-9]*')
+  corpus=$(find "$work" -type f | wc -l)
+  if [ $rc -eq 0 ]; then
+    result=ok
+  else
+    failed=1
+    what=$(grep -m1 -oE 'ERROR: (AddressSanitizer|LeakSanitizer|libFuzzer|UndefinedBehaviorSanitizer): [a-zA-Z-]+|runtime error: [^ ]+( [^ ]+){0,3}|out-of-memory|timeout' "$log" || true)
+    result="FAIL (${what:-rc $rc}; $log)"
+  fi
+  rows+=("$(printf '%-14s %5s %10s %6s %6s %7s  %s' "$t" "$seconds" "${execs:-?}" "${cov:-?}" "${ft:-?}" "$corpus" "$result")")
+  echo "${rows[-1]}" >&2
+done
+
+printf '\n%-14s %5s %10s %6s %6s %7s  %s\n' target sec execs cov ft corpus result
+printf '%s\n' "${rows[@]}"
+exit $failed
