@@ -19,6 +19,7 @@
 #include "dltrain/data.hpp"
 #include "dltrain/fetch.hpp"
 #include "dltrain/io.hpp"
+#include "fetch/gdrive.hpp"
 #include "helpers.hpp"
 
 namespace fs = std::filesystem;
@@ -447,6 +448,36 @@ TEST(Sources, RedactUrlHidesPasswordsAndSignatures) {
     for (const char* part : c.kept) EXPECT_NE(r.find(part), std::string::npos) << c.url << " -> " << r;
     EXPECT_EQ(redact_url(r), r) << "redacting twice changes " << r;
   }
+}
+
+// The parsers of Drive's answers (fetch/gdrive.hpp) without a server: the forms Drive sends, and
+// pages and headers of hundreds of KB, which overflowed the stack while these used std::regex.
+TEST(DrivePages, FormsDispositionsAndLongInputs) {
+  using fetch_detail::disposition_name;
+  using fetch_detail::download_form_url;
+  EXPECT_EQ(download_form_url("<form id=\"download-form\" action=\"https://d.example/download\" method=\"get\">"
+                              "<input type=\"hidden\" name=\"id\" value=\"1A\"><input type='hidden' name='c' "
+                              "value='t&amp;amp;x'><input type=\"submit\" value=\"Go\"></form>",
+                              "https://base"),
+            "https://d.example/download?id=1A&c=t%26amp%3Bx");
+  EXPECT_EQ(download_form_url("<form class=x id = 'download-form' action='uc?a=1'></form>", "https://base"),
+            "https://base/uc?a=1&");
+  EXPECT_EQ(download_form_url("<form id=\"other\" action=\"x\"></form>", "https://base"), "");
+  EXPECT_EQ(download_form_url("<form id=\"download-form\" action=\"x\">", "https://base"), "");  // never closed
+  EXPECT_EQ(disposition_name("attachment; filename*=UTF-8''..%2F..%2Fa%20b.gz; filename=\"x\""), "a b.gz");
+  EXPECT_EQ(disposition_name("attachment; FILENAME = \"dir\\c.idx\""), "c.idx");
+  EXPECT_EQ(disposition_name("attachment; filename=plain.bin; size=3"), "plain.bin");
+  EXPECT_EQ(disposition_name("attachment; filename=\"..\""), "download");
+  EXPECT_EQ(disposition_name("inline"), "download");
+
+  const std::string filler(1 << 20, 'a');
+  EXPECT_EQ(download_form_url("<form id=\"download-form\" action=\"https://x/d\">" + filler +
+                                  "<input type=\"hidden\" name=\"k\" value=\"v\"></form>",
+                              "https://base"),
+            "https://x/d?k=v");
+  EXPECT_EQ(download_form_url("<form id=\"download-form\" action=\"" + filler + "\"" + filler + ">", "https://b"), "");
+  EXPECT_EQ(disposition_name("attachment; filename=" + filler), filler);
+  EXPECT_EQ(disposition_name("attachment; filename*=UTF-8''" + filler), filler);
 }
 
 class Drive : public ::testing::Test {

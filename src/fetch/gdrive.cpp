@@ -1,9 +1,12 @@
 // Google Drive: the uc?export=download flow, the large-file warning form, quota and permission pages.
 #include "gdrive.hpp"
 
+#include <algorithm>
+#include <cctype>
 #include <fstream>
-#include <regex>
+#include <optional>
 #include <sstream>
+#include <string_view>
 
 #include "dltrain/core.hpp"
 #include "http.hpp"
@@ -12,17 +15,52 @@
 namespace dltrain::fetch_detail {
 namespace {
 
-std::string html_unescape(std::string s) {
-  for (const auto& [from, to] : std::vector<std::pair<std::string, std::string>>{
-           {"&amp;", "&"}, {"&quot;", "\""}, {"&#39;", "'"}, {"&lt;", "<"}, {"&gt;", ">"}})
-    for (size_t p; (p = s.find(from)) != std::string::npos;) s.replace(p, from.size(), to);
-  return s;
+// The five entities Drive's pages use, decoded in one pass ("&amp;lt;" is "&lt;", not "<").
+std::string html_unescape(const std::string& s) {
+  static const std::pair<std::string_view, char> entities[] = {
+      {"&amp;", '&'}, {"&quot;", '"'}, {"&#39;", '\''}, {"&lt;", '<'}, {"&gt;", '>'}};
+  std::string out;
+  for (size_t i = 0; i < s.size();) {
+    bool done = false;
+    for (const auto& [from, to] : entities)
+      if (s.compare(i, from.size(), from) == 0) {
+        out += to, i += from.size(), done = true;
+        break;
+      }
+    if (!done) out += s[i++];
+  }
+  return out;
 }
 
+// Plain scanning, no std::regex: libstdc++'s regex recurses once per character matched, so a
+// page or header of a few hundred KB overflowed the stack (found by fuzzing, issue 16).
+bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; }
+bool is_word(char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; }
+size_t skip_spaces(const std::string& s, size_t i) {
+  while (i < s.size() && is_space(s[i])) ++i;
+  return i;
+}
+// Whether `s` at `i` reads `word` (ASCII case ignored).
+bool at_word(const std::string& s, size_t i, std::string_view word) {
+  if (i > s.size() || s.size() - i < word.size()) return false;
+  for (size_t k = 0; k < word.size(); ++k)
+    if (std::tolower(static_cast<unsigned char>(s[i + k])) != std::tolower(static_cast<unsigned char>(word[k]))) return false;
+  return true;
+}
+
+// The value of name="..." (tried first) or name='...' in a tag, entities decoded; "" if absent.
 std::string attribute(const std::string& tag, const std::string& name) {
-  std::smatch m;
-  if (std::regex_search(tag, m, std::regex("\\b" + name + "\\s*=\\s*\"([^\"]*)\""))) return html_unescape(m[1]);
-  if (std::regex_search(tag, m, std::regex("\\b" + name + "\\s*=\\s*'([^']*)'"))) return html_unescape(m[1]);
+  for (const char quote : {'"', '\''})
+    for (size_t at = tag.find(name); at != std::string::npos; at = tag.find(name, at + 1)) {
+      if (at > 0 && is_word(tag[at - 1])) continue;
+      size_t i = skip_spaces(tag, at + name.size());
+      if (i >= tag.size() || tag[i] != '=') continue;
+      i = skip_spaces(tag, i + 1);
+      if (i >= tag.size() || tag[i] != quote) continue;
+      const size_t end = tag.find(quote, i + 1);
+      if (end == std::string::npos) continue;
+      return html_unescape(tag.substr(i + 1, end - i - 1));
+    }
   return "";
 }
 
@@ -68,19 +106,46 @@ void reject_html(const Page& p, const std::string& id) {
 
 }  // namespace
 
-// A file name from Content-Disposition, reduced to a safe base name.
+// A file name from Content-Disposition, reduced to a safe base name: filename*=UTF-8''<encoded>
+// first, then filename="...", then filename=<up to ';'>.
 std::string disposition_name(const std::string& header) {
-  std::smatch m;
-  std::string name;
-  if (std::regex_search(header, m, std::regex(R"re(filename\*\s*=\s*UTF-8''([^;]+))re", std::regex::icase)))
-    name = uri_decode(m[1]);
-  else if (std::regex_search(header, m, std::regex(R"re(filename\s*=\s*"([^"]*)")re", std::regex::icase)))
-    name = m[1];
-  else if (std::regex_search(header, m, std::regex(R"re(filename\s*=\s*([^;]+))re", std::regex::icase)))
-    name = m[1];
-  name = name.substr(name.find_last_of("/\\") == std::string::npos ? 0 : name.find_last_of("/\\") + 1);
-  if (name.empty() || name == "." || name == "..") name = "download";
-  return name;
+  // The value after the first `filename<spaces>` + suffix (e.g. "*=UTF-8''") that `read` accepts.
+  auto find = [&](std::string_view suffix, auto read) -> std::optional<std::string> {
+    for (size_t at = 0; at + 8 <= header.size(); ++at) {
+      if (!at_word(header, at, "filename")) continue;
+      size_t i = at + 8;
+      if (suffix == "*") {
+        if (i >= header.size() || header[i] != '*') continue;
+        ++i;
+      }
+      i = skip_spaces(header, i);
+      if (i >= header.size() || header[i] != '=') continue;
+      if (auto v = read(skip_spaces(header, i + 1))) return v;
+    }
+    return std::nullopt;
+  };
+  auto up_to_semicolon = [&](size_t i) -> std::optional<std::string> {
+    const size_t end = std::min(header.find(';', i), header.size());
+    if (end == i) return std::nullopt;
+    return header.substr(i, end - i);
+  };
+  std::optional<std::string> name = find("*", [&](size_t i) -> std::optional<std::string> {
+    if (!at_word(header, i, "UTF-8''")) return std::nullopt;
+    auto v = up_to_semicolon(i + 7);
+    return v ? std::optional(uri_decode(*v)) : std::nullopt;
+  });
+  if (!name) name = find("", [&](size_t i) -> std::optional<std::string> {
+    if (i >= header.size() || header[i] != '"') return std::nullopt;
+    const size_t end = header.find('"', i + 1);
+    if (end == std::string::npos) return std::nullopt;
+    return header.substr(i + 1, end - i - 1);
+  });
+  if (!name) name = find("", up_to_semicolon);
+  std::string base = name.value_or("");
+  const size_t slash = base.find_last_of("/\\");
+  if (slash != std::string::npos) base = base.substr(slash + 1);
+  if (base.empty() || base == "." || base == "..") base = "download";
+  return base;
 }
 
 // The session's cookies (a Netscape cookie file, as libcurl writes it) as one Cookie header.
@@ -102,23 +167,39 @@ std::string cookie_header(const std::string& jar) {
 // inputs, as the URL to fetch next (relative actions resolved against `base`); "" when the page
 // has no such form or the form no action.
 std::string download_form_url(const std::string& body, const std::string& base) {
-  std::smatch form;
-  if (!std::regex_search(body, form, std::regex(R"re(<form[^>]*id\s*=\s*["']download-form["'][^>]*>([\s\S]*?)</form>)re")))
-    return "";
-  const std::string form_tag = form[0].str().substr(0, form[0].str().find('>') + 1);
-  std::string url = attribute(form_tag, "action");
-  if (url.empty()) return "";
-  if (url.rfind("http", 0) != 0) url = base + (url.front() == '/' ? "" : "/") + url;
-  std::string query;
-  const std::string inner = form[1];
-  const std::regex input(R"(<input[^>]*>)");
-  for (auto it = std::sregex_iterator(inner.begin(), inner.end(), input); it != std::sregex_iterator(); ++it) {
-    const std::string tag = it->str();
-    if (attribute(tag, "type") != "hidden" || attribute(tag, "name").empty()) continue;
-    query += (query.empty() ? "" : "&") + uri_encode(attribute(tag, "name"), false) + "=" +
-             uri_encode(attribute(tag, "value"), false);
+  // The first <form ...> whose tag holds id="download-form" (or '...') and that is closed.
+  for (size_t at = body.find("<form"); at != std::string::npos; at = body.find("<form", at + 1)) {
+    const size_t tag_end = body.find('>', at);
+    if (tag_end == std::string::npos) return "";
+    const std::string form_tag = body.substr(at, tag_end - at + 1);
+    bool is_download_form = false;
+    for (size_t id = form_tag.find("id"); id != std::string::npos && !is_download_form; id = form_tag.find("id", id + 1)) {
+      size_t i = skip_spaces(form_tag, id + 2);
+      if (i >= form_tag.size() || form_tag[i] != '=') continue;
+      i = skip_spaces(form_tag, i + 1);
+      is_download_form = i < form_tag.size() && (form_tag[i] == '"' || form_tag[i] == '\'') &&
+                         form_tag.compare(i + 1, 13, "download-form") == 0 && i + 14 < form_tag.size() &&
+                         (form_tag[i + 14] == '"' || form_tag[i + 14] == '\'');
+    }
+    if (!is_download_form) continue;
+    const size_t close = body.find("</form>", tag_end + 1);
+    if (close == std::string::npos) return "";
+    std::string url = attribute(form_tag, "action");
+    if (url.empty()) return "";
+    if (url.rfind("http", 0) != 0) url = base + (url.front() == '/' ? "" : "/") + url;
+    std::string query;
+    const std::string inner = body.substr(tag_end + 1, close - tag_end - 1);
+    for (size_t in = inner.find("<input"); in != std::string::npos; in = inner.find("<input", in + 1)) {
+      const size_t end = inner.find('>', in);
+      if (end == std::string::npos) break;
+      const std::string tag = inner.substr(in, end - in + 1);
+      if (attribute(tag, "type") != "hidden" || attribute(tag, "name").empty()) continue;
+      query += (query.empty() ? "" : "&") + uri_encode(attribute(tag, "name"), false) + "=" +
+               uri_encode(attribute(tag, "value"), false);
+    }
+    return url + (url.find('?') == std::string::npos ? "?" : "&") + query;
   }
-  return url + (url.find('?') == std::string::npos ? "?" : "&") + query;
+  return "";
 }
 
 DriveFile resolve_drive(const std::string& id, const FetchOptions& o, const std::string& cookie_jar) {
