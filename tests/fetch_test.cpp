@@ -419,6 +419,10 @@ TEST(Sources, DriveLinkFormsAndBadUris) {
                           "https://drive.usercontent.google.com/download?id=1AbC_d-9&export=download", "gdrive://1AbC_d-9"})
     EXPECT_EQ(drive_file_id(url), "1AbC_d-9") << url;
   EXPECT_EQ(drive_file_id("https://example.com/file/d/x"), "");
+  EXPECT_EQ(drive_file_id("https://docs.google.com/uc?export=download&id=XYZ"), "XYZ");
+  EXPECT_EQ(drive_file_id("https://drive.google.com/file/d//x?id=Q"), "Q");
+  const std::string long_id(200000, 'a');  // overflowed the stack while this used std::regex
+  EXPECT_EQ(drive_file_id("https://drive.google.com/file/d/" + long_id + "/view"), long_id);
   EXPECT_EQ(parse_source("s3://bucket/pre/fix/").key, "pre/fix/");
   EXPECT_EQ(parse_source("mnist").kind, SourceKind::catalog);
   EXPECT_THROW(parse_source("imagenet"), Error);

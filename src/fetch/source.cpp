@@ -2,8 +2,8 @@
 // file:// and paths, or a catalog name; and URLs with their credentials redacted for display.
 #include <algorithm>
 #include <array>
+#include <cctype>
 #include <filesystem>
-#include <regex>
 
 #include "dltrain/core.hpp"
 #include "dltrain/fetch.hpp"
@@ -63,13 +63,26 @@ std::string redact_url(const std::string& url) {
   return out;
 }
 
+// Plain scanning, no std::regex: libstdc++'s regex recurses once per character matched, and a
+// Drive link with a 50,000-character ID overflowed the stack (issue 16).
 std::string drive_file_id(const std::string& url) {
   if (url.rfind("gdrive://", 0) == 0) return url.substr(9);
-  static const std::regex host(R"(^https?://(drive|docs)\.google\.com/|^https?://drive\.usercontent\.google\.com/)");
-  if (!std::regex_search(url, host)) return "";
-  std::smatch m;
-  static const std::regex path_id(R"(/file/d/([A-Za-z0-9_-]+))"), query_id(R"([?&]id=([A-Za-z0-9_-]+))");
-  if (std::regex_search(url, m, path_id) || std::regex_search(url, m, query_id)) return m[1];
+  bool drive = false;
+  for (const char* scheme : {"https://", "http://"})
+    for (const char* host : {"drive.google.com/", "docs.google.com/", "drive.usercontent.google.com/"})
+      drive = drive || url.rfind(std::string(scheme) + host, 0) == 0;
+  if (!drive) return "";
+  // The first run of ID characters after "/file/d/", else after the first "?id=" or "&id=".
+  auto id_at = [&](size_t i) {
+    size_t end = i;
+    while (end < url.size() && (std::isalnum(static_cast<unsigned char>(url[end])) || url[end] == '_' || url[end] == '-')) ++end;
+    return url.substr(i, end - i);
+  };
+  for (size_t at = url.find("/file/d/"); at != std::string::npos; at = url.find("/file/d/", at + 1))
+    if (std::string id = id_at(at + 8); !id.empty()) return id;
+  for (size_t at = url.find("id="); at != std::string::npos; at = url.find("id=", at + 1))
+    if (at > 0 && (url[at - 1] == '?' || url[at - 1] == '&'))
+      if (std::string id = id_at(at + 3); !id.empty()) return id;
   return "";
 }
 
