@@ -16,16 +16,17 @@
 
 namespace fuzz {
 
-// A folder of this process's own under $TMPDIR, removed at exit.
+// A folder of this process's own under $TMPDIR, removed at exit. (The path lives on the heap for
+// good: a static std::string would be destroyed before the atexit handler that needs it runs.)
 inline const std::string& scratch() {
-  static const std::string dir = [] {
+  static const std::string* dir = [] {
     const char* tmp = std::getenv("TMPDIR");
-    std::string pattern = std::string(tmp && *tmp ? tmp : "/tmp") + "/dltrain-fuzz-XXXXXX";
-    if (!::mkdtemp(pattern.data())) std::abort();
+    auto* path = new std::string(std::string(tmp && *tmp ? tmp : "/tmp") + "/dltrain-fuzz-XXXXXX");
+    if (!::mkdtemp(path->data())) std::abort();
     std::atexit([] { std::error_code ec; std::filesystem::remove_all(scratch(), ec); });
-    return pattern;
+    return path;
   }();
-  return dir;
+  return *dir;
 }
 
 // Writes `bytes` to scratch()/name (replacing it) and returns the path.

@@ -4,7 +4,8 @@
 # one row per target: executions, coverage (libFuzzer's cov: and ft: at the end) and the result.
 # New inputs go to build-fuzz/corpus/<target>/ (the committed corpus is never changed); a crash,
 # leak, timeout or out-of-memory input is saved under build-fuzz/artifacts/<target>/ and makes the
-# script exit 1. Needs clang-19, libclang-rt-19-dev and libomp-19-dev (Debian 12).
+# script exit 1. Needs clang-19, libclang-rt-19-dev and libomp-19-dev (Debian 12), and llvm-19
+# for readable stack traces (llvm-symbolizer-19).
 #
 #   tools/fuzz.sh [SECONDS] [TARGET...]     e.g. tools/fuzz.sh 30 idx tflite
 #   JOBS=4 tools/fuzz.sh                    parallel build jobs (default: nproc)
@@ -28,9 +29,10 @@ for t in "${targets[@]}"; do
   mkdir -p "$work" "$artifacts" "$(dirname "$log")"
   set +e
   # ASan's allocator limit makes a runaway allocation a finding; -timeout makes a hang one.
+  ASAN_SYMBOLIZER_PATH=${ASAN_SYMBOLIZER_PATH:-$(command -v llvm-symbolizer-19 || true)} \
   ASAN_OPTIONS=${ASAN_OPTIONS:-allocator_may_return_null=0:detect_leaks=1} \
   UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1} \
-    "build-fuzz/fuzz_$t" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -malloc_limit_mb=1024 \
+    "build-fuzz/fuzz/fuzz_$t" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -malloc_limit_mb=1024 \
     -print_final_stats=1 -artifact_prefix="$artifacts/" "$work" "fuzz/corpus/$t" >"$log" 2>&1
   rc=$?
   set -e
