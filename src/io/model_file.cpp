@@ -46,7 +46,10 @@ LoadedModel model_from(const SafetensorsFile& file, const std::string& path) {
   if (meta("format") != "dltrain-model/1") throw Error(path + ": unsupported model format '" + meta("format") + "'");
   LoadedModel out;
   try {
-    const auto dims = nlohmann::json::parse(meta("input_shape")).get<std::vector<int64_t>>();
+    const auto shape = nlohmann::json::parse(meta("input_shape"));
+    std::vector<int64_t> dims;  // a float (1e300) is refused here, before any conversion
+    for (const auto& d : shape.is_array() ? shape : nlohmann::json::array({nullptr}))
+      dims.push_back(d.is_number_integer() && !d.is_number_unsigned() ? d.get<int64_t>() : -1);
     out.info.labels = nlohmann::json::parse(meta("labels")).get<std::vector<std::string>>();
     const auto pre = nlohmann::json::parse(meta("preprocessing"));
     const double scale = pre.at("scale").get<double>(), offset = pre.at("offset").get<double>();

@@ -1,9 +1,24 @@
 // TrainConfig <-> JSON (config.json in the run folder and the checkpoint's metadata).
 #include <nlohmann/json.hpp>
+#include <limits>
+#include <optional>
 
 #include "dltrain/train.hpp"
 
 namespace dltrain {
+namespace {
+// j[key] as an integer in [lo, hi] (missing: `fallback`, or an error when there is none). A JSON
+// float is refused rather than converted: 1e300 does not fit an int64_t (undefined behaviour).
+int64_t integer(const nlohmann::json& j, const char* key, std::optional<int64_t> fallback = {},
+                int64_t lo = std::numeric_limits<int64_t>::min(), int64_t hi = std::numeric_limits<int64_t>::max()) {
+  if (!j.contains(key) && fallback) return *fallback;
+  const nlohmann::json& v = j.at(key);
+  if (!v.is_number_integer() || (v.is_number_unsigned() ? v.get<uint64_t>() > uint64_t(hi) : v.get<int64_t>() < lo || v.get<int64_t>() > hi))
+    throw Error(std::string("malformed training configuration ('") + key + "' is " + v.dump() + ", not an integer from " +
+                std::to_string(lo) + " to " + std::to_string(hi) + ")");
+  return v.is_number_unsigned() ? int64_t(v.get<uint64_t>()) : v.get<int64_t>();
+}
+}  // namespace
 
 std::string TrainConfig::to_json() const {
   return nlohmann::ordered_json{{"model", model},       {"data", data},         {"epochs", epochs},
@@ -21,20 +36,22 @@ TrainConfig TrainConfig::from_json(const std::string& json) {
     const auto j = nlohmann::json::parse(json);
     c.model = j.at("model");
     c.data = j.at("data");
-    c.epochs = j.at("epochs");
-    c.batch = j.at("batch");
+    c.epochs = integer(j, "epochs");
+    c.batch = integer(j, "batch");
     c.optim = j.at("optim");
     c.schedule = j.at("schedule");
-    c.seed = j.at("seed");
-    c.threads = j.at("threads");
+    // The seed is any 64-bit pattern: a negative number is its two's complement.
+    if (!j.at("seed").is_number_integer()) throw Error("malformed training configuration ('seed' is not an integer)");
+    c.seed = j.at("seed").is_number_unsigned() ? j.at("seed").get<uint64_t>() : uint64_t(j.at("seed").get<int64_t>());
+    c.threads = int(integer(j, "threads", {}, std::numeric_limits<int>::min(), std::numeric_limits<int>::max()));
     c.validate = j.at("validate");
-    c.train_limit = j.at("train_limit");
+    c.train_limit = integer(j, "train_limit");
     c.backbone = j.value("backbone", c.backbone);
     c.head = j.value("head", c.head);
-    c.unfreeze = j.value("unfreeze", c.unfreeze);
+    c.unfreeze = integer(j, "unfreeze", c.unfreeze);
     c.val_split = j.value("val_split", c.val_split);
     c.feature_cache = j.value("feature_cache", c.feature_cache);
-    c.augment = j.value("augment", c.augment);
+    c.augment = integer(j, "augment", c.augment);
     c.resize = j.value("resize", c.resize);
   } catch (const nlohmann::json::exception& e) {
     throw Error(std::string("malformed training configuration (") + e.what() + ")");

@@ -39,6 +39,9 @@ std::vector<EpochStats> read_history(const std::string& run_dir) {
     try {
       const auto j = nlohmann::json::parse(line);
       EpochStats e;
+      // Integers checked before conversion: 1e300 does not fit an int64_t.
+      if (!j.at("epoch").is_number_integer() || !j.at("steps").is_number_integer())
+        throw Error(path + ": malformed line (epoch and steps must be integers): " + line.substr(0, 200));
       e.epoch = j.at("epoch");
       e.steps = j.at("steps");
       e.loss = j.at("loss");
