@@ -8,6 +8,7 @@ written here too (names start with `crash-` or `regress-`), so the corpus can al
 
     python3 fuzz/make_seeds.py            # rewrites fuzz/corpus/
 """
+import base64
 import gzip
 import io
 import json
@@ -369,6 +370,8 @@ seed("image", "exif6.jpg", jpeg(16, 8, exif(6)))
 seed("image", "exif8_motorola.jpg", jpeg(8, 16, exif(8, big_endian=True)))
 seed("image", "exif_truncated.jpg", jpeg(8, 8, exif(3)[:14]))
 seed("image", "huge_header.jpg", jpeg(26000, 26000)[:200])
+# regress: a 1.38 GB IDAT chunk claimed by a 520-byte file (stb_image allocated it first)
+seed("image", "regress-png_chunk_past_end", png(5, 4)[:33] + b"RIFFIDAT" + bytes(150) + b"NG\r\n\x1a\n" + bytes(60))
 seed("image", "gif", b"GIF89a\x01\x00\x01\x00\x00\x00\x00;")
 seed("image", "pic", b"\x53\x80\xf6\x34" + b"\0" * 88 + b"PICT" + b"\0" * 150)
 seed("image", "raw_784", bytes(range(256)) * 3 + bytes(16))
@@ -457,6 +460,12 @@ seed("archive", "zip_bomb", b"\1" + zipped([("zeros", bytes(8 << 20))]))
 seed("archive", "gz_raw", b"\2" + gz(b"raw gzip member\n"))
 seed("archive", "targz_valid", b"\3" + tar([("x/y.idx", "file", idx([2, 2]))], compress=True))
 seed("archive", "tar_truncated", b"\0" + tar([("a", "file", b"x" * 600)])[:700])
+# regress: a zip whose central directory libarchive rejects without an error message (a null
+# char* in a string concatenation crashed)
+seed("archive", "regress-zip_error_without_message", base64.b64decode(
+    "AVBLAwQUAAAACAAAACEAr3fSYgMAAAABAAAABwAAAC4uLy4uUEsDBBQAAAAIAAAAIQCvd9JiAwAAAAEAAAAHAAAALi4vLi4veqsCAFBL"
+    "AwQUAAAACAAAACEARJMPDwMAAAABAAAAAgAAAG9rywcAUEsBAhQDFAAAAAgAAAAhAK930mIDAAAAAQAAAAcAAAAAAAAAAAAAAIABAAAA"
+    "AC4uLy4uL3pQSwECFAMUAAAACG9rUEsFBgAAAAACAAIAZQAAAEsAAAAAAA=="))
 seed("archive", "zip_dotdot", b"\1" + zipped([("../../z", b"z"), ("ok", b"o")]))
 
 # ---- URIs -----------------------------------------------------------------------------------------

@@ -1,6 +1,10 @@
 // The fuzz targets without libFuzzer (GCC builds, CTest): runs LLVMFuzzerTestOneInput once on
 // every file of the folders (or files) named on the command line, as libFuzzer would replay a
-// corpus. A crash is a crash; an uncaught exception ends the program, naming the input.
+// corpus. A crash is a crash; an uncaught exception ends the program, naming the input. Without
+// AddressSanitizer (which needs a vast address space) the address space is capped at 1 GiB, so a
+// runaway allocation fails here as libFuzzer's -malloc_limit_mb would make it fail there.
+#include <sys/resource.h>
+
 #include <algorithm>
 #include <cstdint>
 #include <cstdio>
@@ -13,8 +17,20 @@
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size);
 
+#if defined(__SANITIZE_ADDRESS__)
+#define DLTRAIN_REPLAY_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define DLTRAIN_REPLAY_ASAN 1
+#endif
+#endif
+
 int main(int argc, char** argv) {
   namespace fs = std::filesystem;
+#ifndef DLTRAIN_REPLAY_ASAN
+  const rlimit cap{rlim_t(1) << 30, rlim_t(1) << 30};
+  if (setrlimit(RLIMIT_AS, &cap) != 0) std::perror("setrlimit");
+#endif
   std::vector<fs::path> inputs;
   for (int i = 1; i < argc; ++i) {
     if (fs::is_directory(argv[i])) {

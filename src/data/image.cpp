@@ -107,6 +107,18 @@ Image decode_image(const std::string& path, int64_t channels) {
                 "give a PNG, JPEG or BMP file");
   if (bytes.size() > size_t(std::numeric_limits<int>::max()))
     throw Error(path + ": " + std::to_string(bytes.size()) + " bytes is too large an image file");
+  // A PNG's chunks must lie inside the file: stb_image allocates an IDAT chunk's claimed length
+  // before reading it, so 520 bytes claiming a 1.3 GB chunk cost 1.3 GB (found by fuzzing).
+  if (format == "png")
+    for (size_t at = 8; at + 8 <= bytes.size();) {
+      const uint32_t length = read_u32(reinterpret_cast<const unsigned char*>(bytes.data()) + at, false);
+      if (length > bytes.size() - at - 8)
+        throw Error(path + ": not a readable image (png: the chunk at byte " + std::to_string(at) + " claims " +
+                        std::to_string(length) + " bytes, past the end of the file)",
+                    "the file is truncated or damaged");
+      if (bytes.compare(at + 4, 4, "IEND") == 0) break;
+      at += 12 + size_t(length);
+    }
   const auto* data = reinterpret_cast<const stbi_uc*>(bytes.data());
   int iw = 0, ih = 0, ic = 0;
   // The header's size first: a small file can claim an image of gigabytes.

@@ -24,13 +24,20 @@ namespace {
 
 using Archive = std::unique_ptr<archive, int (*)(archive*)>;
 
+// libarchive's message for the last error; it has none for some failures (a damaged zip's
+// central directory), and a null char* in a string concatenation crashed (found by fuzzing).
+std::string error_text(struct archive* a) {
+  const char* e = archive_error_string(a);
+  return e ? e : "libarchive gave no reason";
+}
+
 Archive open_reader(const std::string& path, bool raw_gzip) {
   Archive a(archive_read_new(), archive_read_free);
   archive_read_support_filter_all(a.get());
   if (raw_gzip) archive_read_support_format_raw(a.get());
   else archive_read_support_format_all(a.get());
   if (archive_read_open_filename(a.get(), path.c_str(), 1 << 16) != ARCHIVE_OK)
-    throw Error(path + ": not a readable archive (" + archive_error_string(a.get()) + ")");
+    throw Error(path + ": not a readable archive (" + error_text(a.get()) + ")");
   return a;
 }
 
@@ -109,7 +116,7 @@ void check_members(const std::string& path, int64_t allowed, const ExtractLimits
     }
     archive_read_data_skip(a.get());
   }
-  if (rc != ARCHIVE_EOF) throw Error(path + ": damaged archive (" + archive_error_string(a.get()) + ")");
+  if (rc != ARCHIVE_EOF) throw Error(path + ": damaged archive (" + error_text(a.get()) + ")");
   // Checked lexically above, a link could still leave through another link ("a" -> "..", then
   // "b" -> "x/../a/.."): no link's target may pass through a link of the archive.
   for (const auto& [rel, target] : symlinks) {
@@ -202,7 +209,7 @@ std::vector<std::string> extract_archive(const std::string& path, const std::str
     if (const char* link = archive_entry_hardlink(e)) archive_entry_set_hardlink(e, (staging / safe_relative(path, link)).c_str());
     if (raw_gzip) archive_entry_set_perm(e, 0644), archive_entry_set_filetype(e, AE_IFREG);
     if (archive_write_header(w.get(), e) != ARCHIVE_OK)
-      throw Error(path + ": cannot extract '" + rel.string() + "': " + archive_error_string(w.get()));
+      throw Error(path + ": cannot extract '" + rel.string() + "': " + error_text(w.get()));
     const void* buf;
     size_t size;
     la_int64_t offset;
@@ -215,15 +222,15 @@ std::vector<std::string> extract_archive(const std::string& path, const std::str
       }
       if (extracted > allowed) too_large(path, extracted, allowed, limits);
       if (archive_write_data_block(w.get(), buf, size, offset) != ARCHIVE_OK)
-        throw Error(path + ": writing '" + rel.string() + "' failed: " + archive_error_string(w.get()));
+        throw Error(path + ": writing '" + rel.string() + "' failed: " + error_text(w.get()));
     }
     if (rc != ARCHIVE_EOF) throw Error(path + ": damaged data in '" + rel.string() + "'");
     if (archive_write_finish_entry(w.get()) != ARCHIVE_OK)
-      throw Error(path + ": cannot finish '" + rel.string() + "': " + archive_error_string(w.get()));
+      throw Error(path + ": cannot finish '" + rel.string() + "': " + error_text(w.get()));
     written.push_back(rel);
   }
   if (archive_write_close(w.get()) != ARCHIVE_OK)  // applies directory times and modes
-    throw Error(path + ": cannot finish extracting: " + archive_error_string(w.get()));
+    throw Error(path + ": cannot finish extracting: " + error_text(w.get()));
 
   // Everything is there: move each top-level entry into dest, replacing what an earlier
   // extraction of it left (rename replaces names, never writes into a file the cache links to).
