@@ -91,6 +91,9 @@ void check_members(const std::string& path, int64_t allowed, const ExtractLimits
     const std::string name = archive_entry_pathname(e) ? archive_entry_pathname(e) : "";
     const fs::path rel = safe_relative(path, name);
     const mode_t type = archive_entry_filetype(e);
+    // Only a folder may be the destination itself ("./" in a tar); a file named "" or "." would
+    // replace the staging folder (found by fuzzing).
+    if ((rel.empty() || rel == ".") && type != AE_IFDIR) throw Error(path + ": member '" + name + "' has no name");
     if (const char* target = archive_entry_hardlink(e)) {
       // A hard link is another name for an earlier regular file of this archive, nothing else.
       const fs::path to = safe_relative(path, target);
@@ -203,7 +206,13 @@ std::vector<std::string> extract_archive(const std::string& path, const std::str
   int64_t extracted = 0;
   archive_entry* e = nullptr;
   while (archive_read_next_header(a.get(), &e) == ARCHIVE_OK) {
-    fs::path rel = raw_gzip ? fs::path(path).filename().replace_extension("") : safe_relative(path, archive_entry_pathname(e));
+    const char* name = archive_entry_pathname(e);
+    fs::path rel = raw_gzip ? fs::path(path).filename().replace_extension("") : safe_relative(path, name ? name : "");
+    if (rel.empty() || rel == ".") {  // the destination folder itself: it exists (pass 1 refused anything else)
+      if (archive_entry_filetype(e) != AE_IFDIR) throw Error(path + ": member '" + (name ? name : "") + "' has no name");
+      archive_read_data_skip(a.get());
+      continue;
+    }
     const fs::path target = staging / rel;
     archive_entry_set_pathname(e, target.c_str());
     if (const char* link = archive_entry_hardlink(e)) archive_entry_set_hardlink(e, (staging / safe_relative(path, link)).c_str());

@@ -110,7 +110,8 @@ Source parse_source(const std::string& uri) {
     s.url = uri;
     return s;
   }
-  if (uri.rfind("file://", 0) == 0 || uri.find('/') != std::string::npos || std::filesystem::exists(uri)) {
+  std::error_code ec;  // a name the file system refuses (too long) is no local file: no exception
+  if (uri.rfind("file://", 0) == 0 || uri.find('/') != std::string::npos || std::filesystem::exists(uri, ec)) {
     s.kind = SourceKind::local;
     s.path = uri.rfind("file://", 0) == 0 ? uri.substr(7) : uri;
     return s;
