@@ -7,6 +7,7 @@
 
 #include "dltrain/io.hpp"
 #include "dltrain/models.hpp"
+#include "dltrain/train.hpp"
 #include "helpers.hpp"
 
 namespace dltrain {
@@ -103,6 +104,28 @@ TEST(ModelFile, SaveLoadGivesTheSameModel) {
   EXPECT_TRUE(close(back.model->forward(x, Context{}).clone(), m->forward(x, Context{}).clone(), 0));
 }
 
+// config.json: integers round-trip (the seed is any 64-bit pattern); a float or an out-of-range
+// number where an integer belongs is an Error, never a conversion (UBSan in the checkpoint fuzz target).
+TEST(TrainConfigJson, IntegersRoundTripAndFloatsAreRefused) {
+  TrainConfig c;
+  c.epochs = 7;
+  c.seed = ~uint64_t(0);
+  c.threads = 3;
+  c.augment = 2;
+  const TrainConfig back = TrainConfig::from_json(c.to_json());
+  EXPECT_EQ(back.epochs, 7);
+  EXPECT_EQ(back.seed, ~uint64_t(0));
+  EXPECT_EQ(back.threads, 3);
+  EXPECT_EQ(back.augment, 2);
+  for (const auto& [key, value] : std::vector<std::pair<std::string, nlohmann::json>>{
+           {"epochs", 1e300}, {"batch", 2.5}, {"threads", int64_t(1) << 40}, {"train_limit", -1e19},
+           {"augment", 1e300}, {"seed", 0.5}, {"epochs", uint64_t(1) << 63}}) {
+    nlohmann::json j = nlohmann::json::parse(c.to_json());
+    j[key] = value;
+    EXPECT_THROW(TrainConfig::from_json(j.dump()), Error) << key << "=" << value.dump();
+  }
+}
+
 TEST(ModelFile, InconsistentModelFilesAreRejected) {
   TempDir dir;
   auto m = build_model("mlp", {28, 28, 1}, 10);
@@ -131,7 +154,9 @@ TEST(ModelFile, InconsistentModelFilesAreRejected) {
   std::vector<TensorRef> missing(tensors.begin() + 1, tensors.end());
   EXPECT_NE(error_loading(meta, missing).find("missing"), std::string::npos);
   // Sizes from the file are checked before anything is built, and the errors name the file.
-  for (const char* shape : {"[1152921504606847025,16,1]", "[0,28,1]", "[100000,100000,1]", "[]", "[1,1,1,1,1,1]"}) {
+  // ... and floats are refused, not converted (1e300 -> int64 is undefined behaviour; fuzzing).
+  for (const char* shape : {"[1152921504606847025,16,1]", "[0,28,1]", "[100000,100000,1]", "[]", "[1,1,1,1,1,1]",
+                            "[28.5,28,1]", "[1e300,28,1]", "[18446744073709551615,1,1]", "{\"a\":1}", "28"}) {
     Metadata huge = meta;
     huge["input_shape"] = shape;
     const std::string e = error_loading(huge, tensors);

@@ -49,7 +49,9 @@ LoadedModel model_from(const SafetensorsFile& file, const std::string& path) {
     const auto shape = nlohmann::json::parse(meta("input_shape"));
     std::vector<int64_t> dims;  // a float (1e300) is refused here, before any conversion
     for (const auto& d : shape.is_array() ? shape : nlohmann::json::array({nullptr}))
-      dims.push_back(d.is_number_integer() && !d.is_number_unsigned() ? d.get<int64_t>() : -1);
+      dims.push_back(!d.is_number_integer()                                                ? -1
+                     : d.is_number_unsigned() && d.get<uint64_t>() > uint64_t(max_model_input_elements) ? -1
+                                                                                                       : d.get<int64_t>());
     out.info.labels = nlohmann::json::parse(meta("labels")).get<std::vector<std::string>>();
     const auto pre = nlohmann::json::parse(meta("preprocessing"));
     const double scale = pre.at("scale").get<double>(), offset = pre.at("offset").get<double>();
