@@ -2,6 +2,7 @@
 // include odd sizes, padding and strides; plus forward cases computed by hand for dense and conv.
 #include <gtest/gtest.h>
 
+#include "backend/backend.hpp"
 #include "backend/cpu/ref/ref.hpp"
 #include "dltrain/ops.hpp"
 #include "helpers.hpp"
@@ -31,9 +32,26 @@ TEST(Shapes, NumelOverflowAndHugeTensorsAreErrorsNamingTheShape) {
   }
 }
 
+// Every registered backend table has every kernel of kernels.inc; one that is not built is
+// reported, never silently dropped. The tests below run the CPU table (through ops::) against the
+// reference table.
+TEST(OpsConformance, EveryRegisteredBackendHasEveryKernel) {
+  for (const Backend* be : {&cpu_backend(), &reference_backend(), cuda_backend()}) {
+    if (!be) continue;
+    int missing = 0;
+#define DLT_KERNEL(ret, name, params) missing += be->name == nullptr;
+#include "backend/kernels.inc"
+#undef DLT_KERNEL
+    EXPECT_EQ(missing, 0) << be->name;
+  }
+  EXPECT_EQ(backend_for(Device::cpu), &cpu_backend());
+}
+
 TEST(OpsConformance, CudaBackendIsReported) {
-  GTEST_SKIP() << "cuda backend: not built into this dltrain (the CUDA training backend is a later issue); "
-                  "only the cpu backend is checked here";
+  if (!cuda_backend())
+    GTEST_SKIP() << "cuda backend: not built into this dltrain (the CUDA training backend is a later issue); "
+                    "only the cpu backend is checked here";
+  EXPECT_EQ(cuda_backend()->device, Device::cuda);
 }
 
 // ---- dense -------------------------------------------------------------------------------------
