@@ -12,7 +12,7 @@ cmake -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DDLTRAIN_NATIVE=OFF -DDLT
 cmake --build "$build" --target gemm_test ops_test dltrain
 status=0
 for cpu in Haswell Nehalem; do  # AVX2+FMA without AVX-512; SSE4.2 without AVX
-  level=$(qemu-x86_64 -cpu "$cpu" "$build/dltrain" doctor --json --no-smoke | python3 -c \
+  level=$(qemu-x86_64 -cpu "$cpu" "$build/dltrain" doctor --json --no-smoke 2>/dev/null | python3 -c \
     'import json,sys; k=json.load(sys.stdin)["kernels"]; print(k["detected"], k["gemm"], k["compiled"])')
   echo "== $cpu: detected, gemm, compiled = $level"
   for t in gemm_test ops_test; do
