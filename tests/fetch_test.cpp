@@ -440,6 +440,9 @@ TEST(Sources, RedactUrlHidesPasswordsAndSignatures) {
        {"S1", "T3", "T4", "T5", "T6"}, {"Policy=p", "name=ok"}},
       {"https://h/f#access_token=FRAG", {"FRAG"}, {"https://h/f#access_token="}},
       {"https://h/plain/file.bin", {}, {"https://h/plain/file.bin"}},
+      {"https://user:p#ss?w@host/f.zip", {"p#ss", "ss?w"}, {"https://user:", "@host/f.zip"}},  // unencoded
+      {"https://user:pw@host?q=1", {"pw"}, {"@host?q=1"}},
+      {"https://drive.usercontent.google.com/download?id=ID1&confirm=t&at=DRIVETOKEN", {"DRIVETOKEN"}, {"id=ID1"}},
   };
   for (const Case& c : cases) {
     const std::string r = redact_url(c.url);

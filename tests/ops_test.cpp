@@ -32,21 +32,8 @@ TEST(Shapes, NumelOverflowAndHugeTensorsAreErrorsNamingTheShape) {
   }
 }
 
-// Every registered backend table has every kernel of kernels.inc; one that is not built is
-// reported, never silently dropped. The tests below run the CPU table (through ops::) against the
-// reference table.
-TEST(OpsConformance, EveryRegisteredBackendHasEveryKernel) {
-  for (const Backend* be : {&cpu_backend(), &reference_backend(), cuda_backend()}) {
-    if (!be) continue;
-    int missing = 0;
-#define DLT_KERNEL(ret, name, params) missing += be->name == nullptr;
-#include "backend/kernels.inc"
-#undef DLT_KERNEL
-    EXPECT_EQ(missing, 0) << be->name;
-  }
-  EXPECT_EQ(backend_for(Device::cpu), &cpu_backend());
-}
-
+// A backend that is not built is reported, never silently dropped. The tests below run the CPU
+// table (through ops::, which dispatches through it) against the reference kernels.
 TEST(OpsConformance, CudaBackendIsReported) {
   if (!cuda_backend())
     GTEST_SKIP() << "cuda backend: not built into this dltrain (the CUDA training backend is a later issue); "
@@ -248,7 +235,7 @@ INSTANTIATE_TEST_SUITE_P(
                       ConvPoolCase{2, 12, 12, 1, 64, 5, 1, Padding::same, 2, Act::relu},
                       ConvPoolCase{2, 8, 8, 2, 16, 3, 1, Padding::valid, 2, Act::relu},    // generic path
                       ConvPoolCase{2, 11, 11, 1, 16, 3, 2, Padding::valid, 2, Act::relu},  // strided conv
-                      ConvPoolCase{1, 7, 7, 1, 5, 3, 1, Padding::valid, 2, Act::relu},     // K not 16n
+                      ConvPoolCase{1, 7, 7, 1, 5, 3, 1, Padding::valid, 2, Act::relu},     // K not 16n: padded: padded
                       ConvPoolCase{2, 28, 28, 1, 6, 5, 1, Padding::same, 2, Act::relu},    // lenet5: padded K
                       ConvPoolCase{2, 8, 8, 2, 20, 3, 1, Padding::valid, 2, Act::none}));  // padded, generic
 

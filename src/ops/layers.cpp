@@ -5,7 +5,10 @@
 namespace dltrain::ops {
 using namespace detail;
 
-std::string cpu_kernel_level() { return cpu::isa_name(cpu::gemm_kernels().isa); }
+std::string cpu_kernel_level() {
+  cpu::check_gemm_choice();
+  return cpu::isa_name(cpu::gemm_kernels().isa);
+}
 
 void dense_forward(const Tensor& x, const Tensor& w, const Tensor& b, Tensor& y) {
   const Backend& be = backend("dense_forward", x, w, b, y);
