@@ -445,6 +445,9 @@ TEST(Sources, RedactUrlHidesPasswordsAndSignatures) {
        {"S1", "T3", "T4", "T5", "T6"}, {"Policy=p", "name=ok"}},
       {"https://h/f#access_token=FRAG", {"FRAG"}, {"https://h/f#access_token="}},
       {"https://h/plain/file.bin", {}, {"https://h/plain/file.bin"}},
+      {"https://user:p#ss?w@host/f.zip", {"p#ss", "ss?w"}, {"https://user:", "@host/f.zip"}},  // unencoded
+      {"https://user:pw@host?q=1", {"pw"}, {"@host?q=1"}},
+      {"https://drive.usercontent.google.com/download?id=ID1&confirm=t&at=DRIVETOKEN", {"DRIVETOKEN"}, {"id=ID1"}},
   };
   for (const Case& c : cases) {
     const std::string r = redact_url(c.url);
@@ -756,6 +759,19 @@ TEST(Archives, ExtractedBytesAreLimited) {
   capped.max_ratio = 1e9;
   capped.max_bytes = 4 << 20;
   EXPECT_THROW(extract_archive(dir / "bomb.tar.gz", dir / "capped", capped), Error);
+  // Many empty members: no bytes, but each one costs an inode.
+  std::vector<Member> empties;
+  for (int i = 0; i < 2000; ++i) empties.push_back({"e/" + std::to_string(i), AE_IFREG, ""});
+  make_archive(dir / "empties.tar.gz", empties, false);
+  ExtractLimits few;
+  few.ratio_floor = 1 << 20;  // 1 MiB: 256 members' worth
+  try {
+    extract_archive(dir / "empties.tar.gz", dir / "empties", few);
+    ADD_FAILURE() << "2,000 empty members were extracted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("empties.tar.gz: extracts to more than"), std::string::npos) << e.what();
+  }
+  EXPECT_NO_THROW(extract_archive(dir / "empties.tar.gz", dir / "empties-ok", ExtractLimits{}));
   ExtractLimits trusted;  // the defaults' 64 MiB floor: these small archives extract
   EXPECT_EQ(extract_archive(dir / "bomb.tar.gz", dir / "ok", trusted).size(), 2u);
   EXPECT_EQ(fs::file_size(dir / "ok/zeros.bin"), zeros.size());

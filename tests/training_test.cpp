@@ -155,7 +155,7 @@ TEST(Training, ModelOutputsMustMatchTheClassesBeforeTraining) {
     EXPECT_NE(what.find("10 classes"), std::string::npos) << what;
     EXPECT_NE(e.hint().find("dense:10,softmax"), std::string::npos) << e.hint();
   }
-  EXPECT_FALSE(std::filesystem::exists(dir / "run/config.json"));
+  EXPECT_FALSE(std::filesystem::exists(dir / "run")) << "a refused run leaves no folder (nor its lock)";
   Trainer ok(synthetic_config("flatten dense:{classes},softmax", 1), synthetic(20, 10), dir / "ok");
   EXPECT_TRUE(ok.fit());
 }

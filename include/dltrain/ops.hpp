@@ -1,5 +1,6 @@
 // ops: the one dispatch surface for math. Each function validates shapes at the boundary, then
-// routes to the backend of its tensors' device (only the CPU backend is built today).
+// routes to the backend of its tensors' device through the backend table (src/backend/backend.hpp;
+// only the CPU backend is built today).
 // Layout is NHWC throughout; conv weights are (KH, KW, C, K) and dense weights (IN, OUT), as Keras.
 #pragma once
 
@@ -100,9 +101,9 @@ void conv2d_pool_forward(const Tensor& x, const Tensor& w, const Tensor& b, Act 
                          Tensor& argmax, const Window& g);
 void conv2d_pool_backward(const Tensor& x, const Tensor& w, const Tensor& argmax, const Tensor& dy, int64_t pool,
                           Tensor* dx, Tensor& dw, Tensor& db, const Window& g);
-// Whether the fused op has a fast kernel for this geometry on the CPU backend (layers fuse only
-// then; elsewhere the unfused ops are faster than the fused reference).
-bool conv2d_pool_is_fast(const Window& g, int64_t pool);
+// Whether the backend of `device` has a fast kernel for this fused geometry (layers fuse only then;
+// elsewhere the unfused ops are faster than the fused reference). False when none is built.
+bool conv2d_pool_is_fast(const Window& g, int64_t pool, Device device = Device::cpu);
 
 // Elementwise activation; y may be x. Backward uses the output: dx = dy * act'(y).
 void activation_forward(Act act, const Tensor& x, Tensor& y);

@@ -6,6 +6,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "dltrain/nn.hpp"
@@ -41,6 +42,7 @@ class Optimizer {
   std::vector<Param*> params_;
   std::vector<std::vector<Tensor>> slots_;
   std::vector<bool> updated_;  // in the current step
+  std::unordered_map<const Param*, size_t> index_;
   float base_lr_;
   int64_t steps_ = 0;
   std::string spec_;

@@ -62,6 +62,7 @@ void eval_images(LoadedModel& m, const EvalArgs& a, const std::string& path) {
 }
 
 void run(const EvalArgs& a) {
+  ops::cpu_kernel_level();  // a DLTRAIN_CPU_ISA that cannot be followed is an error before any work
   set_num_threads(a.threads);
   LoadedModel m = load_model(a.model_path);
   const std::string data_name = a.data.empty() ? m.info.dataset : a.data;

@@ -21,6 +21,7 @@ struct PredictArgs {
 };
 
 void run(const PredictArgs& a) {
+  ops::cpu_kernel_level();  // a DLTRAIN_CPU_ISA that cannot be followed is an error before any work
   LoadedModel m;
   std::vector<std::string> images = a.files;
   if (!a.backbone.empty()) {

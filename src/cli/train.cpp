@@ -46,6 +46,7 @@ FeatureProgress feature_progress(bool terminal, bool quiet) {
 }
 
 void run(const TrainArgs& a, const CLI::App& cmd) {
+  ops::cpu_kernel_level();  // a DLTRAIN_CPU_ISA that cannot be followed is an error before any work
   std::unique_ptr<Trainer> trainer;
   const bool terminal = ::isatty(STDOUT_FILENO);
   if (!a.resume.empty()) {

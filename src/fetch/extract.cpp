@@ -89,6 +89,7 @@ void check_members(const std::string& path, int64_t allowed, const ExtractLimits
   int rc;
   while ((rc = archive_read_next_header(a.get(), &e)) == ARCHIVE_OK) {
     const std::string name = archive_entry_pathname(e) ? archive_entry_pathname(e) : "";
+    if (name.empty()) throw Error(path + ": a member has no name", "the archive is damaged or hand-made");
     const fs::path rel = safe_relative(path, name);
     const mode_t type = archive_entry_filetype(e);
     // Only a folder may be the destination itself ("./" in a tar); a file named "" or "." would
@@ -113,10 +114,11 @@ void check_members(const std::string& path, int64_t allowed, const ExtractLimits
     } else if (type != AE_IFDIR) {
       throw Error(path + ": member '" + name + "' is a device file, FIFO or socket");
     }
-    if (archive_entry_size_is_set(e) && archive_entry_size(e) > 0) {
-      declared += archive_entry_size(e);
-      if (declared > allowed) too_large(path, declared, allowed, limits);
-    }
+    // Every member costs at least a file system block, so millions of empty members (inodes, not
+    // bytes) run into the same limit as large ones.
+    constexpr int64_t member_cost = 4096;
+    declared += member_cost + (archive_entry_size_is_set(e) ? std::max<int64_t>(archive_entry_size(e), 0) : 0);
+    if (declared > allowed) too_large(path, declared, allowed, limits);
     archive_read_data_skip(a.get());
   }
   if (rc != ARCHIVE_EOF) throw Error(path + ": damaged archive (" + error_text(a.get()) + ")");

@@ -15,7 +15,8 @@ namespace {
 bool secret_parameter(std::string name) {
   name = uri_decode(name);
   std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return char(std::tolower(c)); });
-  static const std::array<const char*, 7> exact = {"sig", "key", "auth", "pwd", "pass", "code", "jwt"};
+  // "at" and "confirm": Google Drive's download-confirmation tokens
+  static const std::array<const char*, 9> exact = {"sig", "key", "auth", "pwd", "pass", "code", "jwt", "at", "confirm"};
   static const std::array<const char*, 9> parts = {"token",  "secret",  "signature", "password",   "passwd",
                                                    "credential", "apikey", "api_key", "access_key"};
   for (const char* e : exact)
@@ -46,15 +47,20 @@ std::string redact_parameters(const std::string& params) {
 std::string redact_url(const std::string& url) {
   const size_t scheme = url.find("://");
   const size_t host = scheme == std::string::npos ? 0 : scheme + 3;
-  const size_t path = std::min(url.find_first_of("/?#", host), url.size());
+  // Userinfo ends at the last '@' before the path: a password may hold an unencoded '?' or '#'.
+  size_t at = std::string::npos;
+  if (scheme != std::string::npos) {
+    const size_t slash = std::min(url.find('/', host), url.size());
+    const size_t a = slash > host ? url.rfind('@', slash - 1) : std::string::npos;
+    if (a != std::string::npos && a >= host) at = a;
+  }
+  const size_t path = std::min(url.find_first_of("/?#", at == std::string::npos ? host : at + 1), url.size());
   std::string out = url.substr(0, host);
-  const std::string authority = url.substr(host, path - host);
-  const size_t at = scheme == std::string::npos ? std::string::npos : authority.rfind('@');
   if (at != std::string::npos) {
-    const size_t colon = authority.find(':');
-    out += (colon < at ? authority.substr(0, colon + 1) : std::string()) + "***" + authority.substr(at);
+    const size_t colon = url.find(':', host);
+    out += (colon < at ? url.substr(host, colon + 1 - host) : std::string()) + "***" + url.substr(at, path - at);
   } else {
-    out += authority;
+    out += url.substr(host, path - host);
   }
   const size_t query = std::min(url.find('?', path), url.size()), fragment = std::min(url.find('#', path), url.size());
   out += url.substr(path, std::min(query, fragment) - path);

@@ -3,17 +3,28 @@
 
 #include <string>
 
-#include "../backend/cpu/cpu.hpp"
+#include "../backend/backend.hpp"
 #include "dltrain/ops.hpp"
 
 namespace dltrain::ops::detail {
 
-// All tensors must be float32 on the CPU (the only backend built today).
+// Every tensor must be non-empty float32 on the backend's device.
 template <class... T>
-void require_cpu_f32(const char* op, const T&... t) {
-  const bool ok = ((t.device() == Device::cpu && t.dtype() == DType::f32 && !t.empty()) && ...);
-  DLT_CHECK(ok, std::string(op) + ": expected non-empty float32 tensors on the cpu",
-            "a CUDA backend is not built into this dltrain");
+void require_on(const Backend& be, const char* op, const T&... t) {
+  const bool ok = ((t.device() == be.device && t.dtype() == DType::f32 && !t.empty()) && ...);
+  DLT_CHECK(ok, std::string(op) + ": expected non-empty float32 tensors, all on the " + device_name(be.device),
+            "copy tensors to one device first (Tensor::to is explicit; nothing moves implicitly)");
+}
+
+// The one dispatch point: the backend of the first tensor's device, after checking that every
+// tensor is non-empty float32 on that device.
+template <class... T>
+const Backend& backend(const char* op, const Tensor& first, const T&... rest) {
+  const Backend* be = backend_for(first.device());
+  DLT_CHECK(be, std::string(op) + ": this dltrain has no " + device_name(first.device()) + " backend",
+            "`dltrain doctor` says which devices this build can train on");
+  require_on(*be, op, first, rest...);
+  return *be;
 }
 
 inline void require_shape(const char* op, const char* what, const Tensor& t, const Shape& want) {

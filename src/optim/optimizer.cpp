@@ -42,6 +42,7 @@ Optimizer::Optimizer(std::vector<Param*> params, float lr, std::string spec, siz
     : params_(std::move(params)), base_lr_(lr), spec_(std::move(spec)) {
   DLT_CHECK(lr > 0, "learning rate must be positive");
   for (Param* p : params_) {
+    index_.emplace(p, index_.size());
     std::vector<Tensor> s;
     for (size_t i = 0; i < n_slots; ++i) s.push_back(Tensor::zeros(p->value.shape()));
     slots_.push_back(std::move(s));
@@ -59,15 +60,17 @@ void Optimizer::begin_step() {
 }
 
 void Optimizer::update_ready(const std::vector<Param*>& params, float lr) {
-  for (Param* p : params)
-    for (size_t i = 0; i < params_.size(); ++i)
-      if (params_[i] == p && !updated_[i] && p->trainable) {
-        update(*p, slots_[i], lr);
-        updated_[i] = true;
-      }
+  DLT_CHECK(updated_.size() == params_.size(), "Optimizer::update_ready before begin_step");
+  for (Param* p : params) {
+    const auto it = index_.find(p);
+    if (it == index_.end() || updated_[it->second] || !p->trainable) continue;
+    update(*p, slots_[it->second], lr);
+    updated_[it->second] = true;
+  }
 }
 
 void Optimizer::finish_step(float lr) {
+  DLT_CHECK(updated_.size() == params_.size(), "Optimizer::finish_step before begin_step");
   for (size_t i = 0; i < params_.size(); ++i)
     if (params_[i]->trainable && !updated_[i]) update(*params_[i], slots_[i], lr);
 }

@@ -45,6 +45,7 @@ CpuInfo inspect_cpu() {
 
 KernelInfo inspect_kernels() {
   KernelInfo k;
+  cpu::check_gemm_choice();
   k.detected = cpu::isa_name(cpu::detected_isa());
   const cpu::GemmKernels& g = cpu::gemm_kernels();
   k.gemm = cpu::isa_name(g.isa);

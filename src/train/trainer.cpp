@@ -19,7 +19,6 @@ Trainer::Trainer(TrainConfig config, DatasetSplits data, std::string run_dir, st
     : config_(std::move(config)), data_(std::move(data)), run_dir_(std::move(run_dir)), lock_(std::move(lock)),
       transfer_(std::move(transfer)), schedule_(config_.schedule), rng_(config_.seed ^ shuffle_stream) {
   ops::cpu_kernel_level();  // a bad DLTRAIN_CPU_ISA is refused before the run folder is touched
-  if (!lock_) lock_ = std::make_unique<RunLock>(run_dir_);  // before anything is read or written there
   DLT_CHECK(config_.epochs >= 1, "epochs must be at least 1");
   DLT_CHECK(config_.batch >= 1, "batch size must be at least 1");
   DLT_CHECK(config_.train_limit >= 0, "the training-sample limit cannot be negative");
@@ -58,6 +57,9 @@ Trainer::Trainer(TrainConfig config, DatasetSplits data, std::string run_dir, st
     info_.preprocessing = Preprocessing{1.0f / 255.0f, 0.0f};
   }
   optimizer_ = make_optimizer(config_.optim, model_->trainable_params());
+  // Locked after every check above (a refused run leaves no folder) and before the run folder is
+  // read or written.
+  if (!lock_) lock_ = std::make_unique<RunLock>(run_dir_);
 }
 
 Trainer::Trainer(TrainConfig config, DatasetSplits data, std::string run_dir)
@@ -74,9 +76,6 @@ void Trainer::start_new_run() {
   if (fs::exists(run_dir_ + "/checkpoint.safetensors"))
     throw Error(run_dir_ + " already holds a run", "continue it with `dltrain train --resume " + run_dir_ +
                                                        "` or choose another --run-dir");
-  std::error_code ec;
-  fs::create_directories(run_dir_, ec);
-  if (ec) throw Error("cannot create run folder " + run_dir_ + ": " + ec.message());
   model_->init_params(config_.seed);
   if (transfer_) {  // the unfrozen blocks start from the backbone's weights
     const size_t n = transfer_->imported.backbone_nodes - transfer_->frozen_nodes;

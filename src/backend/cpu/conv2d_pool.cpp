@@ -189,6 +189,7 @@ void narrow(const T* src, int64_t rows, int64_t from, int64_t to, T* dst) {
 }
 }  // namespace
 
+// Geometries the vectorised kernels take (others run the reference kernel).
 bool conv2d_pool_is_fast(const Window& g, int64_t pool) {
   return (g.k % 16 == 0 || g.k < max_padded_k) && pool >= 1 && pool * pool <= max_window;
 }

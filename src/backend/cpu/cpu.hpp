@@ -4,8 +4,7 @@
 #include "dltrain/ops.hpp"
 
 namespace dltrain::cpu {
+#define DLT_KERNEL(ret, name, params) ret name params;
 #include "../kernels.inc"
-
-// Geometries conv2d_pool_* handles with its vectorised kernels (others fall back to the reference).
-bool conv2d_pool_is_fast(const Window& g, int64_t pool);
+#undef DLT_KERNEL
 }

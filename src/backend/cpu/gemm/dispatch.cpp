@@ -50,20 +50,24 @@ const GemmKernels& kernels_for(CpuIsa isa) {
 struct Choice {
   const GemmKernels* kernels;
   std::string why;
+  std::string error, hint;  // a DLTRAIN_CPU_ISA that cannot be followed; the detected level runs
 };
 
+// Never throws: the first product may run inside an OpenMP region, where an exception would end
+// the process. An unusable DLTRAIN_CPU_ISA is kept as an error for check_gemm_choice().
 Choice choose() {
   const CpuIsa have = detected_isa();
   const char* env = std::getenv("DLTRAIN_CPU_ISA");
-  if (!env || !*env) return {&kernels_for(have), "detected"};
+  if (!env || !*env) return {&kernels_for(have), "detected", "", ""};
   for (CpuIsa isa : {CpuIsa::sse2, CpuIsa::avx2, CpuIsa::avx512}) {
     if (std::strcmp(env, isa_name(isa)) != 0) continue;
-    DLT_CHECK(isa <= have, std::string("DLTRAIN_CPU_ISA=") + env + ": this CPU only runs up to " + isa_name(have),
-              "unset DLTRAIN_CPU_ISA, or name a lower level: sse2, avx2, avx512");
-    return {&kernels_for(isa), std::string("DLTRAIN_CPU_ISA=") + env};
+    if (isa > have)
+      return {&kernels_for(have), "detected", std::string("DLTRAIN_CPU_ISA=") + env + ": this CPU only runs up to " +
+              isa_name(have), "unset DLTRAIN_CPU_ISA, or name a lower level: sse2, avx2, avx512"};
+    return {&kernels_for(isa), std::string("DLTRAIN_CPU_ISA=") + env, "", ""};
   }
-  throw Error(std::string("DLTRAIN_CPU_ISA=") + env + " is not a kernel level",
-              "use one of sse2, avx2, avx512, or unset it");
+  return {&kernels_for(have), "detected", std::string("DLTRAIN_CPU_ISA=") + env + " is not a kernel level",
+          "use one of sse2, avx2, avx512, or unset it"};
 }
 
 const Choice& choice() {
@@ -87,6 +91,9 @@ CpuIsa detected_isa() {
 }
 
 const GemmKernels& gemm_kernels() { return *choice().kernels; }
+void check_gemm_choice() {
+  if (!choice().error.empty()) throw Error(choice().error, choice().hint);
+}
 std::string gemm_choice() { return choice().why; }
 
 const GemmKernels* const* runnable_gemm_kernels(int& count) {

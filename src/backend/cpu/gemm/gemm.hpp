@@ -7,40 +7,19 @@
 #include <cstdint>
 #include <string>
 
+#include "gemm_types.hpp"
+
 namespace dltrain::cpu {
 
-// Element (i, j) of a matrix is p[i * rs + j * cs].
-struct MatView {
-  const float* p;
-  int64_t rs, cs;
-};
-struct MutView {
-  float* p;
-  int64_t rs, cs;
-};
-
-enum class Accumulate { no, yes };  // C = A.B or C += A.B
-
-// The ISA levels with a kernel set, lowest first.
-enum class CpuIsa { sse2, avx2, avx512 };
 const char* isa_name(CpuIsa isa);
-
-// Single-threaded C (M,N) (+)= A (M,K) . B (K,N) on one ISA's kernels.
-using GemmFn = void (*)(int64_t m, int64_t n, int64_t k, MatView a, MatView b, MutView c, Accumulate acc);
-struct GemmKernels {
-  CpuIsa isa;
-  GemmFn gemm;
-  int mr, nr;  // micro-tile: rows of A and columns of B held in registers
-};
-const GemmKernels& gemm_kernels_sse2();
-const GemmKernels& gemm_kernels_avx2();
-const GemmKernels& gemm_kernels_avx512();
 
 // What this CPU (and its OS, via XGETBV) can run, from CPUID feature bits.
 CpuIsa detected_isa();
 // The kernels in use: the detected level, or a lower one named by DLTRAIN_CPU_ISA (sse2, avx2,
-// avx512). Asking for a level the CPU lacks is an error. Read once, on first use.
+// avx512). Read once, on first use; never throws (it may first run inside an OpenMP region).
 const GemmKernels& gemm_kernels();
+// Throws when DLTRAIN_CPU_ISA names a level the CPU lacks or no level (the detected one runs then).
+void check_gemm_choice();
 // Why that level: "detected" or "DLTRAIN_CPU_ISA=avx2".
 std::string gemm_choice();
 // The kernel sets this CPU can run, for tests that check every path.

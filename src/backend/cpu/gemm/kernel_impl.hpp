@@ -1,14 +1,15 @@
 // The GEMM driver and micro-kernel, written once and compiled by each gemm_<isa>.cpp with that
 // ISA's flags (its CMake source properties) into an anonymous namespace, so no symbol compiled for
 // one ISA can be picked by the linker for another. Include only from those files, after defining
-// W (floats per vector register) and MR (rows per micro-tile). Nothing from the standard library
-// is used in here: its inline functions are shared between translation units.
+// W (floats per vector register) and MR (rows per micro-tile). Only gemm_types.hpp is included and
+// nothing from the standard library is used: inline functions with external linkage would be
+// shared between translation units compiled for different levels.
 //
 // Micro-tile: MR rows of A times NV vectors (NV*W columns) of B, held in MR*NV accumulators over
 // a block of K. A is read in place through its strides (one broadcast per row and k); B is read in
 // place when its rows are contiguous and the tile is full, otherwise a KC x NR block is packed.
 
-#include "gemm.hpp"
+#include "gemm_types.hpp"
 
 namespace {
 using dltrain::cpu::Accumulate;

@@ -46,4 +46,7 @@ void conv2d_pool_backward(const float* x, const float* w, const uint8_t* argmax,
   conv2d_backward(x, w, dz.data(), dx, dw, db, g);
 }
 
+// The reference runs any geometry whose pooled windows fit the one-byte argmax.
+bool conv2d_pool_is_fast(const Window&, int64_t pool) { return pool >= 1 && pool * pool < 255; }
+
 }  // namespace dltrain::cpu::ref

@@ -5,7 +5,9 @@
 #include "dltrain/ops.hpp"
 
 namespace dltrain::cpu::ref {
+#define DLT_KERNEL(ret, name, params) ret name params;
 #include "../../kernels.inc"
+#undef DLT_KERNEL
 
 // Calls f(n, oy, ox, ky, kx, iy, ix) for every in-bounds tap of window g (convolutions).
 template <class F>

@@ -1,0 +1,26 @@
+// The backend table: one function pointer per kernel of kernels.inc, filled in by each backend.
+// ops/ picks a table by the device its tensors live on, in one place (ops/dispatch.hpp); tests
+// iterate over every registered table. Which backends exist is decided in CMake, not by #ifdef.
+#pragma once
+
+#include "dltrain/ops.hpp"
+
+namespace dltrain {
+
+struct Backend {
+  const char* name;  // "cpu", "cpu-reference", "cuda"
+  Device device;     // where the pointers it takes must point
+#define DLT_KERNEL(ret, name, params) ret(*name) params;
+#include "kernels.inc"
+#undef DLT_KERNEL
+};
+
+const Backend& cpu_backend();        // the fast CPU kernels
+const Backend& reference_backend();  // the oracle: plain loops over CPU memory
+const Backend* cuda_backend();       // nullptr when this dltrain has no CUDA backend
+// The backend whose kernels run on `device`, or nullptr when none is built.
+inline const Backend* backend_for(Device device) {
+  return device == Device::cpu ? &cpu_backend() : cuda_backend();
+}
+
+}  // namespace dltrain
