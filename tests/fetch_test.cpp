@@ -133,11 +133,13 @@ TEST_F(Fetch, ATamperedResumeRecordStartsOver) {
     std::string name, mode;  // the server cuts the first response of each mode's URL
     int64_t part_size;
     std::function<void(nlohmann::json&)> tamper;
+    bool warns = true;  // an unreadable record (a float where a count belongs) restarts silently
   };
   const std::vector<Case> cases = {
       {"offset_past_the_partial_file", "dropfirst-600000", 1 << 30,
        [](nlohmann::json& j) { j["offset"] = j["offset"].get<int64_t>() + 400000; }},
       {"negative_offset", "dropfirst-600001", 1 << 30, [](nlohmann::json& j) { j["offset"] = -5; }},
+      {"float_offset", "dropfirst-600002", 1 << 30, [](nlohmann::json& j) { j["offset"] = 1e300; }, false},
       {"too_few_part_flags", "dropfirst-150000", 200000,
        [](nlohmann::json& j) { j["done"] = std::vector<bool>{false}; j["got"] = {0}; }},
   };
@@ -159,7 +161,7 @@ TEST_F(Fetch, ATamperedResumeRecordStartsOver) {
     EXPECT_EQ(sha256_hex(read(fetch(url, o))), sha256_hex(file_)) << c.name << ": the published file differs";
     bool warned = false;
     for (const std::string& w : warnings) warned = warned || w.find(side + " does not match its partial file") != std::string::npos;
-    EXPECT_TRUE(warned) << c.name;
+    EXPECT_EQ(warned, c.warns) << c.name;
   }
 }
 

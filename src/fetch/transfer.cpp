@@ -163,6 +163,11 @@ struct Sidecar {
     Sidecar s;
     try {
       const auto j = nlohmann::json::parse(read_file(path));
+      // A float where a count belongs would be converted with undefined behaviour: start over.
+      for (const char* key : {"size", "part_size", "offset"})
+        if (!j.at(key).is_number_integer()) return Sidecar{};
+      for (const auto& g : j.value("got", nlohmann::json::array()))
+        if (!g.is_number_integer()) return Sidecar{};
       s.url = j.at("url");
       s.validator = j.at("validator");
       s.size = j.at("size");
