@@ -257,6 +257,13 @@ TEST(Cli, CudaRunErrorPathsAndCache) {
   }
 }
 
+// Waits up to a minute for `path` to appear (a running training's first checkpoint).
+void wait_for_file(const std::string& path) {
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (!std::filesystem::exists(path) && std::chrono::steady_clock::now() < give_up)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+}
+
 TEST(Cli, CtrlCStopsCleanlyAndTheRunResumes) {
   DLTRAIN_REQUIRE_FASHION_MNIST();
   TempDir dir;
@@ -265,10 +272,7 @@ TEST(Cli, CtrlCStopsCleanlyAndTheRunResumes) {
   Result stopped = run({"train", "--data", test::fashion_mnist_dir(), "--limit", "3200", "--epochs", "50",
                         "--no-validation", "--threads", "2", "--run-dir", run_dir},
                        {}, [&](pid_t pid) {
-                         const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-                         while (!std::filesystem::exists(run_dir + "/checkpoint.safetensors") &&
-                                std::chrono::steady_clock::now() < give_up)
-                           std::this_thread::sleep_for(std::chrono::milliseconds(20));
+                         wait_for_file(run_dir + "/checkpoint.safetensors");
                          ::kill(pid, SIGINT);
                        });
   ASSERT_EQ(stopped.code, 130) << stopped.err;
@@ -293,10 +297,7 @@ TEST(Cli, ARunFolderIsLockedWhileItTrains) {
                       "--run-dir", run_dir},
                      {}, [&](pid_t pid) {
                        holder = std::to_string(pid);
-                       const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-                       while (!std::filesystem::exists(run_dir + "/checkpoint.safetensors") &&
-                              std::chrono::steady_clock::now() < give_up)
-                         std::this_thread::sleep_for(std::chrono::milliseconds(20));
+                       wait_for_file(run_dir + "/checkpoint.safetensors");
                        second = run({"train", "--data", data, "--limit", "320", "--epochs", "1", "--run-dir", run_dir});
                        resume_too = run({"train", "--resume", run_dir, "--quiet"});
                        ::kill(pid, SIGKILL);

@@ -127,7 +127,8 @@ void gemm_parallel(int64_t m, int64_t n, int64_t k, MatView a, MatView b, MutVie
   }
   // Few rows and columns, long K (a dense layer's forward at small batch): split K, sum in order.
   const int64_t chunks = chunk_count(k, 64);
-  std::vector<float> partial(size_t(chunks - 1) * size_t(m * n));
+  thread_local std::vector<float> partial;  // kept across calls: this split runs every step
+  partial.resize(size_t(chunks - 1) * size_t(m * n));
   parallel_chunks(k, 64, [&](int64_t p0, int64_t p1, int64_t t) {
     const MatView ap{a.p + p0 * a.cs, a.rs, a.cs}, bp{b.p + p0 * b.rs, b.rs, b.cs};
     if (t == 0)
