@@ -87,7 +87,8 @@ TEST_P(Gemm, ThreadedSplitMatchesDoubleLoops) {
 std::vector<GemmCase> cases() {
   std::vector<GemmCase> all;
   const std::vector<std::array<int64_t, 3>> sizes = {{1, 1, 1},   {13, 7, 5},    {12, 32, 256}, {25, 100, 300},
-                                                     {37, 17, 513}, {32, 100, 5408}, {300, 100, 32}, {6, 48, 0}};
+                                                     {37, 17, 513}, {32, 100, 5408}, {300, 100, 32}, {6, 48, 0},
+                                                     {3, 10, 60000}};  // few rows and columns: split over K
   for (auto [m, n, k] : sizes)
     for (int layout = 0; layout < 8; ++layout)
       all.push_back({m, n, k, bool(layout & 1), bool(layout & 2), bool(layout & 4),

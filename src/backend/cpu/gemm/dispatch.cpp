@@ -127,17 +127,20 @@ void gemm_parallel(int64_t m, int64_t n, int64_t k, MatView a, MatView b, MutVie
   }
   // Few rows and columns, long K (a dense layer's forward at small batch): split K, sum in order.
   const int64_t chunks = chunk_count(k, 64);
-  thread_local std::vector<float> partial;  // kept across calls: this split runs every step
+  // The calling thread's buffer, kept across calls (this split can run every step). The workers
+  // must use this pointer: naming the thread_local inside the region would give them their own.
+  thread_local std::vector<float> partial;
   partial.resize(size_t(chunks - 1) * size_t(m * n));
+  float* const partials = partial.data();
   parallel_chunks(k, 64, [&](int64_t p0, int64_t p1, int64_t t) {
     const MatView ap{a.p + p0 * a.cs, a.rs, a.cs}, bp{b.p + p0 * b.rs, b.rs, b.cs};
     if (t == 0)
       kern.gemm(m, n, p1 - p0, ap, bp, c, acc);
     else
-      kern.gemm(m, n, p1 - p0, ap, bp, {partial.data() + (t - 1) * m * n, n, 1}, Accumulate::no);
+      kern.gemm(m, n, p1 - p0, ap, bp, {partials + (t - 1) * m * n, n, 1}, Accumulate::no);
   });
   for (int64_t t = 1; t < chunks; ++t) {
-    const float* part = partial.data() + (t - 1) * m * n;
+    const float* part = partials + (t - 1) * m * n;
     for (int64_t i = 0; i < m; ++i)
       for (int64_t j = 0; j < n; ++j) c.p[i * c.rs + j * c.cs] += part[i * n + j];
   }
