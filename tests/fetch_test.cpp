@@ -7,6 +7,7 @@
 #include <archive.h>
 #include <archive_entry.h>
 #include <gtest/gtest.h>
+#include <unistd.h>
 #include <zlib.h>
 
 #include <chrono>
@@ -322,6 +323,24 @@ TEST(FetchLocal, CopiesVerifiesAndNamesAFolder) {
   EXPECT_EQ(read_file(cache / "datasets/mine/a/x.txt"), "x");
   write(src / "a/x.txt", "changed");  // the cache keeps what was fetched
   EXPECT_EQ(read_file(cache / "datasets/mine/a/x.txt"), "x");
+}
+
+// An import killed with -9 leaves its private copy in partial/; the next import of the same file
+// removes the copies whose process is gone and keeps a live process's (a pid above pid_max can
+// never be alive; this test's own pid is).
+TEST(FetchLocal, CopiesOfKilledImportsAreRemovedAndLiveOnesKept) {
+  TempDir src, cache;
+  write(src / "x.bin", "data");
+  const std::string uri = src / "x.bin", prefix = cache / ("partial/" + sha256_hex("local:" + uri) + ".");
+  const std::string dead = prefix + "999999999-0.part", live = prefix + std::to_string(::getpid()) + "-77.part",
+                    other = cache / "partial/unrelated.999999999-0.part";
+  for (const std::string& p : {dead, live, other}) write(p, "half a copy");
+  FetchOptions o;
+  o.cache = cache.path();
+  fetch(uri, o);
+  EXPECT_FALSE(fs::exists(dead));
+  EXPECT_TRUE(fs::exists(live));
+  EXPECT_TRUE(fs::exists(other));
 }
 
 // Every index.json entry is checked before use. A digest that is not a sha256 used to become a

@@ -9,6 +9,7 @@
 #include "transfer.hpp"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/file.h>
 #include <unistd.h>
 
@@ -18,6 +19,7 @@
 #include <nlohmann/json.hpp>
 #include <algorithm>
 #include <atomic>
+#include <charconv>
 #include <condition_variable>
 #include <deque>
 #include <memory>
@@ -584,16 +586,39 @@ FileDigest download(const Target& t, const FetchOptions& o, const std::string& c
   return d;
 }
 
+namespace {
+
+// The copies a killed import left behind: <prefix><pid>-<n>.part whose process no longer exists
+// (kill(pid, 0) says ESRCH). A live process's copy, or a name of another form, is left alone.
+void remove_orphaned_copies(const std::string& dir, const std::string& prefix) {
+  std::error_code ec;
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    if (name.size() <= prefix.size() || name.compare(0, prefix.size(), prefix) != 0 || !name.ends_with(".part"))
+      continue;
+    const char *first = name.data() + prefix.size(), *last = name.data() + name.size();
+    pid_t pid = 0;
+    const auto [rest, err] = std::from_chars(first, last, pid);
+    if (err != std::errc{} || pid <= 0 || rest == last || *rest != '-') continue;
+    if (::kill(pid, 0) != 0 && errno == ESRCH) {
+      std::error_code ignored;
+      fs::remove(it->path(), ignored);
+    }
+  }
+}
+
+}  // namespace
+
 FileDigest import_local(const std::string& path, const Target& expect, const std::string& cache, Meter& meter) {
   if (!fs::is_regular_file(path)) throw SourceError(path + ": no such file");
   // One partial file per process and call: two processes importing the same file must not share it
   // (one would publish or delete the copy the other is still writing or hashing).
   static std::atomic<uint64_t> calls{0};
-  const std::string dir = cache + "/partial",
-                    partial = dir + "/" + sha256_hex("local:" + path) + "." + std::to_string(::getpid()) + "-" +
-                              std::to_string(calls++) + ".part";
+  const std::string dir = cache + "/partial", prefix = sha256_hex("local:" + path) + ".",
+                    partial = dir + "/" + prefix + std::to_string(::getpid()) + "-" + std::to_string(calls++) + ".part";
   std::error_code ec;
   fs::create_directories(dir, ec);
+  remove_orphaned_copies(dir, prefix);
   struct Remove {  // what verification did not publish or delete
     std::string path;
     ~Remove() {
