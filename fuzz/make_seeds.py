@@ -372,6 +372,15 @@ seed("image", "exif_truncated.jpg", jpeg(8, 8, exif(3)[:14]))
 seed("image", "huge_header.jpg", jpeg(26000, 26000)[:200])
 # regress: a 1.38 GB IDAT chunk claimed by a 520-byte file (stb_image allocated it first)
 seed("image", "regress-png_chunk_past_end", png(5, 4)[:33] + b"RIFFIDAT" + bytes(150) + b"NG\r\n\x1a\n" + bytes(60))
+# regress: a Huffman table with 16 x 255 codes (stb_image wrote them past its 257-entry arrays),
+# once in place and once behind junk bytes that stb skips between segments
+seed("image", "regress-jpeg_huffman_table_too_long",
+     jpeg().replace(b"\xff\xc4\x00\x26\x00" + bytes([1] + [0] * 15), b"\xff\xc4\x00\x26\x00" + bytes([255] * 16)))
+seed("image", "regress-jpeg_huffman_table_behind_junk",
+     jpeg().replace(b"\xff\xda", b"\x00\x42\xff\xc4\x00\x13\x00" + bytes([17] * 16) + b"\xff\xda", 1))
+# regress: a scan decoding with an AC table no DHT defined (stb read it from uncleared memory)
+seed("image", "regress-jpeg_scan_with_undefined_table",
+     jpeg().replace(b"\x10" + bytes([1] + [0] * 15), b"\x11" + bytes([1] + [0] * 15), 1))
 seed("image", "gif", b"GIF89a\x01\x00\x01\x00\x00\x00\x00;")
 seed("image", "pic", b"\x53\x80\xf6\x34" + b"\0" * 88 + b"PICT" + b"\0" * 150)
 seed("image", "raw_784", bytes(range(256)) * 3 + bytes(16))

@@ -560,6 +560,50 @@ TEST(Images, HeaderSizesAreCheckedBeforeDecoding) {
   EXPECT_EQ(decode_image(dir / "5.png", 1).pixels.size(), 25u);
 }
 
+// stb_image 2.27 writes a Huffman table's symbols into 256-entry arrays without checking their
+// count (16 counts of up to 255 each): an out-of-bounds write found by fuzzing the decoder under
+// ASan. Such a table is refused before decoding, also when junk bytes hide it from a strict
+// parser (stb skips junk between segments).
+TEST(Images, OversizedHuffmanTablesAreRefusedBeforeDecoding) {
+  test::TempDir dir;
+  std::vector<uint8_t> grey(64, 90);
+  std::string jpg;
+  stbi_write_jpg_to_func([](void* ctx, void* d, int n) { append(static_cast<std::string*>(ctx), d, n); }, &jpg, 8, 8, 1,
+                         grey.data(), 90);
+  const size_t dht = jpg.find("\xFF\xC4");
+  ASSERT_NE(dht, std::string::npos);
+  std::string in_place = jpg;
+  for (size_t k = 0; k < 16; ++k) in_place[dht + 5 + k] = char(0xFF);
+  const std::string bad_table = std::string("\xFF\xC4\x00\x13\x00", 5) + std::string(16, char(0x11)),
+                    hidden = jpg.substr(0, dht) + std::string("\x00\x42", 2) + bad_table + jpg.substr(dht);
+  for (const auto& [name, bytes] : {std::pair{"in_place.jpg", in_place}, std::pair{"hidden.jpg", hidden}}) {
+    std::ofstream(dir / name, std::ios::binary) << bytes;
+    const std::string e = error_of([&] { decode_image(dir / name, 1); });
+    EXPECT_NE(e.find(dir / name), std::string::npos) << e;
+    EXPECT_NE(e.find("the Huffman table at byte"), std::string::npos) << e;
+  }
+  std::ofstream(dir / "good.jpg", std::ios::binary) << jpg;
+  EXPECT_EQ(decode_image(dir / "good.jpg", 1).pixels.size(), 64u);
+}
+
+// stb_image allocates its decoder without clearing it, so a scan that names a Huffman table no DHT
+// segment defined decoded with heap garbage (out-of-bounds reads, found by fuzzing under ASan).
+TEST(Images, ScansWithUndefinedHuffmanTablesAreRefused) {
+  test::TempDir dir;
+  std::vector<uint8_t> grey(64, 90);
+  std::string jpg;
+  stbi_write_jpg_to_func([](void* ctx, void* d, int n) { append(static_cast<std::string*>(ctx), d, n); }, &jpg, 8, 8, 1,
+                         grey.data(), 90);
+  const size_t sos = jpg.find("\xFF\xDA");
+  ASSERT_NE(sos, std::string::npos);
+  ASSERT_EQ(jpg[sos + 4], 3) << "three components in the scan (stb_image_write's layout)";
+  jpg[sos + 6] = char(0x22);  // the first one: DC and AC table 2; stb_image_write defines 0 and 1
+  std::ofstream(dir / "undefined.jpg", std::ios::binary) << jpg;
+  const std::string e = error_of([&] { decode_image(dir / "undefined.jpg", 1); });
+  EXPECT_NE(e.find(dir / "undefined.jpg"), std::string::npos) << e;
+  EXPECT_NE(e.find("Huffman table DC 2, which no DHT segment before it defines"), std::string::npos) << e;
+}
+
 // ---- image datasets ----------------------------------------------------------------------------
 
 void touch_png(const std::string& path, uint8_t value = 128) {

@@ -2,8 +2,6 @@
 // checked against max_image_pixels() before decoding), EXIF orientation, and resizing with
 // bilinear interpolation at half-pixel centres (TensorFlow's and TFLite's convention), optionally
 // after a centre crop to the target's aspect ratio.
-#include <stb_image.h>
-
 #include <algorithm>
 #include <cctype>
 #include <cmath>
@@ -14,6 +12,8 @@
 
 #include "dltrain/data.hpp"
 #include "dltrain/io.hpp"
+#include "image_checks.hpp"
+#include "stb_decode.hpp"
 
 namespace dltrain {
 namespace {
@@ -107,33 +107,21 @@ Image decode_image(const std::string& path, int64_t channels) {
                 "give a PNG, JPEG or BMP file");
   if (bytes.size() > size_t(std::numeric_limits<int>::max()))
     throw Error(path + ": " + std::to_string(bytes.size()) + " bytes is too large an image file");
-  // A PNG's chunks must lie inside the file: stb_image allocates an IDAT chunk's claimed length
-  // before reading it, so 520 bytes claiming a 1.3 GB chunk cost 1.3 GB (found by fuzzing).
-  if (format == "png")
-    for (size_t at = 8; at + 8 <= bytes.size();) {
-      const uint32_t length = read_u32(reinterpret_cast<const unsigned char*>(bytes.data()) + at, false);
-      if (length > bytes.size() - at - 8)
-        throw Error(path + ": not a readable image (png: the chunk at byte " + std::to_string(at) + " claims " +
-                        std::to_string(length) + " bytes, past the end of the file)",
-                    "the file is truncated or damaged");
-      if (bytes.compare(at + 4, 4, "IEND") == 0) break;
-      at += 12 + size_t(length);
-    }
-  const auto* data = reinterpret_cast<const stbi_uc*>(bytes.data());
+  check_image_structure(path, format, bytes);
+  const auto* data = reinterpret_cast<const unsigned char*>(bytes.data());
   int iw = 0, ih = 0, ic = 0;
   // The header's size first: a small file can claim an image of gigabytes.
-  if (!stbi_info_from_memory(data, int(bytes.size()), &iw, &ih, &ic))
-    throw Error(path + ": not a readable image (" + format + " header: " + stbi_failure_reason() + ")",
+  if (!stb::info(data, int(bytes.size()), iw, ih, ic))
+    throw Error(path + ": not a readable image (" + format + " header: " + stb::failure_reason() + ")",
                 "give a PNG, JPEG or BMP file");
   if (int64_t(iw) * ih > max_image_pixels())
     throw Error(path + ": the " + format + " header says " + std::to_string(iw) + "x" + std::to_string(ih) + " = " +
                     std::to_string(int64_t(iw) * ih) + " pixels, above the limit of " +
                     std::to_string(max_image_pixels()),
                 "scale the image down, or raise the limit with DLTRAIN_MAX_IMAGE_PIXELS=N");
-  std::unique_ptr<stbi_uc, void (*)(void*)> pixels(stbi_load_from_memory(data, int(bytes.size()), &iw, &ih, &ic, int(channels)),
-                                                   stbi_image_free);
+  const stb::Pixels pixels = stb::load(data, int(bytes.size()), iw, ih, ic, int(channels));
   if (!pixels)
-    throw Error(path + ": not a readable image (" + format + ": " + stbi_failure_reason() + ")",
+    throw Error(path + ": not a readable image (" + format + ": " + stb::failure_reason() + ")",
                 "give a PNG, JPEG or BMP file");
   // EXIF orientation o: how the stored pixels must be turned for display.
   const int o = jpeg_orientation(bytes);
