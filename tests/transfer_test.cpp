@@ -586,6 +586,24 @@ TEST(Images, OversizedHuffmanTablesAreRefusedBeforeDecoding) {
   EXPECT_EQ(decode_image(dir / "good.jpg", 1).pixels.size(), 64u);
 }
 
+// stb_image took abs() of a BMP's signed height, undefined for -2^31 (found by fuzzing, UBSan).
+TEST(Images, BmpSizesMustBeAPicturesSize) {
+  test::TempDir dir;
+  const std::vector<uint8_t> grey(16, 200);
+  std::string bmp;
+  stbi_write_bmp_to_func([](void* ctx, void* d, int n) { append(static_cast<std::string*>(ctx), d, n); }, &bmp, 4, 4,
+                         1, grey.data());
+  ASSERT_EQ(bmp[14], 40) << "BITMAPINFOHEADER: width at byte 18, height at 22";
+  for (const auto& [at, value] : {std::pair{22, int32_t(INT32_MIN)}, std::pair{22, 0}, std::pair{18, -4}}) {
+    std::string bad = bmp;
+    for (int k = 0; k < 4; ++k) bad[size_t(at + k)] = char(uint32_t(value) >> (8 * k));
+    std::ofstream(dir / "bad.bmp", std::ios::binary) << bad;
+    const std::string e = error_of([&] { decode_image(dir / "bad.bmp", 1); });
+    EXPECT_NE(e.find(dir / "bad.bmp"), std::string::npos) << e;
+    EXPECT_NE(e.find("is not a picture's"), std::string::npos) << value << ": " << e;
+  }
+}
+
 // stb_image allocates its decoder without clearing it, so a scan that names a Huffman table no DHT
 // segment defined decoded with heap garbage (out-of-bounds reads, found by fuzzing under ASan).
 TEST(Images, ScansWithUndefinedHuffmanTablesAreRefused) {

@@ -9,6 +9,8 @@
 #
 #   tools/fuzz.sh [SECONDS] [TARGET...]     e.g. tools/fuzz.sh 30 idx tflite
 #   JOBS=4 tools/fuzz.sh                    parallel build jobs (default: nproc)
+#   SEED=0 tools/fuzz.sh                    libFuzzer's random seed (default 1, so that a CI run
+#                                           from a clean clone explores the same inputs; 0 = random)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -32,7 +34,7 @@ for t in "${targets[@]}"; do
   ASAN_SYMBOLIZER_PATH=${ASAN_SYMBOLIZER_PATH:-$(command -v llvm-symbolizer-19 || true)} \
   ASAN_OPTIONS=${ASAN_OPTIONS:-allocator_may_return_null=0:detect_leaks=1} \
   UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1} \
-    "build-fuzz/fuzz/fuzz_$t" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -malloc_limit_mb=1024 \
+    "build-fuzz/fuzz/fuzz_$t" -max_total_time="$seconds" -seed="${SEED:-1}" -timeout=10 -rss_limit_mb=2048 -malloc_limit_mb=1024 \
     -print_final_stats=1 -artifact_prefix="$artifacts/" "$work" "fuzz/corpus/$t" >"$log" 2>&1
   rc=$?
   set -e

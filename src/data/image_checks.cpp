@@ -5,6 +5,8 @@
 //   stb writes that many entries into 257- and 256-entry arrays without checking the sum (up to
 //   16 x 255), an out-of-bounds write (found by fuzzing the decoder built with ASan). A table may
 //   have at most 256 symbols (ITU T.81, B.2.4.2). And a scan may only use tables defined before it.
+// - BMP: it takes abs() of the header's signed height, undefined for -2^31 (found by fuzzing with
+//   UBSan). Width and height must be sizes: width above 0, height not 0 (negative means top-down).
 // The JPEG walk finds every segment stb_image could read as one: it steps over each marker segment
 // by its length, and elsewhere (entropy-coded data, or junk stb skips between segments) takes any
 // 0xFF byte, after fill bytes, as the start of a marker, as stb does when it resynchronises. So a
@@ -13,6 +15,7 @@
 #include "image_checks.hpp"
 
 #include <cstdint>
+#include <limits>
 
 #include "dltrain/core.hpp"
 
@@ -34,6 +37,20 @@ void check_png(const std::string& path, std::string_view b) {
     if (b.compare(at + 4, 4, "IEND") == 0) break;
     at += 12 + size_t(length);
   }
+}
+
+uint32_t little_u32(const unsigned char* p) {
+  return uint32_t(p[0]) | uint32_t(p[1]) << 8 | uint32_t(p[2]) << 16 | uint32_t(p[3]) << 24;
+}
+
+void check_bmp(const std::string& path, std::string_view b) {
+  const auto* p = reinterpret_cast<const unsigned char*>(b.data());
+  if (b.size() < 26 || little_u32(p + 14) == 12) return;  // the old header's sizes are unsigned 16-bit
+  const auto width = int32_t(little_u32(p + 18)), height = int32_t(little_u32(p + 22));
+  if (width <= 0 || height == 0 || height == std::numeric_limits<int32_t>::min())
+    throw Error(path + ": not a readable image (bmp: the header's size " + std::to_string(width) + "x" +
+                    std::to_string(height) + " is not a picture's)",
+                "the file is damaged");
 }
 
 // Which Huffman tables DHT segments have defined so far: [class 0 = DC, 1 = AC][destination 0-3].
@@ -113,6 +130,7 @@ void check_jpeg(const std::string& path, std::string_view b) {
 void check_image_structure(const std::string& path, const std::string& format, std::string_view bytes) {
   if (format == "png") check_png(path, bytes);
   if (format == "jpeg") check_jpeg(path, bytes);
+  if (format == "bmp") check_bmp(path, bytes);
 }
 
 }  // namespace dltrain
