@@ -13,6 +13,7 @@
 #include <memory>
 
 #include "dltrain/data.hpp"
+#include "dltrain/path.hpp"
 #include "dltrain/io.hpp"
 
 namespace dltrain {
@@ -94,8 +95,8 @@ int64_t max_image_pixels() {
   return v;
 }
 
-Image decode_image(const std::string& path, int64_t channels) {
-  if (!std::filesystem::is_regular_file(path)) throw Error(path + ": no such file");
+namespace {
+Image decode_image_unnamed(const std::string& path, int64_t channels) {
   const std::string bytes = read_file(path);
   // The format from the content (stb_image would also decode GIF, PSD, PIC, HDR, PNM and TGA,
   // whatever the file is called); only the three formats dltrain promises reach the decoder.
@@ -157,6 +158,12 @@ Image decode_image(const std::string& path, int64_t channels) {
     }
   return img;
 }
+}  // namespace
+
+// Every error names the file (a size check or an allocation deeper down would not).
+Image decode_image(const std::string& path, int64_t channels) {
+  return naming(path, [&] { return decode_image_unnamed(path, channels); });
+}
 
 Image crop_image(const Image& img, int64_t y0, int64_t x0, int64_t h, int64_t w, bool flip) {
   DLT_CHECK(y0 >= 0 && x0 >= 0 && h > 0 && w > 0 && y0 + h <= img.h && x0 + w <= img.w, "crop outside the image");
@@ -211,9 +218,10 @@ Tensor resize_image(const Image& img, int64_t h, int64_t w, Resize mode) {
   return out;
 }
 
-Tensor load_image(const std::string& path, int64_t h, int64_t w, int64_t channels, Resize mode) {
-  if (!std::filesystem::is_regular_file(path)) throw Error(path + ": no such file");
-  const auto size = int64_t(std::filesystem::file_size(path));
+namespace {
+Tensor load_image_unnamed(const std::string& path, int64_t h, int64_t w, int64_t channels, Resize mode) {
+  require_file(path);
+  const auto size = int64_t(file_bytes(path));
   // Raw pixels (e.g. a 28x28 grayscale dump) only when the content is not an image: a 784-byte
   // PNG is a PNG.
   std::string raw = size == h * w * channels ? read_file(path) : std::string();
@@ -229,6 +237,11 @@ Tensor load_image(const std::string& path, int64_t h, int64_t w, int64_t channel
     return out;
   }
   return resize_image(img, h, w, mode);
+}
+}  // namespace
+
+Tensor load_image(const std::string& path, int64_t h, int64_t w, int64_t channels, Resize mode) {
+  return naming(path, [&] { return load_image_unnamed(path, h, w, channels, mode); });
 }
 
 }  // namespace dltrain
