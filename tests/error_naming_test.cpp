@@ -107,7 +107,7 @@ TEST(ErrorNaming, ImageListsNameTheListAndTheImage) {
   TempDir dir;
   write(dir / "list.csv", "a_file/x.png,cat\n" + std::string(300, 'n') + ".png,dog\n");
   write(dir / "a_file", "");
-  EXPECT_TRUE(fails_naming([&] { load_image_dataset(dir / "list.csv", 0.2, 1); }, dir / "list.csv"));
+  EXPECT_TRUE(fails_naming([&] { load_image_dataset(dir / "list.csv", 0.2, 1); }, dir / "list.csv:1: image"));
   write(dir / "_annotations.json", "{\"annotations\": {\"x.png\": [{\"label\": 3}]}}");
   EXPECT_TRUE(fails_naming([&] { load_image_dataset(dir.path(), 0.2, 1); }, dir / "_annotations.json"));
 }

@@ -43,6 +43,7 @@ std::vector<std::string> class_folders(const fs::path& dir) {
 // (path, class name, split) rows -> splits with class ids in sorted-name order.
 struct Row {
   std::string path, label, split;  // split: "", "train" or "test"
+  std::string line;                // where the row was read ("list.csv:7"), for errors; "" = the dataset
 };
 
 ImageSplits from_rows(std::vector<Row> rows, const std::string& name, const std::string& where) {
@@ -55,7 +56,8 @@ ImageSplits from_rows(std::vector<Row> rows, const std::string& name, const std:
   s.name = name;
   s.class_names.assign(names.begin(), names.end());
   for (const Row& r : rows) {
-    if (!is_file(r.path)) throw Error(where + ": image " + r.path + " does not exist or is not a file");
+    if (!is_file(r.path))
+      throw Error((r.line.empty() ? where : r.line) + ": image " + r.path + " does not exist or is not a file");
     const auto id = int32_t(std::lower_bound(s.class_names.begin(), s.class_names.end(), r.label) - s.class_names.begin());
     ImageList& to = r.split == "test" ? s.test : s.train;
     to.paths.push_back(r.path);
@@ -78,10 +80,10 @@ ImageSplits from_folder(const fs::path& dir) {
   if (has("train") && test_dir) {
     for (const auto& [folder, split] : {std::pair<std::string, std::string>{"train", "train"}, {test_dir, "test"}})
       for (const std::string& c : class_folders(dir / folder))
-        for (const std::string& p : sorted_images(dir / folder / c)) rows.push_back({p, c, split});
+        for (const std::string& p : sorted_images(dir / folder / c)) rows.push_back({p, c, split, ""});
   } else {
     for (const std::string& c : sub)
-      for (const std::string& p : sorted_images(dir / c)) rows.push_back({p, c, ""});
+      for (const std::string& p : sorted_images(dir / c)) rows.push_back({p, c, "", ""});
   }
   return from_rows(std::move(rows), dir.filename().string(), dir.string());
 }
@@ -124,7 +126,7 @@ ImageSplits from_csv(const fs::path& file) {
     if (f.size() < 2 || f.size() > 3 || f[0].empty() || f[1].empty())
       throw Error(where + ": expected path,label[,split], got '" + line + "'");
     const fs::path p = fs::path(f[0]).is_absolute() ? fs::path(f[0]) : file.parent_path() / f[0];
-    rows.push_back({p.lexically_normal().string(), f[1], split_name(f.size() == 3 ? f[2] : "", where)});
+    rows.push_back({p.lexically_normal().string(), f[1], split_name(f.size() == 3 ? f[2] : "", where), where});
   }
   return from_rows(std::move(rows), file.stem().string(), file.string());
 }
@@ -154,7 +156,7 @@ ImageSplits from_cloud_annotations(const fs::path& file) {
                                         " different labels; a classifier needs one");
     if (!declared.empty() && !declared.contains(*labels.begin()))
       throw Error(file.string() + ": '" + image + "' has label '" + *labels.begin() + "', which \"labels\" does not list");
-    rows.push_back({(file.parent_path() / image).lexically_normal().string(), *labels.begin(), ""});
+    rows.push_back({(file.parent_path() / image).lexically_normal().string(), *labels.begin(), "", ""});
   }
   ImageSplits s = from_rows(std::move(rows), file.parent_path().filename().string(), file.string());
   return s;
