@@ -9,7 +9,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   try {
     dltrain::is_image_dataset(dir);
     dltrain::load_image_dataset(dir, 0.25, 7);
-  } catch (const dltrain::Error&) {
+  } catch (const dltrain::Error& e) {
+    fuzz::refused(e, dir);
   }
   return 0;
 }

@@ -14,7 +14,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   limits.ratio_floor = 4 << 20;
   try {
     dltrain::extract_archive(path, fuzz::scratch() + "/archive/out", limits);
-  } catch (const dltrain::Error&) {
+  } catch (const dltrain::Error& e) {
+    fuzz::refused(e, path);
   }
   return 0;
 }

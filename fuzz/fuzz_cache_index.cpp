@@ -10,9 +10,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   dltrain::FetchOptions o;
   o.cache = cache;
   o.offline = true;
+  const std::string uri = "https://example.invalid/data/train.bin";
   try {
-    dltrain::fetch("https://example.invalid/data/train.bin", o);
-  } catch (const dltrain::Error&) {
+    dltrain::fetch(uri, o);
+  } catch (const dltrain::Error& e) {
+    fuzz::refused(e, uri);
   }
   return 0;
 }

@@ -6,7 +6,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string path = fuzz::write("train-images-idx3-ubyte", fuzz::bytes(data, size));
   try {
     dltrain::read_idx(path);
-  } catch (const dltrain::Error&) {
+  } catch (const dltrain::Error& e) {
+    fuzz::refused(e, path);
   }
   return 0;
 }

@@ -15,11 +15,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string path = fuzz::write("image.jpg", bytes);
   try {
     dltrain::decode_image(path, size % 2 ? 3 : 1);
-  } catch (const dltrain::Error&) {
+  } catch (const dltrain::Error& e) {
+    fuzz::refused(e, path);
   }
   try {
     dltrain::load_image(path, 7, 5, 3, size % 3 ? dltrain::Resize::bilinear : dltrain::Resize::crop);
-  } catch (const dltrain::Error&) {
+  } catch (const dltrain::Error& e) {
+    fuzz::refused(e, path);
   }
   return 0;
 }

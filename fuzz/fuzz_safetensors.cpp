@@ -8,7 +8,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   try {
     const dltrain::SafetensorsFile file = dltrain::read_safetensors(path);
     dltrain::model_from(file, path);
-  } catch (const dltrain::Error&) {
+  } catch (const dltrain::Error& e) {
+    fuzz::refused(e, path);
   }
   return 0;
 }

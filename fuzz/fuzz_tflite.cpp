@@ -7,7 +7,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string path = fuzz::write("model.tflite", fuzz::bytes(data, size));
   try {
     dltrain::import_tflite(path);
-  } catch (const dltrain::Error&) {
+  } catch (const dltrain::Error& e) {
+    fuzz::refused(e, path);
   }
   return 0;
 }

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -44,6 +45,14 @@ inline std::string fresh_dir(const std::string& name) {
   std::filesystem::remove_all(path, ec);
   std::filesystem::create_directories(path);
   return path;
+}
+
+// A clean refusal names what it is about (issue 16: "every error names the file"): an Error whose
+// message lacks `what` (the file's path, or the URI) is a finding, like a crash.
+inline void refused(const dltrain::Error& e, const std::string& what) {
+  if (std::string_view(e.what()).find(what) != std::string_view::npos) return;
+  std::fprintf(stderr, "the error does not name %s: %s\n", what.c_str(), e.what());
+  std::abort();
 }
 
 inline std::string_view bytes(const uint8_t* data, size_t size) {

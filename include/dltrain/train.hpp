@@ -33,8 +33,11 @@ struct TrainConfig {
   bool feature_cache = true;                       // keep computed features in <cache>/features
   int64_t augment = 0;                             // extra random crop/flip views per training image
   std::string resize = "";                         // "bilinear" or "crop"; empty: the backbone's default
+  // Not saved: where these settings come from, for errors ("" = the command line, else config.json).
+  std::string source;
   std::string to_json() const;
   static TrainConfig from_json(const std::string& json);
+  static TrainConfig read(const std::string& path);  // from_json of a file; every error names it
 };
 
 struct EpochStats {

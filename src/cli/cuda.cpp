@@ -11,6 +11,7 @@
 #include "commands.hpp"
 #include "dltrain/io.hpp"
 #include "dltrain/system.hpp"
+#include "dltrain/path.hpp"
 
 namespace dltrain::cli {
 namespace {
@@ -23,7 +24,7 @@ struct RunArgs {
 
 // The source to build: a file (with a %%cu first line removed), or a built-in example by name.
 std::string load_source(const std::string& what) {
-  if (std::filesystem::is_regular_file(what)) {
+  if (is_file(what)) {
     // #line keeps nvcc's messages pointing at the user's file and lines.
     return "#line 1 \"" + std::filesystem::absolute(what).string() + "\"\n" + strip_cell_magic(read_file(what));
   }

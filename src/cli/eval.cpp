@@ -66,11 +66,11 @@ void run(const EvalArgs& a) {
   set_num_threads(a.threads);
   LoadedModel m = load_model(a.model_path);
   const std::string data_name = a.data.empty() ? m.info.dataset : a.data;
-  if (data_name.empty()) throw Error("the model does not say what it was trained on", "pass --data NAME_OR_FOLDER");
+  if (data_name.empty()) throw Error(a.model_path + ": the model does not say what it was trained on", "pass --data NAME_OR_FOLDER");
   if (is_image_dataset(data_name)) return eval_images(m, a, data_name);
   DatasetSplits data = load_dataset(data_name);
   if (int64_t(data.test.class_names.size()) > m.model->n_classes())
-    throw Error(data_name + " has " + std::to_string(data.test.class_names.size()) + " classes, the model " +
+    throw Error(data_name + " has " + std::to_string(data.test.class_names.size()) + " classes, the model " + a.model_path + " " +
                 std::to_string(m.model->n_classes()));
   const EvalResult r = evaluate(*m.model, data.test, m.info.preprocessing, a.batch);
   std::printf("%s on %s (test split, %s images)\n", a.model_path.c_str(), data.name.c_str(), thousands(r.samples).c_str());

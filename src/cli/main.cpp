@@ -4,7 +4,9 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <iostream>
+#include <new>
 
 #include "commands.hpp"
 #include "dltrain/core.hpp"
@@ -59,7 +61,17 @@ int main(int argc, char** argv) {
     std::cout.flush();
     std::cerr << "\ndltrain: interrupted. " << e.message << "\n";
     return 130;
+  } catch (const std::filesystem::filesystem_error& e) {  // a library path that missed its check: still a clear line
+    std::cout.flush();
+    std::cerr << "dltrain: error: " << e.code().message() << ": " << e.path1().string()
+              << (e.path2().empty() ? "" : " -> " + e.path2().string()) << " (" << e.what() << ")\n";
+    return 1;
+  } catch (const std::bad_alloc&) {
+    std::cout.flush();
+    std::cerr << "dltrain: error: out of memory\n  hint: a smaller --batch, or less data, needs less\n";
+    return 1;
   } catch (const std::exception& e) {
+    std::cout.flush();
     std::cerr << "dltrain: error: " << e.what() << "\n";
     return 1;
   }

@@ -24,6 +24,7 @@ void run(const PredictArgs& a) {
   ops::cpu_kernel_level();  // a DLTRAIN_CPU_ISA that cannot be followed is an error before any work
   LoadedModel m;
   std::vector<std::string> images = a.files;
+  std::string model_path = a.backbone;
   if (!a.backbone.empty()) {
     ImportedModel imported = import_tflite(a.backbone);
     m.model = std::move(imported.model);
@@ -33,17 +34,19 @@ void run(const PredictArgs& a) {
     if (m.info.labels.empty())
       for (int64_t i = 0; i < k; ++i) m.info.labels.push_back("class " + std::to_string(i));
     if (int64_t(m.info.labels.size()) != k)
-      throw Error(a.labels + ": " + std::to_string(m.info.labels.size()) + " labels for a model with " +
+      throw Error((a.labels.empty() ? a.backbone : a.labels) + ": " + std::to_string(m.info.labels.size()) +
+                      " labels for a model with " +
                       std::to_string(k) + " classes",
                   "one label per line, line N naming class N");
   } else {
     DLT_CHECK(images.size() >= 2, "give a model file and at least one image",
               "dltrain predict runs/<run>/model.safetensors photo.jpg, or --backbone model.tflite photo.jpg");
-    m = load_model(images.front());
+    model_path = images.front();
+    m = load_model(model_path);
     images.erase(images.begin());
   }
   const Shape in = m.model->input_shape();
-  DLT_CHECK(in.rank() == 3, "this model does not take images (input " + in.str() + ")");
+  DLT_CHECK(in.rank() == 3, model_path + ": this model does not take images (input " + in.str() + ")");
   for (const std::string& path : images) {
     Tensor img = load_image(path, in[0], in[1], in[2], m.info.preprocessing.resize);
     if (a.invert)

@@ -5,6 +5,7 @@
 #include "commands.hpp"
 #include "dltrain/io.hpp"
 #include "dltrain/models.hpp"
+#include "dltrain/path.hpp"
 
 namespace dltrain::cli {
 namespace {
@@ -37,7 +38,7 @@ void run(const SummaryArgs& a) {
     std::printf("Architecture: %s\nTrained on: %s\n", m.model->spec.c_str(), m.info.dataset.c_str());
     return;
   }
-  auto model = build_model(a.model, Shape(std::span<const int64_t>(a.input)), a.classes);
+  auto model = naming("--model", [&] { return build_model(a.model, Shape(std::span<const int64_t>(a.input)), a.classes); });
   std::printf("%s", summary(*model).c_str());
 }
 

@@ -12,6 +12,7 @@
 #include "dltrain/io.hpp"
 #include "dltrain/models.hpp"
 #include "dltrain/train.hpp"
+#include "dltrain/path.hpp"
 #include "progress.hpp"
 
 namespace dltrain::cli {
@@ -55,7 +56,7 @@ void run(const TrainArgs& a, const CLI::App& cmd) {
     TrainConfig config = a.config;
     namespace fs = std::filesystem;
     // Paths are saved absolute so that `--resume` works from any directory.
-    if (fs::exists(config.data))
+    if (path_exists(config.data))
       config.data = fs::absolute(config.data).lexically_normal().string();
     if (!config.backbone.empty()) {
       config.backbone = fs::absolute(config.backbone).lexically_normal().string();

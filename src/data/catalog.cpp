@@ -4,6 +4,7 @@
 #include <filesystem>
 
 #include "dltrain/data.hpp"
+#include "dltrain/path.hpp"
 
 namespace fs = std::filesystem;
 
@@ -13,11 +14,10 @@ namespace {
 // The one file in `folder` whose name contains `part` and `kind` ("images-idx3" / "labels-idx1").
 std::string find_idx(const std::string& folder, const std::vector<std::string>& parts, const std::string& kind) {
   std::vector<std::string> hits;
-  for (const auto& e : fs::directory_iterator(folder)) {
-    if (!e.is_regular_file()) continue;
-    const std::string n = e.path().filename().string();
+  for (const std::string& e : folder_entries(folder)) {
+    const std::string n = fs::path(e).filename().string();
     for (const std::string& p : parts)
-      if (n.find(p + "-" + kind + "-ubyte") != std::string::npos) hits.push_back(e.path().string());
+      if (n.find(p + "-" + kind + "-ubyte") != std::string::npos && is_file(e)) hits.push_back(e);
   }
   if (hits.empty())
     throw Error("no " + parts[0] + "-" + kind + "-ubyte[.gz] file in " + folder,
@@ -48,9 +48,9 @@ Dataset load_split(const std::string& folder, const std::vector<std::string>& pa
 }
 
 bool has_idx_files(const std::string& folder) {
-  if (!fs::is_directory(folder)) return false;
-  for (const auto& e : fs::directory_iterator(folder))
-    if (e.path().filename().string().find("train-images-idx3-ubyte") != std::string::npos) return true;
+  if (!is_folder(folder)) return false;
+  for (const std::string& e : folder_entries(folder))
+    if (fs::path(e).filename().string().find("train-images-idx3-ubyte") != std::string::npos) return true;
   return false;
 }
 
@@ -68,7 +68,7 @@ Dataset Dataset::head(int64_t count) const {
 }
 
 DatasetSplits load_idx_folder(const std::string& folder, std::vector<std::string> class_names) {
-  if (!fs::is_directory(folder)) throw Error(folder + ": no such folder");
+  require_folder(folder);
   DatasetSplits s;
   s.name = s.folder = folder;
   s.train = load_split(folder, {"train"});
@@ -131,7 +131,7 @@ DatasetSplits load_dataset(const std::string& name_or_folder) {
     s.name = name_or_folder;
     return s;
   }
-  if (fs::is_directory(name_or_folder)) {
+  if (is_folder(name_or_folder)) {
     // A catalog dataset's own folder given by path still gets its class names.
     std::error_code ec;
     for (const CatalogEntry& e : catalog())
@@ -139,6 +139,7 @@ DatasetSplits load_dataset(const std::string& name_or_folder) {
         if (fs::equivalent(f, name_or_folder, ec)) return load_idx_folder(name_or_folder, e.class_names);
     return load_idx_folder(name_or_folder);
   }
+  if (path_kind(name_or_folder) != PathKind::none) require_folder(name_or_folder);  // a file: say so
   std::string names;
   for (const CatalogEntry& e : catalog()) names += (names.empty() ? "" : ", ") + e.name;
   throw Error("'" + name_or_folder + "' is neither a known dataset nor a folder", "known datasets: " + names);

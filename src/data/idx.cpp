@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "dltrain/data.hpp"
+#include "dltrain/path.hpp"
 
 namespace dltrain {
 namespace {
@@ -40,7 +41,7 @@ Tensor read_idx(const std::string& path) {
   auto fail = [&](const std::string& what) -> Error {
     return Error(path + ": " + what, "re-download the file; IDX files are read as published (raw or .gz)");
   };
-  if (!std::filesystem::is_regular_file(path)) throw Error(path + ": no such file");
+  require_file(path);
   GzFile gz{gzopen(path.c_str(), "rb")};
   if (!gz.f) throw Error(path + ": cannot open for reading");
   auto read_exact = [&](void* dst, size_t n) -> size_t {
@@ -76,7 +77,7 @@ Tensor read_idx(const std::string& path) {
   }
   // What the file can hold at most: its size (raw), or 1032 times it (gzip).
   const int64_t header_bytes = 4 + 4 * int64_t(rank);
-  const int64_t file_bytes = int64_t(std::filesystem::file_size(path));
+  const int64_t file_bytes = int64_t(dltrain::file_bytes(path));
   const bool raw = gzdirect(gz.f) != 0;
   if (raw && file_bytes - header_bytes < payload)
     throw fail("truncated: header promises " + std::to_string(payload) + " data bytes, file has " +

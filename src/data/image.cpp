@@ -11,6 +11,7 @@
 #include <memory>
 
 #include "dltrain/data.hpp"
+#include "dltrain/path.hpp"
 #include "dltrain/io.hpp"
 #include "image_checks.hpp"
 #include "stb_decode.hpp"
@@ -94,8 +95,8 @@ int64_t max_image_pixels() {
   return v;
 }
 
-Image decode_image(const std::string& path, int64_t channels) {
-  if (!std::filesystem::is_regular_file(path)) throw Error(path + ": no such file");
+namespace {
+Image decode_image_unnamed(const std::string& path, int64_t channels) {
   const std::string bytes = read_file(path);
   // The format from the content (stb_image would also decode GIF, PSD, PIC, HDR, PNM and TGA,
   // whatever the file is called); only the three formats dltrain promises reach the decoder.
@@ -144,6 +145,12 @@ Image decode_image(const std::string& path, int64_t channels) {
       std::copy_n(pixels.get() + (sy * iw + sx) * channels, channels, img.pixels.data() + (y * img.w + x) * channels);
     }
   return img;
+}
+}  // namespace
+
+// Every error names the file (a size check or an allocation deeper down would not).
+Image decode_image(const std::string& path, int64_t channels) {
+  return naming(path, [&] { return decode_image_unnamed(path, channels); });
 }
 
 Image crop_image(const Image& img, int64_t y0, int64_t x0, int64_t h, int64_t w, bool flip) {
@@ -199,9 +206,10 @@ Tensor resize_image(const Image& img, int64_t h, int64_t w, Resize mode) {
   return out;
 }
 
-Tensor load_image(const std::string& path, int64_t h, int64_t w, int64_t channels, Resize mode) {
-  if (!std::filesystem::is_regular_file(path)) throw Error(path + ": no such file");
-  const auto size = int64_t(std::filesystem::file_size(path));
+namespace {
+Tensor load_image_unnamed(const std::string& path, int64_t h, int64_t w, int64_t channels, Resize mode) {
+  require_file(path);
+  const auto size = int64_t(file_bytes(path));
   // Raw pixels (e.g. a 28x28 grayscale dump) only when the content is not an image: a 784-byte
   // PNG is a PNG.
   std::string raw = size == h * w * channels ? read_file(path) : std::string();
@@ -217,6 +225,11 @@ Tensor load_image(const std::string& path, int64_t h, int64_t w, int64_t channel
     return out;
   }
   return resize_image(img, h, w, mode);
+}
+}  // namespace
+
+Tensor load_image(const std::string& path, int64_t h, int64_t w, int64_t channels, Resize mode) {
+  return naming(path, [&] { return load_image_unnamed(path, h, w, channels, mode); });
 }
 
 }  // namespace dltrain

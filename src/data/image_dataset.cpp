@@ -10,6 +10,7 @@
 
 #include "dltrain/data.hpp"
 #include "dltrain/io.hpp"
+#include "dltrain/path.hpp"
 
 namespace dltrain {
 namespace fs = std::filesystem;
@@ -23,16 +24,18 @@ bool is_image_file(const fs::path& p) {
 
 std::vector<std::string> sorted_images(const fs::path& dir) {
   std::vector<std::string> out;
-  for (const auto& e : fs::directory_iterator(dir))
-    if (e.is_regular_file() && is_image_file(e.path())) out.push_back(e.path().string());
+  for (const std::string& e : folder_entries(dir.string()))
+    if (is_image_file(e) && is_file(e)) out.push_back(e);
   std::sort(out.begin(), out.end());
   return out;
 }
 
 std::vector<std::string> class_folders(const fs::path& dir) {
   std::vector<std::string> out;
-  for (const auto& e : fs::directory_iterator(dir))
-    if (e.is_directory() && e.path().filename().string()[0] != '.') out.push_back(e.path().filename().string());
+  for (const std::string& e : folder_entries(dir.string())) {
+    const std::string name = fs::path(e).filename().string();
+    if (!name.empty() && name[0] != '.' && is_folder(e)) out.push_back(name);
+  }
   std::sort(out.begin(), out.end());
   return out;
 }
@@ -40,6 +43,7 @@ std::vector<std::string> class_folders(const fs::path& dir) {
 // (path, class name, split) rows -> splits with class ids in sorted-name order.
 struct Row {
   std::string path, label, split;  // split: "", "train" or "test"
+  std::string line;                // where the row was read ("list.csv:7"), for errors; "" = the dataset
 };
 
 ImageSplits from_rows(std::vector<Row> rows, const std::string& name, const std::string& where) {
@@ -52,7 +56,8 @@ ImageSplits from_rows(std::vector<Row> rows, const std::string& name, const std:
   s.name = name;
   s.class_names.assign(names.begin(), names.end());
   for (const Row& r : rows) {
-    if (!fs::is_regular_file(r.path)) throw Error(where + ": image " + r.path + " does not exist");
+    if (!is_file(r.path))
+      throw Error((r.line.empty() ? where : r.line) + ": image " + r.path + " does not exist or is not a file");
     const auto id = int32_t(std::lower_bound(s.class_names.begin(), s.class_names.end(), r.label) - s.class_names.begin());
     ImageList& to = r.split == "test" ? s.test : s.train;
     to.paths.push_back(r.path);
@@ -75,10 +80,10 @@ ImageSplits from_folder(const fs::path& dir) {
   if (has("train") && test_dir) {
     for (const auto& [folder, split] : {std::pair<std::string, std::string>{"train", "train"}, {test_dir, "test"}})
       for (const std::string& c : class_folders(dir / folder))
-        for (const std::string& p : sorted_images(dir / folder / c)) rows.push_back({p, c, split});
+        for (const std::string& p : sorted_images(dir / folder / c)) rows.push_back({p, c, split, ""});
   } else {
     for (const std::string& c : sub)
-      for (const std::string& p : sorted_images(dir / c)) rows.push_back({p, c, ""});
+      for (const std::string& p : sorted_images(dir / c)) rows.push_back({p, c, "", ""});
   }
   return from_rows(std::move(rows), dir.filename().string(), dir.string());
 }
@@ -121,19 +126,14 @@ ImageSplits from_csv(const fs::path& file) {
     if (f.size() < 2 || f.size() > 3 || f[0].empty() || f[1].empty())
       throw Error(where + ": expected path,label[,split], got '" + line + "'");
     const fs::path p = fs::path(f[0]).is_absolute() ? fs::path(f[0]) : file.parent_path() / f[0];
-    rows.push_back({p.lexically_normal().string(), f[1], split_name(f.size() == 3 ? f[2] : "", where)});
+    rows.push_back({p.lexically_normal().string(), f[1], split_name(f.size() == 3 ? f[2] : "", where), where});
   }
   return from_rows(std::move(rows), file.stem().string(), file.string());
 }
 
 // Cloud Annotations: {"labels": [...], "annotations": {"image.jpg": [{"label": "cat"}], ...}}
 ImageSplits from_cloud_annotations(const fs::path& file) {
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(read_file(file.string()));
-  } catch (const nlohmann::json::exception& e) {
-    throw Error(file.string() + ": malformed JSON (" + e.what() + ")");
-  }
+  const nlohmann::json j = naming(file.string(), [&] { return nlohmann::json::parse(read_file(file.string())); });
   if (!j.is_object() || !j.contains("annotations") || !j["annotations"].is_object())
     throw Error(file.string() + ": no \"annotations\" object", "export the project from Cloud Annotations again");
   std::set<std::string> declared;
@@ -156,7 +156,7 @@ ImageSplits from_cloud_annotations(const fs::path& file) {
                                         " different labels; a classifier needs one");
     if (!declared.empty() && !declared.contains(*labels.begin()))
       throw Error(file.string() + ": '" + image + "' has label '" + *labels.begin() + "', which \"labels\" does not list");
-    rows.push_back({(file.parent_path() / image).lexically_normal().string(), *labels.begin(), ""});
+    rows.push_back({(file.parent_path() / image).lexically_normal().string(), *labels.begin(), "", ""});
   }
   ImageSplits s = from_rows(std::move(rows), file.parent_path().filename().string(), file.string());
   return s;
@@ -165,24 +165,32 @@ ImageSplits from_cloud_annotations(const fs::path& file) {
 }  // namespace
 
 bool is_image_dataset(const std::string& path) {
-  const fs::path p(path);
-  if (fs::is_regular_file(p)) return p.extension() == ".csv" || p.filename() == "_annotations.json";
-  if (!fs::is_directory(p)) return false;
-  if (fs::is_regular_file(p / "_annotations.json")) return true;
-  for (const std::string& c : class_folders(p))
-    if (!sorted_images(p / c).empty() || c == "train") return true;
-  return false;
+  return naming(path, [&] {
+    const fs::path p(path);
+    const PathKind kind = path_kind(path);
+    if (kind == PathKind::file) return p.extension() == ".csv" || p.filename() == "_annotations.json";
+    if (kind != PathKind::directory) return false;
+    if (is_file((p / "_annotations.json").string())) return true;
+    for (const std::string& c : class_folders(p))
+      if (!sorted_images(p / c).empty() || c == "train") return true;
+    return false;
+  });
 }
 
 ImageSplits load_image_dataset(const std::string& path, double val_split, uint64_t seed) {
   DLT_CHECK(val_split >= 0 && val_split < 1, "the validation split must be in [0, 1)");
   const fs::path p(path);
-  ImageSplits s;
-  if (fs::is_regular_file(p) && p.extension() == ".csv") s = from_csv(p);
-  else if (fs::is_regular_file(p) && p.filename() == "_annotations.json") s = from_cloud_annotations(p);
-  else if (fs::is_directory(p) && fs::is_regular_file(p / "_annotations.json")) s = from_cloud_annotations(p / "_annotations.json");
-  else if (fs::is_directory(p)) s = from_folder(p);
-  else throw Error(path + ": no such folder or file", "give a folder of class sub-folders, a .csv or _annotations.json");
+  // Every error below names the dataset: a file inside it, or the path given.
+  ImageSplits s = naming(path, [&] {
+    const PathKind kind = path_kind(path);
+    if (kind == PathKind::file && p.extension() == ".csv") return from_csv(p);
+    if (kind == PathKind::file && p.filename() == "_annotations.json") return from_cloud_annotations(p);
+    if (kind == PathKind::directory && is_file((p / "_annotations.json").string()))
+      return from_cloud_annotations(p / "_annotations.json");
+    if (kind == PathKind::directory) return from_folder(p);
+    throw Error(path + (kind == PathKind::none ? ": no such folder or file" : ": not a folder, .csv or _annotations.json"),
+                "give a folder of class sub-folders, a .csv or _annotations.json");
+  });
   s.folder = path;
   if (!s.test.paths.empty() || val_split == 0) return s;
   // No test split given: hold out val_split of each class (seeded), keeping at least one image

@@ -16,6 +16,7 @@
 
 #include "dltrain/core.hpp"
 #include "dltrain/fetch.hpp"
+#include "dltrain/path.hpp"
 
 namespace fs = std::filesystem;
 
@@ -65,7 +66,7 @@ std::string gib(int64_t bytes) {
 
 // The most bytes this archive may extract to: min(max_bytes, max(floor, max_ratio * its size)).
 int64_t allowed_bytes(const std::string& path, const ExtractLimits& limits) {
-  const double by_ratio = limits.max_ratio * double(fs::file_size(path));
+  const double by_ratio = limits.max_ratio * double(file_bytes(path));
   const double allowed = std::min(double(limits.max_bytes), std::max(double(limits.ratio_floor), by_ratio));
   return int64_t(allowed);
 }
@@ -168,14 +169,16 @@ int64_t parse_size(const std::string& s, const std::string& what) {
   return int64_t(v * scale);
 }
 
-std::vector<std::string> extract_archive(const std::string& path, const std::string& dest, const ExtractLimits& limits) {
+namespace {
+std::vector<std::string> extract_unnamed(const std::string& path, const std::string& dest, const ExtractLimits& limits) {
+  require_file(path);
   const bool raw_gzip = !is_tar_like(path) && path.size() > 3 && path.compare(path.size() - 3, 3, ".gz") == 0;
   const int64_t allowed = allowed_bytes(path, limits);
   if (!raw_gzip) check_members(path, allowed, limits);
 
   // Pass 2: write into a fresh folder beside dest, with libarchive's own guards on as well. One
   // extraction into dest at a time (two fetches of one archive would replace each other's folders).
-  fs::create_directories(dest);
+  make_folders(dest);
   fs::path final_dir = fs::absolute(dest).lexically_normal();
   if (final_dir.filename().empty()) final_dir = final_dir.parent_path();  // "out/" names "out"
   const std::string lock_path = (final_dir.parent_path() / ("." + final_dir.filename().string() + ".extract.lock")).string();
@@ -260,6 +263,13 @@ std::vector<std::string> extract_archive(const std::string& path, const std::str
   }
   for (const fs::path& rel : written) out.push_back((final_dir / rel).string());
   return out;
+}
+}  // namespace
+
+// Every error names the archive, a file-system failure in pass 2 (a full disk, a file where the
+// destination folder should be) included.
+std::vector<std::string> extract_archive(const std::string& path, const std::string& dest, const ExtractLimits& limits) {
+  return naming(path, [&] { return extract_unnamed(path, dest, limits); });
 }
 
 }  // namespace dltrain

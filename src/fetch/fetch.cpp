@@ -6,12 +6,15 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <optional>
 #include <nlohmann/json.hpp>
 
 #include "dltrain/data.hpp"
 #include "dltrain/fetch.hpp"
+#include "dltrain/path.hpp"
 #include "gdrive.hpp"
 #include "http.hpp"
 #include "s3.hpp"
@@ -27,9 +30,11 @@ using namespace fetch_detail;
 class CacheLock {
  public:
   CacheLock(const std::string& cache, const std::string& name) {
-    fs::create_directories(cache);
-    fd_ = ::open((cache + "/" + name + ".lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    if (fd_ < 0 || ::flock(fd_, LOCK_EX) != 0) throw Error("cannot lock the cache at " + cache);
+    make_folders(cache);
+    const std::string path = cache + "/" + name + ".lock";
+    fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd_ < 0 || ::flock(fd_, LOCK_EX) != 0)
+      throw Error(path + ": cannot lock the cache: " + std::strerror(errno), "check that the cache folder is writable");
   }
   ~CacheLock() { ::close(fd_); }
 
@@ -41,7 +46,7 @@ class CacheLock {
 // rewritten whole by the next update).
 nlohmann::json load_json(const std::string& path) {
   try {
-    if (fs::exists(path)) {
+    if (path_exists(path)) {
       nlohmann::json j = nlohmann::json::parse(read_file(path));
       if (j.is_object()) return j;
     }
@@ -118,15 +123,23 @@ std::string checked_relative(const std::string& name) {
 
 // dest becomes the blob's content: a hard link (copy across file systems), replaced atomically.
 void place(const std::string& blob, const std::string& dest) {
-  fs::create_directories(fs::path(dest).parent_path());
+  make_folders(fs::path(dest).parent_path().string());
   std::error_code ec;
   if (fs::equivalent(blob, dest, ec)) return;  // already this blob
   const std::string tmp = dest + ".tmp." + std::to_string(::getpid());
   fs::remove(tmp, ec);
   ec.clear();
   fs::create_hard_link(blob, tmp, ec);
-  if (ec) fs::copy_file(blob, tmp, fs::copy_options::overwrite_existing);
-  fs::rename(tmp, dest);
+  if (ec) {
+    ec.clear();
+    fs::copy_file(blob, tmp, fs::copy_options::overwrite_existing, ec);
+  }
+  if (!ec) fs::rename(tmp, dest, ec);
+  if (ec) {
+    const std::string why = ec.message();
+    fs::remove(tmp, ec);
+    throw Error(dest + ": cannot place the downloaded file there: " + why, "check that the dataset folder is writable");
+  }
   fs::remove(tmp, ec);  // rename between two links of one file leaves both names
 }
 
@@ -166,8 +179,8 @@ std::vector<Fetched> fetch_catalog_entry(const FetchCatalogEntry& e, const Fetch
     std::string failures;
     bool done = false;
     for (const FileVariant& v : f.variants)  // already in the cache: nothing to download
-      if (!v.sha256.empty() && fs::exists(blob_path(cache, v.sha256))) {
-        out.push_back({f.name, {v.sha256, "", int64_t(fs::file_size(blob_path(cache, v.sha256)))}, true});
+      if (!v.sha256.empty() && path_exists(blob_path(cache, v.sha256))) {
+        out.push_back({f.name, {v.sha256, "", int64_t(file_bytes(blob_path(cache, v.sha256)))}, true});
         meter.end_file(out.back().digest.size);
         done = true;
         break;
@@ -241,22 +254,27 @@ std::vector<Fetched> fetch_s3(const Source& s, const FetchOptions& o, const std:
 std::vector<Fetched> fetch_local(const Source& s, const std::string& cache, Meter& meter) {
   std::vector<Fetched> out;
   const fs::path root(s.path);
-  if (!fs::exists(root)) throw Error(redact_url(s.path) + ": no such file or folder");
+  const PathKind kind = naming(redact_url(s.path), [&] { return path_kind(s.path); });
+  if (kind == PathKind::none) throw Error(redact_url(s.path) + ": no such file or folder");
   std::vector<fs::path> files;
-  if (fs::is_directory(root)) {
-    for (const auto& e : fs::recursive_directory_iterator(root))
-      if (e.is_regular_file()) files.push_back(e.path());
+  if (kind == PathKind::directory) {
+    std::error_code ec;
+    fs::recursive_directory_iterator it(root, ec);
+    for (; !ec && it != fs::recursive_directory_iterator(); it.increment(ec))
+      if (it->is_regular_file(ec) && !ec) files.push_back(it->path());
+    if (ec) throw Error(redact_url(s.path) + ": cannot list the folder: " + ec.message());
     std::sort(files.begin(), files.end());
+    if (files.empty()) throw Error(redact_url(s.path) + ": the folder holds no files", "give a folder with files in it");
   } else {
     files.push_back(root);
   }
   for (const fs::path& f : files) {
-    meter.begin_file(f.string(), int64_t(fs::file_size(f)));
+    meter.begin_file(f.string(), int64_t(file_bytes(f.string())));
     Target expect;
     expect.label = f.string();
     const FileDigest d = import_local(f.string(), expect, cache, meter);
     meter.end_file(d.size);
-    out.push_back({fs::is_directory(root) ? fs::relative(f, root).string() : f.filename().string(), d, false});
+    out.push_back({kind == PathKind::directory ? f.lexically_relative(root).string() : f.filename().string(), d, false});
   }
   return out;
 }
@@ -321,7 +339,7 @@ FetchResult fetch(const std::string& uri, const FetchOptions& o) {
         }
         break;
       case SourceKind::gdrive: {
-        fs::create_directories(cache + "/partial");
+        make_folders(cache + "/partial");
         const std::string jar = cache + "/partial/gdrive-" + s.drive_id + ".cookies";
         DriveFile df;
         try {
@@ -334,7 +352,8 @@ FetchResult fetch(const std::string& uri, const FetchOptions& o) {
         t.label = df.filename + " (Google Drive " + s.drive_id + ")";
         if (!df.cookies.empty()) t.headers = [c = df.cookies](int64_t, int64_t) { return std::vector<std::string>{c}; };
         got.push_back({df.filename, fetch_one(t, o, cache, meter), false});
-        fs::remove(jar);
+        std::error_code ec;
+        fs::remove(jar, ec);
         break;
       }
       case SourceKind::local:

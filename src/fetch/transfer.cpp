@@ -27,6 +27,7 @@
 #include <random>
 #include <thread>
 
+#include "dltrain/path.hpp"
 #include "http.hpp"
 
 namespace fs = std::filesystem;
@@ -438,13 +439,14 @@ FileDigest verify_and_publish(const std::string& partial, const Target& t, const
     problem = "size " + std::to_string(d.size) + ", sha256 " + d.sha256 + ", md5 " + d.md5 + " match no known form (" +
               describe(t.accept) + ")";
   if (!problem.empty()) {
-    fs::remove(partial);
+    std::error_code ec;
+    fs::remove(partial, ec);
     throw SourceError(t.label + ": verification failed: " + problem, "the file was deleted, not published");
   }
   const std::string blob = blob_path(cache, d.sha256);
   std::error_code ec;
   fs::create_directories(fs::path(blob).parent_path(), ec);
-  if (fs::exists(blob)) fs::remove(partial);
+  if (path_exists(blob)) fs::remove(partial, ec);
   else if (::rename(partial.c_str(), blob.c_str()) != 0)
     throw Error("cannot publish " + blob + ": " + std::strerror(errno));
   return d;
@@ -527,8 +529,8 @@ FileDigest download(const Target& t, const FetchOptions& o, const std::string& c
   Fd lock(base + ".lock", O_RDWR | O_CREAT);
   if (::flock(lock.get(), LOCK_EX) != 0) throw Error("cannot lock " + base + ".lock: " + std::strerror(errno));
   for (const FileVariant& v : t.accept)  // another process may have finished it while we waited
-    if (!v.sha256.empty() && fs::exists(blob_path(cache, v.sha256)))
-      return {v.sha256, "", int64_t(fs::file_size(blob_path(cache, v.sha256)))};
+    if (!v.sha256.empty() && path_exists(blob_path(cache, v.sha256)))
+      return {v.sha256, "", int64_t(file_bytes(blob_path(cache, v.sha256)))};
   const Probe p = t.known_size >= 0 && t.known_size <= o.part_size ? Probe{t.known_size, t.known_validator, false}
                                                                       : probe(t, o);
   bool size_known = t.accept.empty() || p.size < 0;
@@ -538,7 +540,7 @@ FileDigest download(const Target& t, const FetchOptions& o, const std::string& c
                       describe(t.accept) + ")");
   meter.set_file_total(p.size);
   const std::string partial = base + ".part", side_path = base + ".json";
-  Sidecar side = fs::exists(side_path) && fs::exists(partial) ? Sidecar::load(side_path) : Sidecar{};
+  Sidecar side = path_exists(side_path) && path_exists(partial) ? Sidecar::load(side_path) : Sidecar{};
   const bool parts = p.ranges && p.size > o.part_size;
   bool same = side.url == shown_url && side.validator == p.validator && side.size == p.size &&
               (parts ? side.part_size == o.part_size && !side.done.empty() : side.done.empty());
@@ -610,7 +612,7 @@ void remove_orphaned_copies(const std::string& dir, const std::string& prefix) {
 }  // namespace
 
 FileDigest import_local(const std::string& path, const Target& expect, const std::string& cache, Meter& meter) {
-  if (!fs::is_regular_file(path)) throw SourceError(path + ": no such file");
+  if (!is_file(path)) throw SourceError(path + ": no such file");
   // One partial file per process and call: two processes importing the same file must not share it
   // (one would publish or delete the copy the other is still writing or hashing).
   static std::atomic<uint64_t> calls{0};
@@ -628,7 +630,8 @@ FileDigest import_local(const std::string& path, const Target& expect, const std
   } remove_partial{partial};
   // A copy, not a hard link: the cache must not change when the user edits the original later.
   // (copy_file uses copy_file_range, which shares blocks on file systems that can.)
-  fs::copy_file(path, partial, fs::copy_options::overwrite_existing);
+  fs::copy_file(path, partial, fs::copy_options::overwrite_existing, ec);
+  if (ec) throw Error(path + ": cannot copy it into the cache (" + partial + "): " + ec.message());
   const FileDigest d = verify_and_publish(partial, expect, cache, -1);
   meter.add(d.size, false);
   return d;

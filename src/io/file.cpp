@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "dltrain/io.hpp"
+#include "dltrain/path.hpp"
 
 namespace dltrain {
 
@@ -38,8 +39,9 @@ void write_file_atomic(const std::string& path, std::string_view content, bool d
 }
 
 std::string read_file(const std::string& path) {
-  if (!std::filesystem::is_regular_file(path)) throw Error(path + ": no such file");
+  require_file(path);
   std::ifstream f(path, std::ios::binary);
+  if (!f) throw Error(path + ": cannot open for reading");
   std::ostringstream s;
   s << f.rdbuf();
   if (!f.good() && !f.eof()) throw Error(path + ": read failed");

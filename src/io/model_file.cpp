@@ -5,6 +5,7 @@
 #include <set>
 
 #include "dltrain/io.hpp"
+#include "dltrain/path.hpp"
 
 namespace dltrain {
 
@@ -35,7 +36,8 @@ void save_model(const std::string& path, Model& m, const ModelInfo& info) {
   write_safetensors(path, model_tensors(m), model_metadata(m, info));
 }
 
-LoadedModel model_from(const SafetensorsFile& file, const std::string& path) {
+namespace {
+LoadedModel model_from_unnamed(const SafetensorsFile& file, const std::string& path) {
   auto meta = [&](const std::string& key) -> const std::string& {
     auto it = file.metadata.find(key);
     if (it == file.metadata.end())
@@ -99,6 +101,11 @@ LoadedModel model_from(const SafetensorsFile& file, const std::string& path) {
     throw Error(path + ": " + std::to_string(out.info.labels.size()) + " labels for " +
                 std::to_string(out.model->n_classes()) + " outputs");
   return out;
+}
+}  // namespace
+
+LoadedModel model_from(const SafetensorsFile& file, const std::string& path) {
+  return naming(path, [&] { return model_from_unnamed(file, path); });
 }
 
 LoadedModel load_model(const std::string& path) { return model_from(read_safetensors(path), path); }

@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "dltrain/io.hpp"
+#include "dltrain/path.hpp"
 
 namespace dltrain {
 namespace {
@@ -43,7 +44,8 @@ void write_safetensors(const std::string& path, const std::vector<TensorRef>& te
   write_file_atomic(path, encode_safetensors(tensors, metadata));
 }
 
-SafetensorsFile read_safetensors(const std::string& path) {
+namespace {
+SafetensorsFile read_safetensors_unnamed(const std::string& path) {
   const std::string bytes = read_file(path);
   auto fail = [&](const std::string& what) {
     return Error(path + ": " + what, "the file is damaged or not a safetensors file");
@@ -107,6 +109,11 @@ SafetensorsFile read_safetensors(const std::string& path) {
   for (size_t i = 1; i < ranges.size(); ++i)
     if (ranges[i].first < ranges[i - 1].second) throw fail("tensor data ranges overlap");
   return file;
+}
+}  // namespace
+
+SafetensorsFile read_safetensors(const std::string& path) {
+  return naming(path, [&] { return read_safetensors_unnamed(path); });
 }
 
 }  // namespace dltrain

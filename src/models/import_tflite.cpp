@@ -9,6 +9,7 @@
 #include <optional>
 
 #include "dltrain/models.hpp"
+#include "dltrain/path.hpp"
 #include "io/tflite.hpp"
 
 namespace dltrain {
@@ -364,13 +365,11 @@ class Importer {
 }  // namespace
 
 ImportedModel import_tflite(const std::string& path) {
-  const std::unique_ptr<tflite::File> f = tflite::File::read(path);
-  try {
+  // Sizes from the file that a layer or the text format refuses, allocations: name the file too.
+  return naming(path, [&] {
+    const std::unique_ptr<tflite::File> f = tflite::File::read(path);
     return Importer(*f).run();
-  } catch (const Error& e) {  // sizes from the file that a layer or the text format refuses: name the file
-    if (std::string_view(e.what()).starts_with(path + ":")) throw;
-    throw Error(path + ": " + e.what(), e.hint(), e.where());
-  }
+  });
 }
 
 }  // namespace dltrain

@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "dltrain/path.hpp"
 #include "dltrain/train.hpp"
 
 namespace dltrain {
@@ -31,7 +32,7 @@ void write_history(const std::string& run_dir, const std::vector<EpochStats>& hi
 std::vector<EpochStats> read_history(const std::string& run_dir) {
   std::vector<EpochStats> out;
   const std::string path = run_dir + "/history.jsonl";
-  if (!std::filesystem::exists(path)) return out;
+  if (!path_exists(path)) return out;
   std::istringstream in(read_file(path));
   std::string line;
   while (std::getline(in, line)) {

@@ -5,6 +5,7 @@
 #include <filesystem>
 
 #include "dltrain/models.hpp"
+#include "dltrain/path.hpp"
 #include "dltrain/train.hpp"
 
 namespace fs = std::filesystem;
@@ -12,12 +13,17 @@ namespace fs = std::filesystem;
 namespace dltrain {
 namespace {
 constexpr uint64_t shuffle_stream = 0x5348554646ULL;  // keeps the shuffle stream apart from init
+
+// Where a setting came from, for its errors: "--optim", or "run/config.json: 'optim'".
+std::string setting(const TrainConfig& c, const std::string& key) {
+  return c.source.empty() ? "--" + key : c.source + ": '" + key + "'";
+}
 }
 
 Trainer::Trainer(TrainConfig config, DatasetSplits data, std::string run_dir, std::unique_ptr<TransferData> transfer,
                  std::unique_ptr<RunLock> lock)
     : config_(std::move(config)), data_(std::move(data)), run_dir_(std::move(run_dir)), lock_(std::move(lock)),
-      transfer_(std::move(transfer)), schedule_(config_.schedule), rng_(config_.seed ^ shuffle_stream) {
+      transfer_(std::move(transfer)), schedule_(naming(setting(config_, "schedule"), [&] { return Schedule(config_.schedule); })), rng_(config_.seed ^ shuffle_stream) {
   ops::cpu_kernel_level();  // a bad DLTRAIN_CPU_ISA is refused before the run folder is touched
   DLT_CHECK(config_.epochs >= 1, "epochs must be at least 1");
   DLT_CHECK(config_.batch >= 1, "batch size must be at least 1");
@@ -38,14 +44,14 @@ Trainer::Trainer(TrainConfig config, DatasetSplits data, std::string run_dir, st
     const std::string head = transfer_head(config_.head) + " dense:" + std::to_string(classes) + ",softmax";
     const std::string top = transfer_->trainable.empty() ? head : transfer_->trainable + " " + head;
     DLT_CHECK(classes >= 2, "a classifier needs at least 2 classes, the data has " + std::to_string(classes));
-    model_ = parse_model(top, data_.train.sample_shape());
+    model_ = naming(setting(config_, "head"), [&] { return parse_model(top, data_.train.sample_shape()); });
     full_ = parse_model(transfer_->imported.backbone + " " + head, transfer_->imported.input_shape);
     copy_weights(*transfer_->imported.model, 0, *full_, 0, transfer_->imported.backbone_nodes);
     model_->title = full_->title = info_.title = config_.model;
     info_.dataset = config_.data;  // the images' path: `dltrain eval` finds them again
     info_.preprocessing = transfer_->preprocessing;
   } else {
-    model_ = build_model(config_.model, data_.train.sample_shape(), classes);
+    model_ = naming(setting(config_, "model"), [&] { return build_model(config_.model, data_.train.sample_shape(), classes); });
     // Refused here, not after an epoch: predict, eval and resume could not use such a model.
     const Shape out = model_->output_shape();
     if (out.rank() != 1 || out[0] != classes)
@@ -56,7 +62,7 @@ Trainer::Trainer(TrainConfig config, DatasetSplits data, std::string run_dir, st
     info_.title = model_->title;
     info_.preprocessing = Preprocessing{1.0f / 255.0f, 0.0f};
   }
-  optimizer_ = make_optimizer(config_.optim, model_->trainable_params());
+  optimizer_ = naming(setting(config_, "optim"), [&] { return make_optimizer(config_.optim, model_->trainable_params()); });
   // Locked after every check above (a refused run leaves no folder) and before the run folder is
   // read or written.
   if (!lock_) lock_ = std::make_unique<RunLock>(run_dir_);
@@ -73,7 +79,7 @@ Trainer::Trainer(TrainConfig config, TransferData data, std::string run_dir)
 }
 
 void Trainer::start_new_run() {
-  if (fs::exists(run_dir_ + "/checkpoint.safetensors"))
+  if (path_exists(run_dir_ + "/checkpoint.safetensors"))
     throw Error(run_dir_ + " already holds a run", "continue it with `dltrain train --resume " + run_dir_ +
                                                        "` or choose another --run-dir");
   model_->init_params(config_.seed);
@@ -93,11 +99,11 @@ Model& Trainer::saved_model() {
 Trainer::~Trainer() = default;
 
 std::unique_ptr<Trainer> Trainer::resume(const std::string& run_dir, int64_t epochs, const FeatureProgress& progress) {
-  if (!fs::exists(run_dir + "/checkpoint.safetensors"))
+  if (!path_exists(run_dir + "/checkpoint.safetensors"))
     throw Error(run_dir + " has no checkpoint.safetensors to resume from",
                 "a run folder gets its checkpoint when its first epoch finishes");
   auto lock = std::make_unique<RunLock>(run_dir);  // before the data is loaded: a second one fails at once
-  TrainConfig config = TrainConfig::from_json(read_file(run_dir + "/config.json"));
+  TrainConfig config = TrainConfig::read(run_dir + "/config.json");
   if (epochs > 0) config.epochs = epochs;
   std::unique_ptr<Trainer> t;
   if (config.backbone.empty()) {
@@ -192,7 +198,7 @@ std::string new_run_dir(const std::string& root, const TrainConfig& config) {
   std::strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", std::localtime(&now));
   const std::string base = root + "/" + model + "-" + data + "-" + stamp;
   std::string dir = base;
-  for (int i = 2; fs::exists(dir); ++i) dir = base + "-" + std::to_string(i);
+  for (int i = 2; path_exists(dir); ++i) dir = base + "-" + std::to_string(i);
   return dir;
 }
 

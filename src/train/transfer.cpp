@@ -7,6 +7,7 @@
 
 #include "dltrain/models.hpp"
 #include "dltrain/train.hpp"
+#include "dltrain/path.hpp"
 
 namespace dltrain {
 namespace fs = std::filesystem;
@@ -136,7 +137,7 @@ TransferData prepare_transfer(const TrainConfig& c, const ImageSplits& images, c
     const std::string path = dir + "/" + feature_key(sha, t.frozen + " view " + std::to_string(key), t.preprocessing,
                                                      list) + ".safetensors";
     const Shape shape = frozen->output_shape().with_batch(list.size());
-    if (c.feature_cache && fs::exists(path)) {
+    if (c.feature_cache && path_exists(path)) {
       SafetensorsFile f = read_safetensors(path);
       auto it = f.tensors.find("features");
       if (it != f.tensors.end() && it->second.shape() == shape) {
