@@ -8,7 +8,8 @@ packages=(
   libopenblas-dev libopenblas0-pthread zlib1g-dev libssl-dev nlohmann-json3-dev libcli11-dev libstb-dev libflatbuffers-dev
   libcurl4-openssl-dev libarchive-dev libpugixml-dev
   libgtest-dev libbenchmark-dev
-  dataset-fashion-mnist
+  fonts-dejavu-core
+  dataset-fashion-mnist chromium
 )
 
 missing=()
