@@ -11,6 +11,7 @@
 #include "commands.hpp"
 #include "dltrain/io.hpp"
 #include "dltrain/models.hpp"
+#include "dltrain/report.hpp"
 #include "dltrain/train.hpp"
 #include "progress.hpp"
 
@@ -26,7 +27,7 @@ extern "C" void on_sigint(int) {
 struct TrainArgs {
   TrainConfig config;
   std::string resume, run_dir, runs_root = "runs";
-  bool quiet = false;
+  bool quiet = false, report = true;
 };
 
 bool is_transfer_model(const std::string& m) { return m == "mobilenet_v2-transfer" || m == "transfer"; }
@@ -114,6 +115,12 @@ void run(const TrainArgs& a, const CLI::App& cmd) {
                   (long long)h.back().epoch);
     std::printf("Model: %s/model.safetensors\n", trainer->run_dir().c_str());
   }
+  if (a.report) {
+    const std::string dir = trainer->run_dir();
+    trainer.reset();  // the report evaluates the saved model; the training's memory goes first
+    const std::string page = write_report(dir);
+    if (!a.quiet) std::printf("Report: %s\n", page.c_str());
+  }
 }
 
 }  // namespace
@@ -172,6 +179,8 @@ void add_train(CLI::App& app) {
       ->excludes(model, data, batch, optim, sched, seed, threads, limit, noval, dir, root, backbone, head, unfreeze,
                  val_split, nocache, augment, resize);
   cmd->add_flag("--quiet,-q", a->quiet, "print nothing but errors");
+  cmd->add_flag("--no-report", [a](int64_t) { a->report = false; },
+                "do not write the run's report (report.html, curves, confusion matrix) at the end");
   cmd->callback([a, cmd] { run(*a, *cmd); });
 }
 
