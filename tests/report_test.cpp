@@ -14,6 +14,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "dltrain/report.hpp"
@@ -71,7 +72,7 @@ class Report : public ::testing::Test {
     dir_ = new TempDir;
     run_ = *dir_ / "run";
     const Result r = run({DLTRAIN_BINARY, "train", "--data", test::fashion_mnist_dir(), "--limit", "600", "--epochs", "3",
-                          "--schedule", "cosine", "--threads", "2", "--seed", "5", "--run-dir", run_});
+                          "--schedule", "cosine", "--threads", "2", "--seed", "5", "--tensorboard", "--tensorboard-every", "10", "--run-dir", run_});
     train_ok_ = r.code == 0;
     if (!train_ok_) std::fprintf(stderr, "training failed:\n%s\n%s\n", r.out.c_str(), r.err.c_str());
   }
@@ -392,6 +393,95 @@ TEST_F(Report, CompareRunsRebuildAndShow) {
     EXPECT_GT(grid.ink(x, cap, x + report::tile_w, cap + report::caption_line), 15) << "tile " << t << ": no class name";
   }
   EXPECT_EQ(run({DLTRAIN_BINARY, "show", test::fashion_mnist_dir(), "--grid", "0x3", "-o", dir / "g.png"}).code, 1);
+}
+
+using Scalars = std::map<std::string, std::map<int64_t, double>>;
+
+// The scalars tensorboard's own reader (EventAccumulator) finds in a run folder: tag -> step ->
+// value. Exit code 3: Python's tensorboard package is absent.
+Result read_tensorboard(const std::string& dir, Scalars& out) {
+  Result r = run({"python3", std::string(DLTRAIN_SOURCE_DIR) + "/tests/read_tensorboard.py", dir});
+  if (r.code != 0) return r;
+  const nlohmann::json tags = nlohmann::json::parse(r.out).at("tags");
+  for (auto it = tags.begin(); it != tags.end(); ++it)
+    for (const nlohmann::json& p : it.value()) out[it.key()][p.at(0).get<int64_t>()] = p.at(1).get<double>();
+  return r;
+}
+#define READ_TENSORBOARD(dir, scalars)                                                                     \
+  do {                                                                                                     \
+    const Result r_ = read_tensorboard(dir, scalars);                                                      \
+    if (r_.code == 3 || r_.code == -1)                                                                     \
+      GTEST_SKIP() << "the tensorboard Python package is not installed (pip install tensorboard): " << r_.err; \
+      ASSERT_EQ(r_.code, 0) << r_.err;                                                                       \
+  } while (0)
+
+
+// history.csv's values as TensorBoard stores them (float32).
+void expect_scalars_equal_history(const Scalars& tb, const std::string& run_dir, bool validated) {
+  const auto rows = csv_rows(run_dir + "/history.csv");
+  std::vector<std::string> tags = {"loss", "accuracy", "lr"};
+  if (validated) tags.insert(tags.end(), {"val_loss", "val_accuracy"});
+  for (const std::string& tag : tags) {
+    ASSERT_TRUE(tb.count(tag)) << "no " << tag << " in the event file";
+    const auto& points = tb.at(tag);
+    ASSERT_EQ(points.size(), rows.size()) << tag;
+    for (size_t e = 0; e < rows.size(); ++e) {
+      ASSERT_TRUE(points.count(int64_t(e + 1))) << tag << " has no epoch " << e + 1;
+      EXPECT_FLOAT_EQ(float(points.at(int64_t(e + 1))), std::stof(rows[e].at(tag))) << tag << " epoch " << e + 1;
+    }
+  }
+}
+
+TEST_F(Report, TensorBoardScalarsEqualHistory) {
+  Scalars tb;
+  READ_TENSORBOARD(run_, tb);
+  expect_scalars_equal_history(tb, run_, true);
+  // 600 images in batches of 32: 19 steps per epoch, 57 in all; logged every 10.
+  std::vector<int64_t> steps;
+  for (const auto& [step, v] : tb["step/loss"]) steps.push_back(step);
+  EXPECT_EQ(steps, (std::vector<int64_t>{10, 20, 30, 40, 50}));
+  EXPECT_EQ(tb["step/lr"].size(), 5u);
+  EXPECT_GT(tb["step/loss"][10], tb["step/loss"][50]);  // it learns
+}
+
+// A run killed while writing leaves a truncated last record: the reader stops before it, and
+// --resume cuts it off and continues the same file.
+TEST(TensorBoard, TruncatedLastRecordThenResume) {
+  DLTRAIN_REQUIRE_FASHION_MNIST();
+  TempDir dir;
+  const std::string run_dir = dir / "run";
+  const Result first = run({DLTRAIN_BINARY, "train", "--data", test::fashion_mnist_dir(), "--limit", "320", "--epochs", "2",
+                            "--no-validation", "--threads", "2", "--tensorboard", "--no-report", "--run-dir", run_dir});
+  ASSERT_EQ(first.code, 0) << first.err;
+  std::vector<fs::path> files;
+  for (const auto& e : fs::directory_iterator(run_dir))
+    if (e.path().filename().string().starts_with("events.out.tfevents.")) files.push_back(e.path());
+  ASSERT_EQ(files.size(), 1u);
+  const auto size = fs::file_size(files[0]);
+  fs::resize_file(files[0], size - 5);  // the last record (epoch 2's "seconds") loses its tail
+  Scalars cut;
+  READ_TENSORBOARD(run_dir, cut);
+  EXPECT_EQ(cut["loss"].size(), 2u);
+  EXPECT_EQ(cut["seconds"].size(), 1u);
+
+  const Result resumed = run({DLTRAIN_BINARY, "train", "--resume", run_dir, "--epochs", "3", "--no-report", "--quiet"});
+  ASSERT_EQ(resumed.code, 0) << resumed.err;
+  size_t n_files = 0;
+  for (const auto& e : fs::directory_iterator(run_dir)) n_files += e.path().filename().string().starts_with("events.out");
+  EXPECT_EQ(n_files, 1u) << "resume started a second event file";
+  Scalars tb;
+  READ_TENSORBOARD(run_dir, tb);
+  expect_scalars_equal_history(tb, run_dir, false);
+  EXPECT_EQ(tb["seconds"].size(), 2u);  // epochs 1 and 3: the damaged record is gone, the file goes on
+  EXPECT_TRUE(tb["seconds"].count(3));
+}
+
+TEST(TensorBoard, Crc32cKnownValues) {
+  EXPECT_EQ(crc32c("123456789", 9), 0xE3069283u);  // the CRC-32C check value (RFC 3720)
+  const std::string zeros(32, '\0');
+  EXPECT_EQ(crc32c(zeros.data(), zeros.size()), 0x8A9136AAu);  // RFC 3720 B.4: 32 bytes of zeros
+  const uint32_t c = crc32c("a", 1);
+  EXPECT_EQ(masked_crc32c("a", 1), ((c >> 15) | (c << 17)) + 0xA282EAD8u);
 }
 
 TEST(ReportFigures, ConfusionStaysLegibleFor100Classes) {

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -50,5 +51,34 @@ std::string write_comparison(const std::vector<std::string>& run_dirs, const std
 // A cols x rows grid of a dataset's first images (test split when it has one) with class names,
 // as PNG. Image datasets show thumbnails of their files.
 void write_dataset_grid(const std::string& data, int64_t cols, int64_t rows, const std::string& png_path);
+
+// TensorBoard event files (tensorboard.py: `tensorboard --logdir runs` follows them live).
+// TFRecord framing: u64 length, masked CRC32C of the length, the bytes, masked CRC32C of the bytes,
+// around tensorboard.Event protos holding scalar summaries. A folder that already holds an
+// events.out.tfevents.* file is appended to, after cutting off a truncated or corrupt tail (what a
+// killed run leaves).
+class TensorBoardWriter {
+ public:
+  explicit TensorBoardWriter(const std::string& dir);
+  void scalar(const std::string& tag, int64_t step, double value);
+  void flush();
+  const std::string& path() const { return path_; }
+  int64_t dropped_bytes() const { return dropped_; }  // cut off a damaged tail when opened
+
+ private:
+  void write_record(const std::string& data);
+  std::string path_;
+  std::ofstream out_;
+  int64_t dropped_ = 0;
+};
+
+// Callbacks that log a training to TensorBoard and then call `inner`: per epoch (step = epoch)
+// loss, accuracy, val_loss, val_accuracy and lr; every `every` steps (step = global step)
+// step/loss, step/accuracy (running means over the epoch) and step/lr. `every` 0: epochs only.
+TrainCallbacks tensorboard_callbacks(const std::string& run_dir, TrainCallbacks inner, int64_t every);
+
+// CRC32C (Castagnoli) and TFRecord's masked form of it.
+uint32_t crc32c(const void* data, size_t n);
+uint32_t masked_crc32c(const void* data, size_t n);
 
 }  // namespace dltrain

@@ -33,6 +33,8 @@ struct TrainConfig {
   bool feature_cache = true;                       // keep computed features in <cache>/features
   int64_t augment = 0;                             // extra random crop/flip views per training image
   std::string resize = "";                         // "bilinear" or "crop"; empty: the backbone's default
+  int64_t tensorboard = 0;                         // TensorBoard events in the run folder: 0 none; N: per
+                                                   // epoch and every N steps (the front end adds them)
   std::string to_json() const;
   static TrainConfig from_json(const std::string& json);
 };

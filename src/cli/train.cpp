@@ -27,7 +27,8 @@ extern "C" void on_sigint(int) {
 struct TrainArgs {
   TrainConfig config;
   std::string resume, run_dir, runs_root = "runs";
-  bool quiet = false, report = true;
+  bool quiet = false, report = true, tensorboard = false;
+  int64_t tensorboard_every = 50;
 };
 
 bool is_transfer_model(const std::string& m) { return m == "mobilenet_v2-transfer" || m == "transfer"; }
@@ -54,6 +55,7 @@ void run(const TrainArgs& a, const CLI::App& cmd) {
     trainer = Trainer::resume(a.resume, cmd.count("--epochs") ? a.config.epochs : 0, feature_progress(terminal, a.quiet));
   } else {
     TrainConfig config = a.config;
+    if (a.tensorboard) config.tensorboard = a.tensorboard_every;
     namespace fs = std::filesystem;
     // Paths are saved absolute so that `--resume` works from any directory.
     if (fs::exists(config.data))
@@ -99,6 +101,9 @@ void run(const TrainArgs& a, const CLI::App& cmd) {
   cb.step = [&](const StepStats& s) { progress.step(s); };
   cb.epoch_end = [&](const EpochStats& e) { progress.epoch_end(e); };
   cb.stop_requested = [] { return stop_flag.load(); };
+  // TensorBoard: as the run was started (config.json), or asked for now (also on --resume).
+  const int64_t tb_every = a.tensorboard ? a.tensorboard_every : c.tensorboard;
+  if (tb_every > 0) cb = tensorboard_callbacks(trainer->run_dir(), cb, tb_every);
   stop_flag = false;
   std::signal(SIGINT, on_sigint);
   const bool done = trainer->fit(cb);
@@ -179,6 +184,11 @@ void add_train(CLI::App& app) {
       ->excludes(model, data, batch, optim, sched, seed, threads, limit, noval, dir, root, backbone, head, unfreeze,
                  val_split, nocache, augment, resize);
   cmd->add_flag("--quiet,-q", a->quiet, "print nothing but errors");
+  cmd->add_flag("--tensorboard", a->tensorboard,
+                "also write TensorBoard event files (events.out.tfevents.*) into the run folder: per-epoch "
+                "scalars and step/* every --tensorboard-every steps (`tensorboard --logdir runs`)");
+  cmd->add_option("--tensorboard-every", a->tensorboard_every, "with --tensorboard: steps between step/* scalars")
+      ->capture_default_str()->check(CLI::PositiveNumber);
   cmd->add_flag("--no-report", [a](int64_t) { a->report = false; },
                 "do not write the run's report (report.html, curves, confusion matrix) at the end");
   cmd->callback([a, cmd] { run(*a, *cmd); });

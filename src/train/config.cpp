@@ -26,7 +26,8 @@ std::string TrainConfig::to_json() const {
                                 {"seed", seed},         {"threads", threads},   {"validate", validate},
                                 {"train_limit", train_limit}, {"backbone", backbone},
                                 {"head", head},         {"unfreeze", unfreeze}, {"val_split", val_split},
-                                {"feature_cache", feature_cache}, {"augment", augment}, {"resize", resize}}
+                                {"feature_cache", feature_cache}, {"augment", augment}, {"resize", resize},
+                                {"tensorboard", tensorboard}}
       .dump(2);
 }
 
@@ -53,6 +54,7 @@ TrainConfig TrainConfig::from_json(const std::string& json) {
     c.feature_cache = j.value("feature_cache", c.feature_cache);
     c.augment = integer(j, "augment", c.augment);
     c.resize = j.value("resize", c.resize);
+    c.tensorboard = integer(j, "tensorboard", c.tensorboard, 0);
   } catch (const nlohmann::json::exception& e) {
     throw Error(std::string("malformed training configuration (") + e.what() + ")");
   }
