@@ -65,7 +65,7 @@ bool have_program(const std::string& name) {
 }
 
 // One tiny run shared by the tests (trained once, by the dltrain program, with its report).
-class Report : public ::testing::Test {
+class RunReport : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     if (test::fashion_mnist_dir().empty()) return;
@@ -108,7 +108,7 @@ std::vector<std::vector<int64_t>> eval_confusion(const std::string& out, size_t 
   return m;
 }
 
-TEST_F(Report, ConfusionMatrixEqualsEvalCellForCell) {
+TEST_F(RunReport, ConfusionMatrixEqualsEvalCellForCell) {
   const Result eval = run({DLTRAIN_BINARY, "eval", run_ + "/model.safetensors", "--threads", "2"});
   ASSERT_EQ(eval.code, 0) << eval.err;
   const auto expected = eval_confusion(eval.out, 10);
@@ -149,7 +149,7 @@ std::vector<std::map<std::string, std::string>> csv_rows(const std::string& path
   return rows;
 }
 
-TEST_F(Report, CurvePointsEqualHistoryCsv) {
+TEST_F(RunReport, CurvePointsEqualHistoryCsv) {
   const auto rows = csv_rows(run_ + "/history.csv");
   ASSERT_EQ(rows.size(), 3u);
   pugi::xml_document svg;
@@ -228,7 +228,7 @@ std::pair<double, double> svg_size(const std::string& path) {
   return {w, h};
 }
 
-TEST_F(Report, PngsDecodeAtTheirSizeWithContentAndText) {
+TEST_F(RunReport, PngsDecodeAtTheirSizeWithContentAndText) {
   for (const std::string name : {"curves", "confusion"}) {
     const Png png = load_png(run_ + "/" + name + ".png");
     const auto [w, h] = svg_size(run_ + "/" + name + ".svg");
@@ -281,7 +281,7 @@ std::vector<std::string> external_references(const std::string& html) {
   return found;
 }
 
-TEST_F(Report, HtmlIsSelfContained) {
+TEST_F(RunReport, HtmlIsSelfContained) {
   const std::string html = read_file(run_ + "/report.html");
   EXPECT_EQ(external_references(html), std::vector<std::string>{});
   EXPECT_EQ(html.find("<script"), std::string::npos);
@@ -300,7 +300,7 @@ TEST_F(Report, HtmlIsSelfContained) {
 
 // Headless Chromium renders the page to a screenshot with the network cut off (a proxy that does
 // not exist, every host name unresolvable); the screenshot has content in its top and lower parts.
-TEST_F(Report, HtmlRendersInHeadlessChromiumOffline) {
+TEST_F(RunReport, HtmlRendersInHeadlessChromiumOffline) {
   if (!have_program("chromium")) GTEST_SKIP() << "chromium is not installed (apt-get install chromium): page not rendered";
   TempDir out;
   for (const auto& [width, height] : std::vector<std::pair<int, int>>{{1280, 2000}, {390, 2400}}) {
@@ -321,7 +321,7 @@ TEST_F(Report, HtmlRendersInHeadlessChromiumOffline) {
   }
 }
 
-TEST_F(Report, MalformedRunFoldersNameTheFile) {
+TEST_F(RunReport, MalformedRunFoldersNameTheFile) {
   TempDir dir;
   const std::string broken = dir / "broken";
   fs::copy(run_, broken);
@@ -357,7 +357,7 @@ TEST_F(Report, MalformedRunFoldersNameTheFile) {
 
 // `dltrain report A B`: overlaid curves and the settings that differ; `dltrain report A` again
 // rebuilds the report; `dltrain show`: a captioned grid of dataset images.
-TEST_F(Report, CompareRunsRebuildAndShow) {
+TEST_F(RunReport, CompareRunsRebuildAndShow) {
   TempDir dir;
   const std::string other = dir / "other";
   fs::copy(run_, other);
@@ -410,11 +410,11 @@ Result read_tensorboard(const std::string& dir, Scalars& out) {
 #define READ_TENSORBOARD(dir, scalars)                                                                     \
   do {                                                                                                     \
     const Result r_ = read_tensorboard(dir, scalars);                                                      \
-    if (r_.code == 3 || r_.code == -1)                                                                     \
+    if (r_.code == 3 || r_.code == -1) {                                                                   \
       GTEST_SKIP() << "the tensorboard Python package is not installed (pip install tensorboard): " << r_.err; \
-      ASSERT_EQ(r_.code, 0) << r_.err;                                                                       \
+    }                                                                                                      \
+    ASSERT_EQ(r_.code, 0) << r_.err;                                                                       \
   } while (0)
-
 
 // history.csv's values as TensorBoard stores them (float32).
 void expect_scalars_equal_history(const Scalars& tb, const std::string& run_dir, bool validated) {
@@ -432,7 +432,7 @@ void expect_scalars_equal_history(const Scalars& tb, const std::string& run_dir,
   }
 }
 
-TEST_F(Report, TensorBoardScalarsEqualHistory) {
+TEST_F(RunReport, TensorBoardScalarsEqualHistory) {
   Scalars tb;
   READ_TENSORBOARD(run_, tb);
   expect_scalars_equal_history(tb, run_, true);

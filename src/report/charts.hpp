@@ -15,6 +15,8 @@ namespace dltrain::report {
 // validation accuracy, else lowest training loss) marked. Each point is a <circle> with
 // data-run, data-series, data-epoch and data-value.
 Figure curves_figure(const std::vector<RunRecord>& runs);
+// The same panels as separate figures (a page lays them out side by side or stacked).
+std::vector<Figure> curves_panels(const std::vector<RunRecord>& runs);
 
 // Counts and row percentages, class names on both axes; each cell a <rect class="cell"> with
 // data-true, data-pred and data-count. Sized so that 10 and 100 classes stay legible.

@@ -7,6 +7,13 @@
 #include "report/charts.hpp"
 
 namespace dltrain::report {
+
+Color series_color(size_t i) {
+  static const Color palette[] = {{31, 119, 180}, {214, 39, 40},  {44, 160, 44},  {255, 127, 14},
+                                  {148, 103, 189}, {140, 86, 75}, {227, 119, 194}, {23, 190, 207}};
+  return palette[i % (sizeof palette / sizeof palette[0])];
+}
+
 namespace {
 
 constexpr Color axis_color{90, 90, 90}, grid_color{232, 232, 232}, text_color{50, 50, 50};
@@ -97,15 +104,10 @@ void panel(Figure& f, double x0, double y0, double w, double h, const std::strin
   }
 }
 
-}  // namespace
 
-Color series_color(size_t i) {
-  static const Color palette[] = {{31, 119, 180}, {214, 39, 40},  {44, 160, 44},  {255, 127, 14},
-                                  {148, 103, 189}, {140, 86, 75}, {227, 119, 194}, {23, 190, 207}};
-  return palette[i % (sizeof palette / sizeof palette[0])];
-}
-
-Figure curves_figure(const std::vector<RunRecord>& runs) {
+// Each panel drawn into `out(index)` at x offset `x0(index)`: one figure or one per panel.
+template <typename Target>
+void draw_curves(const std::vector<RunRecord>& runs, Target&& target) {
   const bool several = runs.size() > 1;
   int64_t epochs = 1;
   bool scheduled = false;
@@ -142,18 +144,47 @@ Figure curves_figure(const std::vector<RunRecord>& runs) {
     }
   }
   const double pw = 440, ph = several ? 330 + 16 * double(runs.size()) : 330;
-  Figure f;
-  f.width = pw * (scheduled ? 3 : 2);
-  f.height = ph;
-  f.title = several ? "Training curves of " + std::to_string(runs.size()) + " runs" : "Training curves of " + runs[0].name;
-  panel(f, 0, 0, pw, ph, "Loss", "cross-entropy loss", loss, epochs, best, true);
-  panel(f, pw, 0, pw, ph, "Accuracy", "accuracy", acc, epochs, best, false);
+  const int n_panels = scheduled ? 3 : 2;
+  auto [f0, x0] = target(0, n_panels, pw, ph);
+  panel(f0, x0, 0, pw, ph, "Loss", "cross-entropy loss", loss, epochs, best, true);
+  auto [f1, x1] = target(1, n_panels, pw, ph);
+  panel(f1, x1, 0, pw, ph, "Accuracy", "accuracy", acc, epochs, best, false);
   if (scheduled) {
     std::vector<Series> lr = make("lr", false);
     for (size_t i = 0; i < lr.size(); ++i) lr[i].label = several ? lr[i].run : "learning rate (last step of the epoch)";
-    panel(f, 2 * pw, 0, pw, ph, "Learning rate", "learning rate", lr, epochs, best, true);
+    auto [f2, x2] = target(2, n_panels, pw, ph);
+    panel(f2, x2, 0, pw, ph, "Learning rate", "learning rate", lr, epochs, best, true);
   }
+}
+
+std::string curves_title(const std::vector<RunRecord>& runs) {
+  return runs.size() > 1 ? "Training curves of " + std::to_string(runs.size()) + " runs"
+                         : "Training curves of " + runs[0].name;
+}
+
+}  // namespace
+
+Figure curves_figure(const std::vector<RunRecord>& runs) {
+  Figure f;
+  f.title = curves_title(runs);
+  draw_curves(runs, [&](int i, int n, double pw, double ph) -> std::pair<Figure&, double> {
+    f.width = pw * n, f.height = ph;
+    return {f, pw * i};
+  });
   return f;
+}
+
+std::vector<Figure> curves_panels(const std::vector<RunRecord>& runs) {
+  std::vector<Figure> panels(3);
+  int used = 0;
+  draw_curves(runs, [&](int i, int, double pw, double ph) -> std::pair<Figure&, double> {
+    Figure& f = panels[size_t(i)];
+    f.width = pw, f.height = ph, f.title = curves_title(runs);
+    used = i + 1;
+    return {f, 0.0};
+  });
+  panels.resize(size_t(used));
+  return panels;
 }
 
 }  // namespace dltrain::report

@@ -31,6 +31,7 @@ h2{margin:0 0 12px;font-size:1.15rem}
 .card b{display:block;font-size:1.6rem;color:var(--accent);font-variant-numeric:tabular-nums}
 .card span{color:var(--muted);font-size:.85rem}
 figure{margin:0}
+.panels{display:grid;grid-template-columns:repeat(auto-fit,minmax(300px,1fr));gap:8px}
 svg{display:block;height:auto}
 .scroll{overflow-x:auto;-webkit-overflow-scrolling:touch}
 img{max-width:100%;height:auto;image-rendering:pixelated;display:block;border-radius:6px}
@@ -74,6 +75,13 @@ void foot(std::ostringstream& o) {
 
 void card(std::ostringstream& o, const std::string& value, const std::string& label) {
   o << "<div class=\"card\"><b>" << xml_escape(value) << "</b><span>" << xml_escape(label) << "</span></div>\n";
+}
+
+// Chart panels side by side on a wide screen, stacked on a narrow one.
+void panels(std::ostringstream& o, const std::vector<std::string>& svgs) {
+  o << "<div class=\"panels\">";
+  for (const std::string& svg : svgs) o << "<figure>" << svg << "</figure>";
+  o << "</div>\n";
 }
 
 double mean_seconds(const std::vector<EpochStats>& h) {
@@ -127,8 +135,9 @@ std::string report_html(const ReportParts& p) {
   card(o, fixed(mean_seconds(r.history), 1) + " s", "per epoch");
   o << "</section>\n";
 
-  o << "<section><h2>Training curves</h2><figure class=\"scroll\">" << p.curves_svg
-    << "</figure><p class=\"note\">Solid: training (mean over the epoch's steps). Dashed: validation on the test split "
+  o << "<section><h2>Training curves</h2>";
+  panels(o, p.curve_panels_svg);
+  o << "<p class=\"note\">Solid: training (mean over the epoch's steps). Dashed: validation on the test split "
        "after the epoch.</p></section>\n";
 
   o << "<section><h2>Confusion matrix</h2><figure class=\"scroll\"><div";
@@ -171,7 +180,7 @@ std::string report_html(const ReportParts& p) {
   return o.str();
 }
 
-std::string comparison_html(const std::vector<RunRecord>& runs, const std::string& curves_svg) {
+std::string comparison_html(const std::vector<RunRecord>& runs, const std::vector<std::string>& curve_panels_svg) {
   std::ostringstream o;
   head(o, "dltrain: " + std::to_string(runs.size()) + " runs compared");
   o << "<header><h1>" << runs.size() << " runs compared</h1><p>";
@@ -191,7 +200,9 @@ std::string comparison_html(const std::vector<RunRecord>& runs, const std::strin
       << "</td></tr>\n";
   }
   o << "</tbody></table></div></section>\n";
-  o << "<section><h2>Training curves</h2><figure class=\"scroll\">" << curves_svg << "</figure></section>\n";
+  o << "<section><h2>Training curves</h2>";
+  panels(o, curve_panels_svg);
+  o << "</section>\n";
   // Only the settings that differ between the runs.
   std::vector<std::vector<std::pair<std::string, std::string>>> s;
   for (const RunRecord& r : runs) s.push_back(run_settings(r));

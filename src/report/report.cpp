@@ -1,5 +1,6 @@
 // write_report and write_comparison: read the run folder(s), evaluate the model on its test split
 // (the same call `dltrain eval` makes), build the figures and write the files and the page.
+#include <algorithm>
 #include <filesystem>
 
 #include "dltrain/report.hpp"
@@ -31,13 +32,14 @@ std::string write_report(const std::string& run_dir, const ReportOptions& option
 
   const report::Figure curves = report::curves_figure({p.run});
   write_figure(dir + "/curves", curves, font, 2);
-  p.curves_svg = report::figure_svg(curves);
+  for (const report::Figure& panel : report::curves_panels({p.run})) p.curve_panels_svg.push_back(report::figure_svg(panel));
   std::vector<std::string> labels = m.info.labels;
   for (size_t i = labels.size(); i < p.eval.result.confusion.size(); ++i) labels.push_back(std::to_string(i));
   const report::Figure confusion = report::confusion_figure(p.eval.result.confusion, labels);
   write_figure(dir + "/confusion", confusion, font, confusion.width > 1000 ? 1.5 : 2);
   p.confusion_svg = report::figure_svg(confusion);
-  if (labels.size() > 12) p.confusion_min_width = int64_t(confusion.width * 0.7);
+  // On a phone the matrix scrolls sideways rather than shrinking past legibility.
+  p.confusion_min_width = int64_t(labels.size() > 12 ? confusion.width * 0.7 : std::min(confusion.width, 540.0));
 
   if (options.sample_grid > 0) {
     p.samples_png = report::png_bytes(report::samples_grid(p.eval, labels, options.sample_grid, font));
@@ -61,7 +63,9 @@ std::string write_comparison(const std::vector<std::string>& run_dirs, const std
   const report::Figure curves = report::curves_figure(runs);
   write_figure(out_dir + "/curves", curves, font, 2);
   const std::string page = out_dir + "/comparison.html";
-  write_file_atomic(page, report::comparison_html(runs, report::figure_svg(curves)), false);
+  std::vector<std::string> panels;
+  for (const report::Figure& panel : report::curves_panels(runs)) panels.push_back(report::figure_svg(panel));
+  write_file_atomic(page, report::comparison_html(runs, panels), false);
   return page;
 }
 
