@@ -484,6 +484,25 @@ TEST(TensorBoard, Crc32cKnownValues) {
   EXPECT_EQ(masked_crc32c("a", 1), ((c >> 15) | (c << 17)) + 0xA282EAD8u);
 }
 
+// Without a font the training still succeeds (its report is a warning); `dltrain report` fails
+// naming the font and how to get one.
+TEST(ReportCli, MissingFontAfterTrainingIsAWarningAndReportFails) {
+  DLTRAIN_REQUIRE_FASHION_MNIST();
+  TempDir dir;
+  ::setenv("DLTRAIN_FONT", "/no/such/font.ttf", 1);
+  const Result t = run({DLTRAIN_BINARY, "train", "--data", test::fashion_mnist_dir(), "--limit", "320", "--epochs", "1",
+                        "--threads", "2", "--quiet", "--run-dir", dir / "run"});
+  const Result r = run({DLTRAIN_BINARY, "report", dir / "run"});
+  ::unsetenv("DLTRAIN_FONT");
+  EXPECT_EQ(t.code, 0) << t.err;
+  EXPECT_NE(t.err.find("warning: no report written: DLTRAIN_FONT names /no/such/font.ttf"), std::string::npos) << t.err;
+  EXPECT_TRUE(fs::exists(dir / "run/model.safetensors"));
+  EXPECT_FALSE(fs::exists(dir / "run/report.html"));
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("/no/such/font.ttf"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("hint:"), std::string::npos) << r.err;
+}
+
 TEST(ReportFigures, ConfusionStaysLegibleFor100Classes) {
   std::vector<std::vector<int64_t>> m(100, std::vector<int64_t>(100, 0));
   std::vector<std::string> labels;

@@ -123,8 +123,16 @@ void run(const TrainArgs& a, const CLI::App& cmd) {
   if (a.report) {
     const std::string dir = trainer->run_dir();
     trainer.reset();  // the report evaluates the saved model; the training's memory goes first
-    const std::string page = write_report(dir);
-    if (!a.quiet) std::printf("Report: %s\n", page.c_str());
+    // The training itself succeeded and is saved: a report that cannot be written is a warning.
+    try {
+      const std::string page = write_report(dir);
+      if (!a.quiet) std::printf("Report: %s\n", page.c_str());
+    } catch (const Error& e) {
+      std::fflush(stdout);
+      std::fprintf(stderr, "dltrain: warning: no report written: %s\n", e.what());
+      if (!e.hint().empty()) std::fprintf(stderr, "  hint: %s\n", e.hint().c_str());
+      std::fprintf(stderr, "  the run is complete; `dltrain report %s` tries again\n", dir.c_str());
+    }
   }
 }
 
