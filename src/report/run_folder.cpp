@@ -31,6 +31,17 @@ double parse_number(const std::string& s, const std::string& path, int line, con
               "history.csv is written by `dltrain train`; was it edited?");
 }
 
+int64_t parse_epoch(const std::string& s, const std::string& path, int line) {
+  try {
+    size_t used = 0;
+    const long long v = std::stoll(s, &used);
+    if (used == s.size() && v >= 1) return v;
+  } catch (const std::exception&) {  // not a number, or out of range
+  }
+  throw Error(path + ": line " + std::to_string(line) + ": the epoch '" + s + "' is not a positive integer",
+              "history.csv is written by `dltrain train`; was it edited?");
+}
+
 // history.csv: epoch,loss,accuracy,val_loss,val_accuracy,lr,seconds,val_seconds (val_* empty when
 // the epoch was not validated).
 std::vector<EpochStats> read_history_csv(const std::string& path) {
@@ -54,7 +65,7 @@ std::vector<EpochStats> read_history_csv(const std::string& path) {
       throw Error(path + ": line " + std::to_string(n) + " has " + std::to_string(f.size()) + " fields, not " +
                   std::to_string(header.size()), "the file may be truncated; `dltrain train --resume` rewrites it");
     EpochStats e;
-    e.epoch = int64_t(parse_number(f[0], path, n, "epoch"));
+    e.epoch = parse_epoch(f[0], path, n);
     e.loss = parse_number(f[1], path, n, "loss");
     e.accuracy = parse_number(f[2], path, n, "accuracy");
     e.validated = !f[3].empty();
