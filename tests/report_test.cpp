@@ -10,6 +10,7 @@
 #include <stb_image.h>
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -298,16 +299,38 @@ TEST_F(RunReport, HtmlIsSelfContained) {
   EXPECT_EQ(external_references("<img src=\"https://example.com/a.png\">").size(), 1u);
 }
 
+// The URLs a Chromium NetLog shows requested, less the browser's own background services (update
+// checks, time, accounts, dictionaries: Google hosts, which a page of ours never names).
+std::vector<std::string> page_requests(const std::string& netlog) {
+  std::vector<std::string> out;
+  const std::string key = "\"url\":\"";
+  for (size_t at = netlog.find(key); at != std::string::npos; at = netlog.find(key, at + 1)) {
+    const size_t v = at + key.size();
+    const std::string url = netlog.substr(v, netlog.find('"', v) - v);
+    const size_t host_at = url.find("://");
+    if (host_at == std::string::npos || url.starts_with("file:") || url.starts_with("data:")) continue;
+    std::string host = url.substr(host_at + 3);
+    host = host.substr(0, host.find_first_of("/:?"));
+    bool browser = false;
+    for (const std::string own : {"google.com", "googleapis.com", "gvt1.com", "gstatic.com"})
+      browser = browser || host == own || host.ends_with("." + own);
+    if (!browser && std::find(out.begin(), out.end(), url) == out.end()) out.push_back(url);
+  }
+  return out;
+}
+
 // Headless Chromium renders the page to a screenshot with the network cut off (a proxy that does
-// not exist, every host name unresolvable); the screenshot has content in its top and lower parts.
+// not exist, every host name unresolvable) at laptop and phone widths: the screenshot has content
+// in its top and lower parts, and the NetLog shows no request the page made.
 TEST_F(RunReport, HtmlRendersInHeadlessChromiumOffline) {
   if (!have_program("chromium")) GTEST_SKIP() << "chromium is not installed (apt-get install chromium): page not rendered";
   TempDir out;
   for (const auto& [width, height] : std::vector<std::pair<int, int>>{{1280, 2000}, {390, 2400}}) {
-    const std::string shot = out / ("shot" + std::to_string(width) + ".png");
+    const std::string shot = out / ("shot" + std::to_string(width) + ".png"), netlog = out / "netlog.json";
     const Result r = run({"chromium", "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
                           "--user-data-dir=" + (out / "profile"), "--proxy-server=127.0.0.1:9",
                           "--host-resolver-rules=MAP * ~NOTFOUND", "--disable-background-networking",
+                          "--disable-component-update", "--log-net-log=" + netlog,
                           "--window-size=" + std::to_string(width) + "," + std::to_string(height),
                           "--screenshot=" + shot, "file://" + run_ + "/report.html"});
     ASSERT_EQ(r.code, 0) << r.err;
@@ -316,9 +339,15 @@ TEST_F(RunReport, HtmlRendersInHeadlessChromiumOffline) {
     EXPECT_GT(png.variance(0, 0, png.w, 120), 100) << "header not drawn";
     EXPECT_GT(png.variance(0, 400, png.w, png.h), 100) << "the page body is blank";
     EXPECT_GT(png.ink(0, 400, png.w, png.h), 5000) << "no figures or text below the header";
+    const std::string log = read_file(netlog);
+    EXPECT_NE(log.find("report.html"), std::string::npos) << "the NetLog did not record the page";
+    EXPECT_EQ(page_requests(log), std::vector<std::string>{}) << "the page requested something from the network";
     if (width == 1280 && std::getenv("DLTRAIN_REPORT_SCREENSHOT"))  // for the README
       fs::copy_file(shot, std::getenv("DLTRAIN_REPORT_SCREENSHOT"), fs::copy_options::overwrite_existing);
   }
+  // The NetLog check can fail: a request to another host is reported.
+  EXPECT_EQ(page_requests(R"({"params":{"url":"https://cdn.example.net/font.woff"}})").size(), 1u);
+  EXPECT_EQ(page_requests(R"({"params":{"url":"https://update.googleapis.com/x"}})").size(), 0u);
 }
 
 TEST_F(RunReport, MalformedRunFoldersNameTheFile) {

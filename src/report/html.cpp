@@ -112,6 +112,7 @@ std::vector<std::pair<std::string, std::string>> run_settings(const RunRecord& r
     s.push_back({"augmented views", std::to_string(c.augment)});
   }
   if (!r.command.empty()) s.push_back({"command line", r.command});
+  s.push_back({"report made by", std::string("dltrain ") + DLTRAIN_VERSION});
   return s;
 }
 
@@ -211,7 +212,7 @@ std::string comparison_html(const std::vector<RunRecord>& runs, const std::vecto
   o << "</tr></thead><tbody>\n";
   int differing = 0;
   for (const auto& [key, unused] : s[0]) {
-    if (key == "seconds per epoch" || key == "command line") continue;
+    if (key == "seconds per epoch" || key == "command line" || key == "report made by") continue;
     std::vector<std::string> values;
     for (const auto& rs : s) {
       const auto it = std::find_if(rs.begin(), rs.end(), [&](const auto& kv) { return kv.first == key; });
