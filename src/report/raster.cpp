@@ -116,18 +116,16 @@ std::vector<int> code_points(const std::string& s) {
 }
 }  // namespace
 
-Font::Font() : impl_(new Impl) {
+Font::Font() : impl_(std::make_unique<Impl>()) {
   const std::string path = report_font_path();
   impl_->bytes = read_file(path);
   const auto* data = reinterpret_cast<const unsigned char*>(impl_->bytes.data());
   const int offset = stbtt_GetFontOffsetForIndex(data, 0);
-  if (offset < 0 || !stbtt_InitFont(&impl_->info, data, offset)) {
-    delete impl_;
+  if (offset < 0 || !stbtt_InitFont(&impl_->info, data, offset))
     throw Error(path + ": not a TrueType font stb_truetype can read", "set DLTRAIN_FONT to a .ttf file");
-  }
 }
 
-Font::~Font() { delete impl_; }
+Font::~Font() = default;
 
 double Font::width(const std::string& text, double size) const {
   const float scale = stbtt_ScaleForMappingEmToPixels(&impl_->info, float(size));
