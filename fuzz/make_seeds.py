@@ -140,6 +140,42 @@ seed("checkpoint", "big_numbers", json.dumps(dict(CONFIG, epochs=1e300, batch=-1
 seed("checkpoint", "missing_keys", b'{"model":"mlp"}' + CUT + b'{"epoch":1}\n' + CUT + b"")
 seed("checkpoint", "garbage", b"[[[" + CUT + b"\xff\xfe\n\n{" + CUT + struct.pack("<Q", 2) + b"{}")
 
+# ---- run_report: config.json, history.csv, events.out.tfevents.* ---------------------------------
+def crc32c(data):
+    crc = 0xFFFFFFFF
+    for b in data:
+        crc ^= b
+        for _ in range(8):
+            crc = (crc >> 1) ^ 0x82F63B78 if crc & 1 else crc >> 1
+    return crc ^ 0xFFFFFFFF
+
+
+def masked(data):
+    c = crc32c(data)
+    return (((c >> 15) | (c << 17)) + 0xA282EAD8) & 0xFFFFFFFF
+
+
+def record(data):
+    n = struct.pack("<Q", len(data))
+    return n + struct.pack("<I", masked(n)) + data + struct.pack("<I", masked(data))
+
+
+def scalar_event(tag, step, value):  # Event{wall_time=1, step=2, summary=5{value=1{tag=1, simple_value=2}}}
+    v = b"\x0a" + bytes([len(tag)]) + tag + b"\x15" + struct.pack("<f", value)
+    summary = b"\x0a" + bytes([len(v)]) + v
+    return b"\x09" + struct.pack("<d", 1.7e9) + b"\x10" + bytes([step]) + b"\x2a" + bytes([len(summary)]) + summary
+
+
+EVENTS = record(b"\x09" + struct.pack("<d", 1.7e9) + b"\x1a\x0dbrain.Event:2") + record(scalar_event(b"loss", 1, 0.5))
+HISTORY_CSV = ("epoch,loss,accuracy,val_loss,val_accuracy,lr,seconds,val_seconds\n"
+               "1,1.5,0.5,1.4,0.55,0.001,1.0,0.1\n2,1.0,0.7,,,0.001,1.0,0\n")
+seed("run_report", "valid", json.dumps(CONFIG).encode() + CUT + HISTORY_CSV.encode() + CUT + EVENTS)
+seed("run_report", "truncated_record", json.dumps(CONFIG).encode() + CUT + HISTORY_CSV.encode() + CUT + EVENTS[:-5])
+seed("run_report", "bad_crc", b"{}" + CUT + b"epoch,loss\n1,x\n" + CUT + EVENTS[:20] + b"\x00" + EVENTS[21:])
+seed("run_report", "huge_length", b"[" + CUT + b"epoch,loss,accuracy,val_loss,val_accuracy,lr,seconds\n1e999,1,1,,,1,1\n" +
+     CUT + struct.pack("<Q", 2**63) + struct.pack("<I", masked(struct.pack("<Q", 2**63))) + b"xx")
+seed("run_report", "empty", CUT + CUT)
+
 # ---- model text -----------------------------------------------------------------------------------
 for i, text in enumerate([
         "conv:32x3x3,relu,he_uniform maxpool:2 flatten dense:100,relu,he_uniform dense:10,softmax",

@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <spawn.h>
+#include <stb_image.h>
 #include <stb_image_write.h>
 #include <sys/wait.h>
 
@@ -502,6 +503,12 @@ TEST(Cli, TransferLearningStory) {
   Result more = run({"train", "--resume", dir / "run", "--epochs", "16"}, {cache});
   EXPECT_EQ(more.code, 0) << more.err;
   EXPECT_HAS(more.out, "Test accuracy 1.0000");
+  // The report shows the photos: 3 test images, each a 96x96 thumbnail in colour.
+  EXPECT_HAS(more.out, "Report: " + dir / "run/report.html");
+  int w = 0, h = 0, c = 0;
+  ASSERT_TRUE(stbi_info((dir / "run/samples.png").c_str(), &w, &h, &c));
+  EXPECT_EQ(w, 3 * 120);
+  EXPECT_EQ(c, 3);
   Result ev = run({"eval", dir / "run/model.safetensors"});  // the photos' test split, found again
   EXPECT_EQ(ev.code, 0) << ev.err;
   EXPECT_HAS(ev.out, "test split, 3 images");

@@ -16,7 +16,8 @@ cd "$(dirname "$0")/.."
 
 seconds=${1:-20}
 shift || true
-all=(idx safetensors checkpoint model_text tflite image csv annotations s3_listing http_headers drive_page archive uri cache_index)
+all=(idx safetensors checkpoint model_text tflite image csv annotations s3_listing http_headers drive_page archive uri cache_index
+     run_report)
 targets=("${all[@]}")
 [ $# -gt 0 ] && targets=("$@")
 

@@ -9,7 +9,8 @@ packages=(
   libcurl4-openssl-dev libarchive-dev libpugixml-dev
   libgtest-dev libbenchmark-dev
   clang-19 libclang-rt-19-dev libomp-19-dev llvm-19
-  dataset-fashion-mnist
+  fonts-dejavu-core
+  dataset-fashion-mnist chromium
 )
 
 missing=()

@@ -33,6 +33,8 @@ struct TrainConfig {
   bool feature_cache = true;                       // keep computed features in <cache>/features
   int64_t augment = 0;                             // extra random crop/flip views per training image
   std::string resize = "";                         // "bilinear" or "crop"; empty: the backbone's default
+  int64_t tensorboard = 0;                         // TensorBoard events in the run folder: 0 none; N: per
+                                                   // epoch and every N steps (the front end adds them)
   // Not saved: where these settings come from, for errors ("" = the command line, else config.json).
   std::string source;
   std::string to_json() const;
@@ -56,6 +58,7 @@ struct StepStats {
   int64_t step = 0, steps = 0;       // step is 1-based within the epoch
   double loss = 0, accuracy = 0;     // running means over the epoch so far
   double seconds = 0;                // since the epoch began
+  double lr = 0;                     // the learning rate of this step
 };
 
 // How the caller follows (and may stop) training.
@@ -66,16 +69,34 @@ struct TrainCallbacks {
   std::function<bool()> stop_requested = [] { return false; };
 };
 
+// One evaluated sample: its class, the predicted class and their probabilities.
+struct SampleOutcome {
+  int32_t label = 0, predicted = 0;
+  float p_predicted = 0, p_label = 0;
+};
+
 struct EvalResult {
   double loss = 0, accuracy = 0;
   int64_t samples = 0;
   std::vector<std::vector<int64_t>> confusion;  // [true class][predicted class]
+  std::vector<SampleOutcome> outcomes;          // one per sample, in the data's order
 };
 
 // Loss, accuracy and confusion matrix of a model over a dataset (inference mode).
 EvalResult evaluate(Model& model, const Dataset& data, const Preprocessing& pre, int64_t batch = 500);
 // The same over image files (decoded and resized as `pre` says); labels must be the model's class ids.
 EvalResult evaluate_images(Model& model, const ImageList& images, const Preprocessing& pre, int64_t batch = 32);
+// What `dltrain eval` and reports measure: a model on a dataset's test split (`data`, or the one the
+// model was trained on when empty). An image dataset without a test split is evaluated whole; its
+// classes are matched to the model's by name.
+struct TestEvaluation {
+  EvalResult result;
+  std::string data;      // the dataset's name or folder
+  bool whole = false;    // an image dataset without a test split: all of its images
+  Dataset test;          // IDX datasets: the images evaluated
+  ImageList files;       // image datasets: the files evaluated (labels are the model's class ids)
+};
+TestEvaluation evaluate_test_split(LoadedModel& m, const std::string& data = "", int64_t batch = 500);
 // Class probabilities for one uint8 image (1,H,W,C).
 std::vector<float> predict(Model& model, const Tensor& image_u8, const Preprocessing& pre);
 

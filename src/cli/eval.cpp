@@ -37,43 +37,16 @@ void print_confusion(const EvalResult& r, const std::vector<std::string>& labels
   }
 }
 
-// An image dataset: its test split (all images when it has none), classes matched by name.
-void eval_images(LoadedModel& m, const EvalArgs& a, const std::string& path) {
-  ImageSplits s = load_image_dataset(path, 0.0, 1);
-  const bool whole = s.test.size() == 0;
-  ImageList& list = whole ? s.train : s.test;
-  for (int32_t& label : list.labels) {
-    const std::string& name = s.class_names[size_t(label)];
-    const auto it = std::find(m.info.labels.begin(), m.info.labels.end(), name);
-    if (it == m.info.labels.end())
-      throw Error(path + ": class '" + name + "' is not one the model knows",
-                  "the model's classes: " + [&] {
-                    std::string all;
-                    for (const std::string& l : m.info.labels) all += (all.empty() ? "" : ", ") + l;
-                    return all;
-                  }());
-    label = int32_t(it - m.info.labels.begin());
-  }
-  const EvalResult r = evaluate_images(*m.model, list, m.info.preprocessing, std::min<int64_t>(a.batch, 32));
-  std::printf("%s on %s (%s, %s images)\n", a.model_path.c_str(), path.c_str(), whole ? "all images" : "test split",
-              thousands(r.samples).c_str());
-  std::printf("loss: %.4f - accuracy: %.4f\n", r.loss, r.accuracy);
-  print_confusion(r, m.info.labels);
-}
-
 void run(const EvalArgs& a) {
   ops::cpu_kernel_level();  // a DLTRAIN_CPU_ISA that cannot be followed is an error before any work
   set_num_threads(a.threads);
   LoadedModel m = load_model(a.model_path);
-  const std::string data_name = a.data.empty() ? m.info.dataset : a.data;
-  if (data_name.empty()) throw Error(a.model_path + ": the model does not say what it was trained on", "pass --data NAME_OR_FOLDER");
-  if (is_image_dataset(data_name)) return eval_images(m, a, data_name);
-  DatasetSplits data = load_dataset(data_name);
-  if (int64_t(data.test.class_names.size()) > m.model->n_classes())
-    throw Error(data_name + " has " + std::to_string(data.test.class_names.size()) + " classes, the model " + a.model_path + " " +
-                std::to_string(m.model->n_classes()));
-  const EvalResult r = evaluate(*m.model, data.test, m.info.preprocessing, a.batch);
-  std::printf("%s on %s (test split, %s images)\n", a.model_path.c_str(), data.name.c_str(), thousands(r.samples).c_str());
+  if (a.data.empty() && m.info.dataset.empty())
+    throw Error(a.model_path + ": the model does not say what it was trained on", "pass --data NAME_OR_FOLDER");
+  const TestEvaluation e = evaluate_test_split(m, a.data, a.batch);
+  const EvalResult& r = e.result;
+  std::printf("%s on %s (%s, %s images)\n", a.model_path.c_str(), e.data.c_str(), e.whole ? "all images" : "test split",
+              thousands(r.samples).c_str());
   std::printf("loss: %.4f - accuracy: %.4f\n", r.loss, r.accuracy);
   print_confusion(r, m.info.labels);
 }

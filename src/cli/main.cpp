@@ -40,6 +40,7 @@ int main(int argc, char** argv) {
   dltrain::cli::add_eval(app);
   dltrain::cli::add_predict(app);
   dltrain::cli::add_summary(app);
+  dltrain::cli::add_report(app);
   dltrain::cli::add_fetch(app);
   dltrain::cli::add_doctor(app);
   dltrain::cli::add_cuda(app);

@@ -11,6 +11,7 @@
 #include "commands.hpp"
 #include "dltrain/io.hpp"
 #include "dltrain/models.hpp"
+#include "dltrain/report.hpp"
 #include "dltrain/train.hpp"
 #include "dltrain/path.hpp"
 #include "progress.hpp"
@@ -27,7 +28,8 @@ extern "C" void on_sigint(int) {
 struct TrainArgs {
   TrainConfig config;
   std::string resume, run_dir, runs_root = "runs";
-  bool quiet = false;
+  bool quiet = false, report = true, tensorboard = false;
+  int64_t tensorboard_every = 50;
 };
 
 bool is_transfer_model(const std::string& m) { return m == "mobilenet_v2-transfer" || m == "transfer"; }
@@ -54,6 +56,7 @@ void run(const TrainArgs& a, const CLI::App& cmd) {
     trainer = Trainer::resume(a.resume, cmd.count("--epochs") ? a.config.epochs : 0, feature_progress(terminal, a.quiet));
   } else {
     TrainConfig config = a.config;
+    if (a.tensorboard) config.tensorboard = a.tensorboard_every;
     namespace fs = std::filesystem;
     // Paths are saved absolute so that `--resume` works from any directory.
     if (path_exists(config.data))
@@ -99,6 +102,9 @@ void run(const TrainArgs& a, const CLI::App& cmd) {
   cb.step = [&](const StepStats& s) { progress.step(s); };
   cb.epoch_end = [&](const EpochStats& e) { progress.epoch_end(e); };
   cb.stop_requested = [] { return stop_flag.load(); };
+  // TensorBoard: as the run was started (config.json), or asked for now (also on --resume).
+  const int64_t tb_every = a.tensorboard ? a.tensorboard_every : c.tensorboard;
+  if (tb_every > 0) cb = tensorboard_callbacks(trainer->run_dir(), cb, tb_every);
   stop_flag = false;
   std::signal(SIGINT, on_sigint);
   const bool done = trainer->fit(cb);
@@ -114,6 +120,20 @@ void run(const TrainArgs& a, const CLI::App& cmd) {
       std::printf("Test accuracy %.4f, loss %.4f after %lld epochs.\n", h.back().val_accuracy, h.back().val_loss,
                   (long long)h.back().epoch);
     std::printf("Model: %s/model.safetensors\n", trainer->run_dir().c_str());
+  }
+  if (a.report) {
+    const std::string dir = trainer->run_dir();
+    trainer.reset();  // the report evaluates the saved model; the training's memory goes first
+    // The training itself succeeded and is saved: a report that cannot be written is a warning.
+    try {
+      const std::string page = write_report(dir);
+      if (!a.quiet) std::printf("Report: %s\n", page.c_str());
+    } catch (const Error& e) {
+      std::fflush(stdout);
+      std::fprintf(stderr, "dltrain: warning: no report written: %s\n", e.what());
+      if (!e.hint().empty()) std::fprintf(stderr, "  hint: %s\n", e.hint().c_str());
+      std::fprintf(stderr, "  the run is complete; `dltrain report %s` tries again\n", dir.c_str());
+    }
   }
 }
 
@@ -173,6 +193,13 @@ void add_train(CLI::App& app) {
       ->excludes(model, data, batch, optim, sched, seed, threads, limit, noval, dir, root, backbone, head, unfreeze,
                  val_split, nocache, augment, resize);
   cmd->add_flag("--quiet,-q", a->quiet, "print nothing but errors");
+  cmd->add_flag("--tensorboard", a->tensorboard,
+                "also write TensorBoard event files (events.out.tfevents.*) into the run folder: per-epoch "
+                "scalars and step/* every --tensorboard-every steps (`tensorboard --logdir runs`)");
+  cmd->add_option("--tensorboard-every", a->tensorboard_every, "with --tensorboard: steps between step/* scalars")
+      ->capture_default_str()->check(CLI::PositiveNumber);
+  cmd->add_flag("--no-report", [a](int64_t) { a->report = false; },
+                "do not write the run's report (report.html, curves, confusion matrix) at the end");
   cmd->callback([a, cmd] { run(*a, *cmd); });
 }
 

@@ -41,7 +41,8 @@ std::string TrainConfig::to_json() const {
                                 {"seed", seed},         {"threads", threads},   {"validate", validate},
                                 {"train_limit", train_limit}, {"backbone", backbone},
                                 {"head", head},         {"unfreeze", unfreeze}, {"val_split", val_split},
-                                {"feature_cache", feature_cache}, {"augment", augment}, {"resize", resize}}
+                                {"feature_cache", feature_cache}, {"augment", augment}, {"resize", resize},
+                                {"tensorboard", tensorboard}}
       .dump(2);
 }
 
@@ -70,6 +71,7 @@ TrainConfig TrainConfig::from_json(const std::string& json) {
     c.feature_cache = field<bool>(j, "feature_cache", c.feature_cache);
     c.augment = integer(j, "augment", c.augment);
     c.resize = field<std::string>(j, "resize", c.resize);
+    c.tensorboard = integer(j, "tensorboard", c.tensorboard, 0);
   } catch (const nlohmann::json::exception& e) {
     throw Error(std::string("malformed training configuration (") + e.what() + ")");
   }

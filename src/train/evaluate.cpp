@@ -24,10 +24,15 @@ EvalResult evaluate(Model& model, const Dataset& data, const Preprocessing& pre,
     correct += st.correct;
     const float* p = logits.f32();
     for (size_t i = 0; i < b->labels.size(); ++i) {
+      const float* row = p + int64_t(i) * k;
       int64_t arg = 0;
       for (int64_t j = 1; j < k; ++j)
-        if (p[int64_t(i) * k + j] > p[int64_t(i) * k + arg]) arg = j;
+        if (row[j] > row[arg]) arg = j;
       ++r.confusion[size_t(b->labels[i])][size_t(arg)];
+      double sum = 0;  // softmax of the row, relative to its largest logit
+      for (int64_t j = 0; j < k; ++j) sum += std::exp(double(row[j]) - double(row[arg]));
+      const int32_t label = b->labels[i];
+      r.outcomes.push_back({label, int32_t(arg), float(1.0 / sum), float(std::exp(double(row[label]) - double(row[arg])) / sum)});
     }
     r.samples += int64_t(b->labels.size());
   }
@@ -53,11 +58,43 @@ EvalResult evaluate_images(Model& model, const ImageList& images, const Preproce
     loss_sum -= std::log(std::max(double(p[label]), 1e-30));
     correct += arg == label;
     ++r.confusion[size_t(label)][size_t(arg)];
+    r.outcomes.push_back({label, int32_t(arg), p[arg], p[label]});
   }
   r.samples = images.size();
   r.loss = loss_sum / double(r.samples);
   r.accuracy = double(correct) / double(r.samples);
   return r;
+}
+
+TestEvaluation evaluate_test_split(LoadedModel& m, const std::string& data, int64_t batch) {
+  TestEvaluation out;
+  out.data = data.empty() ? m.info.dataset : data;
+  if (out.data.empty()) throw Error("the model does not say what it was trained on", "pass --data NAME_OR_FOLDER");
+  if (is_image_dataset(out.data)) {
+    ImageSplits s = load_image_dataset(out.data, 0.0, 1);
+    out.whole = s.test.size() == 0;
+    out.files = std::move(out.whole ? s.train : s.test);
+    for (int32_t& label : out.files.labels) {
+      const std::string& name = s.class_names[size_t(label)];
+      const auto it = std::find(m.info.labels.begin(), m.info.labels.end(), name);
+      if (it == m.info.labels.end()) {
+        std::string all;
+        for (const std::string& l : m.info.labels) all += (all.empty() ? "" : ", ") + l;
+        throw Error(out.data + ": class '" + name + "' is not one the model knows", "the model's classes: " + all);
+      }
+      label = int32_t(it - m.info.labels.begin());
+    }
+    out.result = evaluate_images(*m.model, out.files, m.info.preprocessing, std::min<int64_t>(batch, 32));
+    return out;
+  }
+  DatasetSplits splits = load_dataset(out.data);
+  out.data = splits.name;
+  if (int64_t(splits.test.class_names.size()) > m.model->n_classes())
+    throw Error(out.data + " has " + std::to_string(splits.test.class_names.size()) + " classes, the model " +
+                std::to_string(m.model->n_classes()));
+  out.test = std::move(splits.test);
+  out.result = evaluate(*m.model, out.test, m.info.preprocessing, batch);
+  return out;
 }
 
 std::vector<float> predict(Model& model, const Tensor& image_u8, const Preprocessing& pre) {

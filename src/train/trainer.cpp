@@ -169,7 +169,7 @@ EpochStats Trainer::run_epoch(const TrainCallbacks& cb, bool& stopped) {
     correct += st.correct;
     seen += int64_t(b->labels.size());
     const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    cb.step(StepStats{e.epoch, config_.epochs, step, e.steps, loss_sum / double(seen), double(correct) / double(seen), secs});
+    cb.step(StepStats{e.epoch, config_.epochs, step, e.steps, loss_sum / double(seen), double(correct) / double(seen), secs, lr});
     if (cb.stop_requested()) {
       stopped = true;
       return e;
