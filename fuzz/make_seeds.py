@@ -419,6 +419,8 @@ seed("image", "regress-jpeg_scan_with_undefined_table",
      jpeg().replace(b"\x10" + bytes([1] + [0] * 15), b"\x11" + bytes([1] + [0] * 15), 1))
 # regress: a BMP whose height is -2^31 (stb_image took its abs())
 seed("image", "regress-bmp_height_int_min", bmp(2, 2)[:22] + struct.pack("<i", -2**31) + bmp(2, 2)[26:])
+# regress: 70 bytes of BMP claiming 2 x 16.7 million top-down rows (stb read zeros past the end, 13 s)
+seed("image", "regress-bmp_rows_past_end", bmp(2, 2)[:22] + struct.pack("<i", -16711681) + bmp(2, 2)[26:])
 seed("image", "gif", b"GIF89a\x01\x00\x01\x00\x00\x00\x00;")
 seed("image", "pic", b"\x53\x80\xf6\x34" + b"\0" * 88 + b"PICT" + b"\0" * 150)
 seed("image", "raw_784", bytes(range(256)) * 3 + bytes(16))

@@ -602,6 +602,23 @@ TEST(Images, BmpSizesMustBeAPicturesSize) {
     EXPECT_NE(e.find(dir / "bad.bmp"), std::string::npos) << e;
     EXPECT_NE(e.find("is not a picture's"), std::string::npos) << value << ": " << e;
   }
+  // Top-down (negative height): a whole one decodes; one claiming more rows than the file holds
+  // is refused (stb read zeros past the end: 70 bytes took 13 s as 2 x 16.7 million pixels).
+  auto with_height = [&](int32_t h) {
+    std::string s = bmp;
+    for (int k = 0; k < 4; ++k) s[size_t(22 + k)] = char(uint32_t(h) >> (8 * k));
+    return s;
+  };
+  std::ofstream(dir / "top_down.bmp", std::ios::binary) << with_height(-4);
+  EXPECT_EQ(decode_image(dir / "top_down.bmp", 1).pixels, grey);
+  std::ofstream(dir / "tall.bmp", std::ios::binary) << with_height(-16711681);
+  const std::string e = error_of([&] { decode_image(dir / "tall.bmp", 1); });
+  EXPECT_NE(e.find("past the end of the file"), std::string::npos) << e;
+  // The pixel limit counts a top-down image's rows too (stb reports its height negative).
+  ::setenv("DLTRAIN_MAX_IMAGE_PIXELS", "15", 1);
+  EXPECT_NE(error_of([&] { decode_image(dir / "top_down.bmp", 1); }).find("4x4 = 16 pixels, above the limit of 15"),
+            std::string::npos);
+  ::unsetenv("DLTRAIN_MAX_IMAGE_PIXELS");
 }
 
 // stb_image allocates its decoder without clearing it, so a scan that names a Huffman table no DHT

@@ -115,6 +115,8 @@ Image decode_image_unnamed(const std::string& path, int64_t channels) {
   if (!stb::info(data, int(bytes.size()), iw, ih, ic))
     throw Error(path + ": not a readable image (" + format + " header: " + stb::failure_reason() + ")",
                 "give a PNG, JPEG or BMP file");
+  // stb gives a top-down BMP's height as stored, negative: the size is its magnitude.
+  iw = std::abs(iw), ih = std::abs(ih);
   if (int64_t(iw) * ih > max_image_pixels())
     throw Error(path + ": the " + format + " header says " + std::to_string(iw) + "x" + std::to_string(ih) + " = " +
                     std::to_string(int64_t(iw) * ih) + " pixels, above the limit of " +
