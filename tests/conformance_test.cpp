@@ -6,8 +6,10 @@
 // there. Tolerances (relative, |a-b| <= tol * max(1,|b|)) are stated per kernel below.
 #include <gtest/gtest.h>
 
+#include <array>
 #include <cmath>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "backend/backend.hpp"
@@ -148,9 +150,10 @@ TEST_P(Conformance, ConvDepthwiseChain) {
 }
 
 TEST_P(Conformance, ConvPool) {
-  for (const auto& [p, pool, act] : {std::tuple{Geometry{2, 8, 8, 1, 5, 3, 3, 1, Padding::same}, int64_t(2), Act::relu},
-                                     std::tuple{Geometry{3, 11, 9, 2, 4, 3, 3, 1, Padding::valid}, int64_t(3), Act::none},
-                                     std::tuple{Geometry{1, 12, 12, 3, 6, 5, 5, 1, Padding::same}, int64_t(2), Act::relu6}}) {
+  using Case = std::tuple<Geometry, int64_t, Act>;  // conv geometry, pool window, activation
+  for (const auto& [p, pool, act] : {Case{{2, 8, 8, 1, 5, 3, 3, 1, Padding::same}, 2, Act::relu},
+                                     Case{{3, 11, 9, 2, 4, 3, 3, 1, Padding::valid}, 3, Act::none},
+                                     Case{{1, 12, 12, 3, 6, 5, 5, 1, Padding::same}, 2, Act::relu6}}) {
     const Window g = Window::make({p.n, p.h, p.w, p.c}, p.kh, p.kw, p.stride, p.stride, p.pad, p.k);
     const Shape pooled{p.n, g.oh / pool, g.ow / pool, p.k};
     Tensor x = random_tensor({p.n, p.h, p.w, p.c}, 1), w = random_tensor({p.kh, p.kw, p.c, p.k}, 2, -2, 2);
@@ -181,8 +184,11 @@ TEST_P(Conformance, ConvPool) {
 
 // ---- pools -------------------------------------------------------------------------------------
 TEST_P(Conformance, Pools) {
-  for (const Geometry& p : {Geometry{2, 7, 9, 3, 3, 2, 2, 2, Padding::valid}, Geometry{1, 7, 7, 5, 5, 3, 3, 2, Padding::same},
-                            Geometry{3, 6, 5, 2, 2, 3, 3, 1, Padding::same}, Geometry{1, 7, 7, 4, 4, 7, 7, 1, Padding::valid}}) {
+  // Non-overlapping, overlapping with SAME padding, stride 1, and one window over the whole map.
+  for (const Geometry& p : {Geometry{2, 7, 9, 3, 3, 2, 2, 2, Padding::valid},
+                            Geometry{1, 7, 7, 5, 5, 3, 3, 2, Padding::same},
+                            Geometry{3, 6, 5, 2, 2, 3, 3, 1, Padding::same},
+                            Geometry{1, 7, 7, 4, 4, 7, 7, 1, Padding::valid}}) {
     const Window g = Window::make({p.n, p.h, p.w, p.c}, p.kh, p.kw, p.stride, p.stride, p.pad, p.c);
     Tensor x = random_tensor({p.n, p.h, p.w, p.c}, 1), dy = random_tensor({g.n, g.oh, g.ow, g.c}, 2);
     Tensor dx_ = up(x), ddy = up(dy);

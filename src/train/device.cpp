@@ -22,7 +22,8 @@ Device resolve_device(std::string_view request) {
   const std::string flag = "--device " + std::string(request) + ": ";
   if (!cuda_backend())
     throw Error(flag + "this dltrain was built without the CUDA backend",
-                "train on the CPU (--device cpu), or rebuild with the CUDA toolkit; `dltrain doctor` says what it found");
+                "train on the CPU (--device cpu), or rebuild with the CUDA toolkit; "
+                "`dltrain doctor` says what it found");
   try {
     device_memory::require(d);
   } catch (const Error& e) {

@@ -18,7 +18,9 @@ namespace dltrain::cuda {
 
 constexpr int threads = 256;
 // Blocks for n elements with a grid-stride loop (capped; the loop covers the rest).
-inline int blocks(int64_t n) { return int(std::max<int64_t>(1, std::min<int64_t>((n + threads - 1) / threads, 1 << 16))); }
+inline int blocks(int64_t n) {
+  return int(std::max<int64_t>(1, std::min<int64_t>((n + threads - 1) / threads, 1 << 16)));
+}
 
 // Throws a dltrain::Error for a failed launch or CUDA call, naming the kernel.
 void check(cudaError_t e, const char* what);

@@ -21,7 +21,8 @@ __global__ void maxpool_forward_kernel(const float* x, float* y, Window g) {
     for (int64_t ky = 0; ky < g.kh; ++ky)
       for (int64_t kx = 0; kx < g.kw; ++kx) {
         const int64_t iy = p.y * g.sh + ky - g.pad_top, ix = p.x * g.sw + kx - g.pad_left;
-        if (iy >= 0 && iy < g.h && ix >= 0 && ix < g.w) best = fmaxf(best, x[((p.n * g.h + iy) * g.w + ix) * g.c + p.c]);
+        if (iy >= 0 && iy < g.h && ix >= 0 && ix < g.w)
+          best = fmaxf(best, x[((p.n * g.h + iy) * g.w + ix) * g.c + p.c]);
       }
     y[o] = best;
   }
