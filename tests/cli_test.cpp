@@ -121,6 +121,25 @@ TEST(Cli, TrainErrorsAreClear) {
   EXPECT_HAS(not_a_run.err, "no checkpoint.safetensors");
 }
 
+// --device: a GPU that cannot be used is an error with doctor's hint (exit 1, as other errors), on
+// this machine for any of its reasons (no CUDA build, no driver, or training not on GPUs yet).
+TEST(Cli, DeviceErrorsAreClear) {
+  TempDir cache;
+  for (const char* cmd : {"train", "eval", "predict"}) {
+    std::vector<std::string> args{cmd};
+    if (std::string(cmd) != "train") args.push_back(DLTRAIN_SOURCE_DIR "/README.md");
+    args.insert(args.end(), {"--device", "cuda"});
+    Result r = run(args, {"DLTRAIN_CACHE=" + cache.path()});
+    EXPECT_EQ(r.code, 1) << cmd << "\n" << r.err;
+    EXPECT_HAS(r.err, "--device cuda: ");
+    EXPECT_HAS(r.err, "--device cpu");
+    args.back() = "tpu";
+    Result bad = run(args);
+    EXPECT_EQ(bad.code, 1) << cmd;
+    EXPECT_HAS(bad.err, "unknown device 'tpu'");
+  }
+}
+
 TEST(Cli, TrainResumeEvalPredictStory) {
   DLTRAIN_REQUIRE_FASHION_MNIST();
   TempDir dir;

@@ -33,10 +33,11 @@ TEST(Shapes, NumelOverflowAndHugeTensorsAreErrorsNamingTheShape) {
 }
 
 // A backend that is not built is reported, never silently dropped. The tests below run the CPU
-// table (through ops::, which dispatches through it) against the reference kernels.
+// table (through ops::, which dispatches through it) against the reference kernels;
+// conformance_test runs every table, the CUDA one included, on its own device.
 TEST(OpsConformance, CudaBackendIsReported) {
   if (!cuda_backend())
-    GTEST_SKIP() << "cuda backend: not built into this dltrain (the CUDA training backend is a later issue); "
+    GTEST_SKIP() << "cuda backend: not built into this dltrain (no CUDA toolkit at build time); "
                     "only the cpu backend is checked here";
   EXPECT_EQ(cuda_backend()->device, Device::cuda);
 }

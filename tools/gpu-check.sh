@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
 # One check of everything that needs an NVIDIA GPU, for a GPU machine with nvcc (and possibly
-# without dltrain's other build dependencies). Under 8 minutes:
+# without dltrain's other build dependencies). Under 5 minutes with a bundle (a build there adds
+# its compile time):
 #   1. every example in examples/cuda/ compiled with nvcc for the GPU's architecture and run;
-#   2. if the project builds there: the ctest label `gpu`, `dltrain doctor` (with its smoke test)
-#      and `dltrain cuda run` of each built-in example.
+#   2. if the project builds there (or a bundle from tools/gpu-bundle.sh is here): the gpu tests,
+#      the CUDA backend's conformance (every kernel of kernels.inc on the GPU against the CPU
+#      reference, GPU memory round trips), `dltrain doctor` (with its smoke test), `dltrain cuda
+#      run` of each built-in example, and one short `dltrain train --device cuda` epoch on a small
+#      synthetic IDX dataset (written here: the machine has no network).
 # Prints a one-screen summary; exit status 0 when everything that ran passed.
 set -u
 cd "$(dirname "$0")/.."
@@ -37,7 +41,39 @@ done
 
 # 2. The project: a bundle built elsewhere (tools/gpu-bundle.sh) when one is here, else a build
 #    here when its dependencies are present.
-check_project() {  # $1: dltrain binary, $2: gpu_test binary
+# A tiny IDX dataset (10 classes, 8x8 images; train 512, test 128) for the training check.
+write_tiny_idx() {  # $1: folder
+  mkdir -p "$1" && python3 - "$1" <<'PY'
+import random, struct, sys
+random.seed(1)
+for split, n in (("train", 512), ("t10k", 128)):
+    labels = [random.randrange(10) for _ in range(n)]
+    pixels = bytearray()
+    for l in labels:  # class l: a bright column at x = l (of 8; 8 and 9 are rows), plus noise
+        for y in range(8):
+            for x in range(8):
+                on = (x == l) if l < 8 else (y == l - 8)
+                pixels.append(min(255, (200 if on else 0) + random.randrange(40)))
+    open(f"{sys.argv[1]}/{split}-images-idx3-ubyte", "wb").write(struct.pack(">IIII", 0x803, n, 8, 8) + pixels)
+    open(f"{sys.argv[1]}/{split}-labels-idx1-ubyte", "wb").write(struct.pack(">II", 0x801, n) + bytes(labels))
+PY
+}
+
+check_project() {  # $1: dltrain binary, $2: gpu_test binary, $3: conformance_test binary
+  if "$3" --gtest_filter='gpu/*:GpuMemory.*' > "$work/conformance.log" 2>&1; then
+    note "ok   cuda conformance: $(grep -E '^\[  (PASSED|SKIPPED)' "$work/conformance.log" | tr '\n' ' ' | cut -c1-90)"
+  else
+    fail "cuda conformance: $(grep -E '^\[  FAILED' "$work/conformance.log" | head -4 | tr '\n' ' ' | cut -c1-120) (see $work/conformance.log)"
+  fi
+  if write_tiny_idx "$work/tiny" &&
+     timeout 120 "$1" train --device cuda --data "$work/tiny" --model mlp --epochs 1 --batch 32 \
+       --runs "$work/runs" > "$work/train.log" 2>&1; then
+    note "ok   train --device cuda: $(grep -iE 'accuracy' "$work/train.log" | tail -1 | cut -c1-80)"
+  elif grep -q "do not run on a GPU yet" "$work/train.log"; then
+    note "todo train --device cuda: the Trainer does not run on a GPU yet (refused with a clear error)"
+  else
+    fail "train --device cuda: $(grep -E 'error' "$work/train.log" | head -1 | cut -c1-100) (see $work/train.log)"
+  fi
   if DLTRAIN_TEST_BINARY="$1" "$2" > "$work/gtest.log" 2>&1; then
     note "ok   gpu tests: $(grep -E 'PASSED|SKIPPED' "$work/gtest.log" | tr '\n' ' ' | cut -c1-90)"
   else
@@ -60,10 +96,10 @@ if [ -f .gpu-bundle.tar.xz ]; then
   tar -C "$work" -xJf .gpu-bundle.tar.xz
   export LD_LIBRARY_PATH="$work/bundle/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
   note "using the prebuilt bundle .gpu-bundle.tar.xz"
-  check_project "$work/bundle/dltrain" "$work/bundle/gpu_test"
+  check_project "$work/bundle/dltrain" "$work/bundle/gpu_test" "$work/bundle/conformance_test"
 elif cmake --preset release -DDLTRAIN_BENCH=OFF -DCMAKE_CUDA_ARCHITECTURES="$cc" > "$work/configure.log" 2>&1 &&
    cmake --build build -j"$(nproc)" > "$work/build.log" 2>&1; then
-  check_project build/dltrain build/tests/gpu_test
+  check_project build/dltrain build/tests/gpu_test build/tests/conformance_test
 else
   note "skip project build: dependencies missing here ($(grep -m1 -iE 'could not|not found|error' "$work/configure.log" "$work/build.log" 2>/dev/null | cut -c1-80))"
 fi

@@ -10,6 +10,7 @@
 #include <span>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 
 namespace dltrain {
 
@@ -38,11 +39,27 @@ namespace detail {
                                std::source_location where = std::source_location::current());
 }
 
-enum class DType : uint8_t { f32, u8 };
-enum class Device : uint8_t { cpu, cuda };
+enum class DType : uint8_t { f32, u8, i32 };
+
+// Where a tensor's memory lives: the host, or CUDA GPU `index`. `Device::cpu` and `Device::cuda`
+// (GPU 0) name the common ones; parse_device reads "cpu", "cuda", "cuda:N".
+struct Device {
+  enum class Kind : uint8_t { cpu, cuda };
+  Kind kind = Kind::cpu;
+  int index = 0;
+  static const Device cpu;
+  static const Device cuda;
+  static constexpr Device gpu(int i) { return Device{Kind::cuda, i}; }
+  constexpr bool is_cuda() const { return kind == Kind::cuda; }
+  constexpr bool operator==(const Device&) const = default;
+};
+inline constexpr Device Device::cpu{Device::Kind::cpu, 0};
+inline constexpr Device Device::cuda{Device::Kind::cuda, 0};
+
 size_t dtype_size(DType t);
 const char* dtype_name(DType t);
-const char* device_name(Device d);
+std::string device_name(Device d);  // "cpu", "cuda:0"
+Device parse_device(std::string_view text);  // throws Error with a hint for anything else
 
 // The most elements one tensor may hold: 2^40 (4 TiB of float32). Tensor's constructor checks it,
 // so a size read from a file cannot ask for more; Shape::numel checks its product for overflow.
@@ -71,7 +88,8 @@ class Shape {
   int rank_ = 0;
 };
 
-// Owns one aligned allocation on one device. Move-only: copies are explicit (Tensor::clone).
+// Owns one aligned allocation on one device (host memory from aligned_alloc, GPU memory from the
+// device's caching allocator). Move-only: copies are explicit (Tensor::clone, Tensor::to).
 class Storage {
  public:
   Storage() = default;
@@ -111,14 +129,22 @@ class Tensor {
   const float* f32() const;
   uint8_t* u8();
   const uint8_t* u8() const;
+  int32_t* i32();
+  const int32_t* i32() const;
   std::span<float> values() { return {f32(), static_cast<size_t>(numel())}; }
   std::span<const float> values() const { return {f32(), static_cast<size_t>(numel())}; }
 
-  Tensor clone() const;
-  void copy_from(const Tensor& other);  // same numel and dtype; shape may differ
+  Tensor clone() const;  // on the same device
+  // A copy on `device` (an explicit host <-> GPU transfer; a plain clone when already there).
+  Tensor to(Device device) const;
+  static Tensor from_labels(std::span<const int32_t> labels);  // (N) int32 on the host
+  // Same numel and dtype; shape may differ; the devices may differ (the copy is explicit here).
+  void copy_from(const Tensor& other);
   void fill(float v);
   // Reuses the allocation when the size is unchanged: activations are allocated once per shape.
+  // The tensor stays on its device (the host for an empty tensor); ensure_on names one.
   void ensure(const Shape& shape, DType dtype = DType::f32);
+  void ensure_on(Device device, const Shape& shape, DType dtype = DType::f32);
   // Same elements, new shape (numel must match).
   void reshape(const Shape& shape);
 

@@ -139,6 +139,10 @@ void softmax_backward(const Tensor& y, const Tensor& dy, Tensor& dx);
 // Fused softmax + cross-entropy: logits (N,K), labels in [0,K). Writes dlogits = (p - onehot) / N
 // when dlogits is not null.
 LossStats softmax_cross_entropy(const Tensor& logits, std::span<const int32_t> labels, Tensor* dlogits);
+// The same with the labels as an int32 (N) tensor on the logits' device (a batch's labels already
+// uploaded to the GPU). Host labels are range-checked here; on a GPU a label outside [0,K) makes
+// the loss NaN.
+LossStats softmax_cross_entropy(const Tensor& logits, const Tensor& labels, Tensor* dlogits);
 
 // Optimizer updates, PyTorch's definitions (see optim.hpp).
 void sgd_update(Tensor& w, const Tensor& g, Tensor& velocity, float lr, float momentum, float weight_decay,

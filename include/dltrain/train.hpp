@@ -14,6 +14,13 @@
 
 namespace dltrain {
 
+// --device: "auto" (a GPU when this dltrain has the CUDA backend, the Trainer can run there and
+// doctor's smoke test passes on GPU 0; else the CPU), "cpu", "cuda" or "cuda:N". A named GPU that
+// cannot be used (no CUDA build, no driver, no such GPU) is an Error with doctor's hint.
+Device resolve_device(std::string_view request);
+// Whether the Trainer, evaluate and predict can run on a GPU (false: only the kernels exist yet).
+bool trainer_runs_on_gpu();
+
 struct TrainConfig {
   std::string model = "cnn";                       // preset name or text format
   std::string data = "fashion-mnist";              // catalog name or IDX folder

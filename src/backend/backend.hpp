@@ -9,7 +9,7 @@ namespace dltrain {
 
 struct Backend {
   const char* name;  // "cpu", "cpu-reference", "cuda"
-  Device device;     // where the pointers it takes must point
+  Device device;     // the kind of device its pointers must point to (cuda: any GPU, the current one)
 #define DLT_KERNEL(ret, name, params) ret(*name) params;
 #include "kernels.inc"
 #undef DLT_KERNEL
@@ -20,7 +20,7 @@ const Backend& reference_backend();  // the oracle: plain loops over CPU memory
 const Backend* cuda_backend();       // nullptr when this dltrain has no CUDA backend
 // The backend whose kernels run on `device`, or nullptr when none is built.
 inline const Backend* backend_for(Device device) {
-  return device == Device::cpu ? &cpu_backend() : cuda_backend();
+  return device.is_cuda() ? cuda_backend() : &cpu_backend();
 }
 
 }  // namespace dltrain

@@ -3,6 +3,7 @@
 // also without a GPU (training then uses the CPU).
 #include <cstdio>
 #include <memory>
+#include <string>
 
 #include "commands.hpp"
 #include "dltrain/core.hpp"
@@ -40,7 +41,10 @@ void print_report(const SystemReport& r) {
     std::printf("GPU %d    %s, compute capability %d.%d (%s), %.1f GiB, %d SMs\n", g.index, g.name.c_str(), g.cc_major,
                 g.cc_minor, g.arch().c_str(), double(g.memory_bytes) / double(1ull << 30), g.sm_count);
   std::printf("Smoke    %s%s\n", r.smoke.ran ? (r.smoke.passed ? "passed: " : "FAILED: ") : "", r.smoke.detail.c_str());
-  std::printf("Training %s\n", c.gpus.empty() ? "on the CPU" : "on the CPU (the CUDA training backend is not built yet)");
+  const std::string why = !c.runtime_version ? "this dltrain was built without CUDA"
+                                              : "the CUDA kernels are built (ctest -L gpu checks them), but the "
+                                                "Trainer does not run on a GPU yet";
+  std::printf("Training %s\n", c.gpus.empty() ? "on the CPU" : ("on the CPU (" + why + ")").c_str());
   for (const Problem& p : r.problems) std::printf("\nProblem: %s\n  hint: %s\n", p.problem.c_str(), p.hint.c_str());
 }
 

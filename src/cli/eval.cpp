@@ -12,7 +12,7 @@ namespace dltrain::cli {
 namespace {
 
 struct EvalArgs {
-  std::string model_path, data;
+  std::string model_path, data, device = "auto";
   int64_t batch = 500;
   int threads = 0;
 };
@@ -39,6 +39,7 @@ void print_confusion(const EvalResult& r, const std::vector<std::string>& labels
 
 void run(const EvalArgs& a) {
   ops::cpu_kernel_level();  // a DLTRAIN_CPU_ISA that cannot be followed is an error before any work
+  resolve_device(a.device);
   set_num_threads(a.threads);
   LoadedModel m = load_model(a.model_path);
   if (a.data.empty() && m.info.dataset.empty())
@@ -62,6 +63,8 @@ void add_eval(CLI::App& app) {
                   "(default: the one the model was trained on)");
   cmd->add_option("--batch,-b", a->batch, "batch size")->capture_default_str()->check(CLI::PositiveNumber);
   cmd->add_option("--threads,-j", a->threads, "threads (0: all cores)")->check(CLI::NonNegativeNumber);
+  cmd->add_option("--device", a->device, "where to run: auto (a GPU when this dltrain can run there and doctor's smoke test passes, else the "
+                  "CPU), cpu, cuda, cuda:N")->capture_default_str();
   cmd->callback([a] { run(*a); });
 }
 

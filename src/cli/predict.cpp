@@ -15,13 +15,14 @@ namespace {
 
 struct PredictArgs {
   std::vector<std::string> files;
-  std::string backbone, labels;
+  std::string backbone, labels, device = "auto";
   int64_t top = 3;
   bool invert = false;
 };
 
 void run(const PredictArgs& a) {
   ops::cpu_kernel_level();  // a DLTRAIN_CPU_ISA that cannot be followed is an error before any work
+  resolve_device(a.device);
   LoadedModel m;
   std::vector<std::string> images = a.files;
   std::string model_path = a.backbone;
@@ -78,6 +79,8 @@ void add_predict(CLI::App& app) {
                   "into the model, if any")
       ->check(CLI::ExistingFile);
   cmd->add_option("--top,-k", a->top, "how many classes to list")->capture_default_str()->check(CLI::PositiveNumber);
+  cmd->add_option("--device", a->device, "where to run: auto (a GPU when this dltrain can run there and doctor's smoke test passes, else the "
+                  "CPU), cpu, cuda, cuda:N")->capture_default_str();
   cmd->add_flag("--invert", a->invert, "invert pixel values first (dark digits on a light background, unlike MNIST)");
   cmd->callback([a] { run(*a); });
 }

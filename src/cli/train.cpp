@@ -27,7 +27,7 @@ extern "C" void on_sigint(int) {
 
 struct TrainArgs {
   TrainConfig config;
-  std::string resume, run_dir, runs_root = "runs";
+  std::string resume, run_dir, runs_root = "runs", device = "auto";
   bool quiet = false, report = true, tensorboard = false;
   int64_t tensorboard_every = 50;
 };
@@ -50,6 +50,7 @@ FeatureProgress feature_progress(bool terminal, bool quiet) {
 
 void run(const TrainArgs& a, const CLI::App& cmd) {
   ops::cpu_kernel_level();  // a DLTRAIN_CPU_ISA that cannot be followed is an error before any work
+  resolve_device(a.device);  // an unusable GPU is an error before any work (only the CPU trains yet)
   std::unique_ptr<Trainer> trainer;
   const bool terminal = ::isatty(STDOUT_FILENO);
   if (!a.resume.empty()) {
@@ -200,6 +201,8 @@ void add_train(CLI::App& app) {
       ->capture_default_str()->check(CLI::PositiveNumber);
   cmd->add_flag("--no-report", [a](int64_t) { a->report = false; },
                 "do not write the run's report (report.html, curves, confusion matrix) at the end");
+  cmd->add_option("--device", a->device, "where to run: auto (a GPU when this dltrain can run there and doctor's smoke test passes, else the "
+                  "CPU), cpu, cuda, cuda:N")->capture_default_str();
   cmd->callback([a, cmd] { run(*a, *cmd); });
 }
 

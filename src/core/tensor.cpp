@@ -1,32 +1,65 @@
-// Storage (aligned, move-only) and Tensor.
+// Storage (aligned host memory or a device block, move-only), Device names and Tensor.
+#include <charconv>
 #include <cstdlib>
 #include <cstring>
 #include <utility>
+#include <vector>
 
+#include "device_memory.hpp"
 #include "dltrain/core.hpp"
 
 namespace dltrain {
 
-size_t dtype_size(DType t) { return t == DType::f32 ? 4 : 1; }
-const char* dtype_name(DType t) { return t == DType::f32 ? "float32" : "uint8"; }
-const char* device_name(Device d) { return d == Device::cpu ? "cpu" : "cuda"; }
+size_t dtype_size(DType t) { return t == DType::u8 ? 1 : 4; }
+const char* dtype_name(DType t) { return t == DType::f32 ? "float32" : t == DType::u8 ? "uint8" : "int32"; }
+std::string device_name(Device d) { return d.is_cuda() ? "cuda:" + std::to_string(d.index) : "cpu"; }
+
+Device parse_device(std::string_view text) {
+  if (text == "cpu") return Device::cpu;
+  if (text == "cuda") return Device::cuda;
+  int index = -1;
+  if (text.starts_with("cuda:")) {
+    const char *b = text.data() + 5, *e = text.data() + text.size();
+    auto [end, ec] = std::from_chars(b, e, index);
+    if (ec != std::errc() || end != e || b == e) index = -1;
+  }
+  if (index < 0)
+    throw Error("unknown device '" + std::string(text) + "'", "use cpu, cuda or cuda:N (N counts GPUs from 0)");
+  return Device::gpu(index);
+}
+
+namespace {
+// Host copies stay memcpy; anything touching a GPU goes through the device's runtime.
+void copy_bytes(void* dst, Device to, const void* src, Device from, size_t bytes) {
+  if (!to.is_cuda() && !from.is_cuda()) std::memcpy(dst, src, bytes);
+  else device_memory::copy(dst, to, src, from, bytes);
+}
+
+void free_storage(void* p, Device d) noexcept {
+  if (!p) return;
+  if (d.is_cuda()) device_memory::release(d, p);
+  else std::free(p);
+}
+}  // namespace
 
 Storage::Storage(size_t bytes, Device device) : bytes_(bytes), device_(device) {
-  DLT_CHECK(device == Device::cpu, "CUDA storage is not built into this dltrain",
-            "train on the CPU (the default)");
+  if (device.is_cuda()) {
+    data_ = device_memory::allocate(device, bytes);
+    return;
+  }
   size_t rounded = (bytes + 63) / 64 * 64;
   data_ = std::aligned_alloc(64, rounded ? rounded : 64);
   if (!data_) throw Error("out of memory allocating " + std::to_string(bytes) + " bytes");
 }
 
-Storage::~Storage() { std::free(data_); }
+Storage::~Storage() { free_storage(data_, device_); }
 
 Storage::Storage(Storage&& o) noexcept
     : data_(std::exchange(o.data_, nullptr)), bytes_(std::exchange(o.bytes_, 0)), device_(o.device_) {}
 
 Storage& Storage::operator=(Storage&& o) noexcept {
   if (this != &o) {
-    std::free(data_);
+    free_storage(data_, device_);
     data_ = std::exchange(o.data_, nullptr);
     bytes_ = std::exchange(o.bytes_, 0);
     device_ = o.device_;
@@ -54,6 +87,12 @@ Tensor Tensor::zeros(Shape shape, DType dtype) {
   return t;
 }
 
+Tensor Tensor::from_labels(std::span<const int32_t> labels) {
+  Tensor t({static_cast<int64_t>(labels.size())}, DType::i32);
+  if (!labels.empty()) std::memcpy(t.i32(), labels.data(), labels.size_bytes());
+  return t;
+}
+
 Tensor Tensor::from(Shape shape, std::span<const float> values) {
   DLT_CHECK(static_cast<int64_t>(values.size()) == shape.numel(), "value count does not match shape " + shape.str());
   Tensor t(shape);
@@ -77,27 +116,45 @@ const uint8_t* Tensor::u8() const {
   DLT_CHECK(dtype_ == DType::u8, "tensor is float32, expected uint8");
   return static_cast<const uint8_t*>(storage_.data());
 }
+int32_t* Tensor::i32() {
+  DLT_CHECK(dtype_ == DType::i32, std::string("tensor is ") + dtype_name(dtype_) + ", expected int32");
+  return static_cast<int32_t*>(storage_.data());
+}
+const int32_t* Tensor::i32() const {
+  DLT_CHECK(dtype_ == DType::i32, std::string("tensor is ") + dtype_name(dtype_) + ", expected int32");
+  return static_cast<const int32_t*>(storage_.data());
+}
 
-Tensor Tensor::clone() const {
-  Tensor t(shape_, dtype_, device());
-  if (bytes()) std::memcpy(t.storage_.data(), storage_.data(), bytes());
+Tensor Tensor::clone() const { return to(device()); }
+
+Tensor Tensor::to(Device device) const {
+  Tensor t(shape_, dtype_, device);
+  if (bytes()) copy_bytes(t.storage_.data(), device, storage_.data(), this->device(), bytes());
   return t;
 }
 
 void Tensor::copy_from(const Tensor& other) {
   DLT_CHECK(other.numel() == numel() && other.dtype_ == dtype_,
             "copy between tensors of " + other.shape_.str() + " and " + shape_.str());
-  if (bytes()) std::memcpy(storage_.data(), other.storage_.data(), bytes());
+  if (bytes()) copy_bytes(storage_.data(), device(), other.storage_.data(), other.device(), bytes());
 }
 
 void Tensor::fill(float v) {
+  if (device().is_cuda()) {  // filled on the host, then copied: fills are rare (initialisation)
+    Tensor host(shape_, dtype_);
+    host.fill(v);
+    copy_from(host);
+    return;
+  }
   float* p = f32();
   for (int64_t i = 0, n = numel(); i < n; ++i) p[i] = v;
 }
 
-void Tensor::ensure(const Shape& shape, DType dtype) {
+void Tensor::ensure(const Shape& shape, DType dtype) { ensure_on(device(), shape, dtype); }
+
+void Tensor::ensure_on(Device device, const Shape& shape, DType dtype) {
   size_t need = static_cast<size_t>(shape.numel()) * dtype_size(dtype);
-  if (empty() || storage_.bytes() != need) storage_ = Storage(need, Device::cpu);
+  if (empty() || storage_.bytes() != need || storage_.device() != device) storage_ = Storage(need, device);
   shape_ = shape;
   dtype_ = dtype;
 }

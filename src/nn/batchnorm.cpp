@@ -40,7 +40,7 @@ class BatchNorm final : public Layer {
   }
   void backward_impl(std::span<const Tensor* const> xs, const Tensor&, const Tensor& dy,
                      std::span<Tensor* const> dxs) override {
-    dx_scratch_.ensure(xs[0]->shape());
+    dx_scratch_.ensure_on(xs[0]->device(), xs[0]->shape());
     ops::batchnorm_backward(*xs[0], param(0).value, mean_, invstd_, dy, dxs[0] ? *dxs[0] : dx_scratch_,
                             param(0).grad, param(1).grad);
   }

@@ -69,7 +69,7 @@ class Conv2DMaxPool final : public Layer {
     return {g.oh / pool_, g.ow / pool_, g.k};
   }
   void forward_impl(std::span<const Tensor* const> xs, const Context&, Tensor& y) override {
-    argmax_.ensure(y.shape(), DType::u8);
+    argmax_.ensure_on(y.device(), y.shape(), DType::u8);
     ops::conv2d_pool_forward(*xs[0], kernel_.value, bias_.value, act_, pool_, y, argmax_, window(xs[0]->shape()));
   }
   void backward_impl(std::span<const Tensor* const> xs, const Tensor&, const Tensor& dy,
@@ -138,10 +138,10 @@ class ConvDepthwise final : public Layer {
       ops::conv_depthwise_forward(*xs[0], chain, y, g);
       return;
     }
-    mid_.ensure({g.n, g.h, g.w, g.c});
+    mid_.ensure_on(xs[0]->device(), {g.n, g.h, g.w, g.c});
     ops::conv2d_forward(*xs[0], expand_.w->value, expand_.b->value, mid_, first(xs[0]->shape()), expand_.act);
     Tensor& dw = project_.w ? dw_ : y;
-    dw.ensure({g.n, g.oh, g.ow, g.c});
+    dw.ensure_on(xs[0]->device(), {g.n, g.oh, g.ow, g.c});
     ops::depthwise_forward(mid_, depthwise_.w->value, depthwise_.b->value, dw, g, d_.act);
     if (project_.w)
       ops::conv2d_forward(dw_, project_.w->value, project_.b->value, y, pointwise(dw_.shape(), y.shape()[3]),
@@ -154,13 +154,13 @@ class ConvDepthwise final : public Layer {
     const Tensor* d = &dy;  // with a residual, dy reaches the projection as it is (its act is none)
     if (project_.w) {
       const Tensor& dz3 = detail::through_activation(project_.act, y, dy, dz3_);
-      ddw_.ensure(dw_.shape());
+      ddw_.ensure_on(dw_.device(), dw_.shape());
       ops::conv2d_backward(dw_, project_.w->value, dz3, &ddw_, project_.w->grad, project_.b->grad,
                            pointwise(dw_.shape(), y.shape()[3]));
       d = &ddw_;
     }
     const Tensor& dz2 = detail::through_activation(d_.act, project_.w ? dw_ : y, *d, dz2_);
-    dmid_.ensure(mid_.shape());
+    dmid_.ensure_on(mid_.device(), mid_.shape());
     ops::depthwise_backward(mid_, depthwise_.w->value, dz2, &dmid_, depthwise_.w->grad, depthwise_.b->grad, g);
     const Tensor& dz1 = detail::through_activation(expand_.act, mid_, dmid_, dz1_);
     ops::conv2d_backward(*xs[0], expand_.w->value, dz1, dxs[0], expand_.w->grad, expand_.b->grad,

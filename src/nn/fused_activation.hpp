@@ -20,7 +20,7 @@ inline std::string init_suffix(Init init) {
 // written into `scratch`.
 inline const Tensor& through_activation(Act act, const Tensor& y, const Tensor& dy, Tensor& scratch) {
   if (act == Act::none) return dy;
-  scratch.ensure(y.shape());
+  scratch.ensure_on(y.device(), y.shape());
   ops::activation_backward(act, y, dy, scratch);
   return scratch;
 }

@@ -22,7 +22,7 @@ const Tensor& Layer::forward(std::span<const Tensor* const> xs, const Context& c
               name_ + " (" + type() + ") expects input " + in_shapes_[i].with_batch(n).str() + ", got " +
                   xs[i]->shape().str());
   xs_.assign(xs.begin(), xs.end());
-  y_.ensure(out_shape_.with_batch(n));
+  y_.ensure_on(xs[0]->device(), out_shape_.with_batch(n));  // activations live where the input does
   forward_impl(xs, ctx, y_);
   return y_;
 }
@@ -33,7 +33,7 @@ void Layer::backward(const Tensor& dy, std::span<Tensor* const> dxs) {
                                           y_.shape().str());
   DLT_CHECK(dxs.size() == xs_.size(), name_ + ": wrong number of input gradients");
   for (size_t i = 0; i < dxs.size(); ++i)
-    if (dxs[i]) dxs[i]->ensure(xs_[i]->shape());
+    if (dxs[i]) dxs[i]->ensure_on(xs_[i]->device(), xs_[i]->shape());
   backward_impl(xs_, y_, dy, dxs);
 }
 

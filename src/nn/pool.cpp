@@ -67,7 +67,7 @@ class GlobalAvgPool final : public Layer {
   void backward_impl(std::span<const Tensor* const> xs, const Tensor&, const Tensor& dy,
                      std::span<Tensor* const> dxs) override {
     if (!dxs[0]) return;
-    dy4_.ensure({dy.shape()[0], 1, 1, dy.shape()[1]});
+    dy4_.ensure_on(dy.device(), {dy.shape()[0], 1, 1, dy.shape()[1]});
     dy4_.copy_from(dy);
     ops::avgpool_backward(dy4_, *dxs[0], window(*xs[0]));
   }

@@ -8,22 +8,23 @@
 
 namespace dltrain::ops::detail {
 
-// Every tensor must be non-empty float32 on the backend's device.
+// Every tensor must be non-empty float32 on `device` (one GPU of a backend serves all of its kind).
 template <class... T>
-void require_on(const Backend& be, const char* op, const T&... t) {
-  const bool ok = ((t.device() == be.device && t.dtype() == DType::f32 && !t.empty()) && ...);
-  DLT_CHECK(ok, std::string(op) + ": expected non-empty float32 tensors, all on the " + device_name(be.device),
+void require_on(Device device, const char* op, const T&... t) {
+  const bool ok = ((t.device() == device && t.dtype() == DType::f32 && !t.empty()) && ...);
+  DLT_CHECK(ok, std::string(op) + ": expected non-empty float32 tensors, all on " + device_name(device),
             "copy tensors to one device first (Tensor::to is explicit; nothing moves implicitly)");
 }
 
 // The one dispatch point: the backend of the first tensor's device, after checking that every
-// tensor is non-empty float32 on that device.
+// tensor is non-empty float32 on that device. (GPU kernels run on the current CUDA device, which
+// the Trainer selects once: one GPU per process for now.)
 template <class... T>
 const Backend& backend(const char* op, const Tensor& first, const T&... rest) {
   const Backend* be = backend_for(first.device());
   DLT_CHECK(be, std::string(op) + ": this dltrain has no " + device_name(first.device()) + " backend",
             "`dltrain doctor` says which devices this build can train on");
-  require_on(*be, op, first, rest...);
+  require_on(first.device(), op, first, rest...);
   return *be;
 }
 

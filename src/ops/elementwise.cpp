@@ -108,7 +108,25 @@ LossStats softmax_cross_entropy(const Tensor& logits, std::span<const int32_t> l
                                       " classes",
               "the dataset has more classes than the model's last layer");
   if (dlogits) require_shape("softmax_cross_entropy", "dlogits", *dlogits, logits.shape());
+  if (logits.device().is_cuda())  // the kernels read labels where the logits are
+    return softmax_cross_entropy(logits, Tensor::from_labels(labels).to(logits.device()), dlogits);
   return be.softmax_cross_entropy(logits.f32(), labels.data(), dlogits ? dlogits->f32() : nullptr, rows, cols);
+}
+
+LossStats softmax_cross_entropy(const Tensor& logits, const Tensor& labels, Tensor* dlogits) {
+  if (!labels.device().is_cuda() && labels.dtype() == DType::i32)
+    return softmax_cross_entropy(logits, std::span<const int32_t>(labels.i32(), size_t(labels.numel())), dlogits);
+  const Backend& be = backend("softmax_cross_entropy", logits);
+  DLT_CHECK(logits.shape().rank() == 2, "cross-entropy takes logits (N,K), got " + logits.shape().str());
+  const int64_t rows = logits.shape()[0], cols = logits.shape()[1];
+  DLT_CHECK(labels.dtype() == DType::i32 && labels.numel() == rows && labels.device() == logits.device(),
+            "cross-entropy: labels must be " + std::to_string(rows) + " int32 values on " +
+                device_name(logits.device()));
+  if (dlogits) {
+    require_on(logits.device(), "softmax_cross_entropy", *dlogits);
+    require_shape("softmax_cross_entropy", "dlogits", *dlogits, logits.shape());
+  }
+  return be.softmax_cross_entropy(logits.f32(), labels.i32(), dlogits ? dlogits->f32() : nullptr, rows, cols);
 }
 
 void sgd_update(Tensor& w, const Tensor& g, Tensor& velocity, float lr, float momentum, float weight_decay,
@@ -117,7 +135,7 @@ void sgd_update(Tensor& w, const Tensor& g, Tensor& velocity, float lr, float mo
   require_same_numel("sgd_update", w, g);
   float* v = nullptr;
   if (momentum != 0) {
-    require_on(be, "sgd_update", velocity);
+    require_on(w.device(), "sgd_update", velocity);
     require_same_numel("sgd_update", w, velocity);
     v = velocity.f32();
   }

@@ -82,7 +82,7 @@ void conv_depthwise_forward(const Tensor& x, const ConvDepthwiseChain& p, Tensor
   require_shape(op, "b2", *p.b2, {g.c});
   int64_t k = g.c;
   if (p.w3) {
-    require_on(be, op, *p.w3, *p.b3);
+    require_on(x.device(), op, *p.w3, *p.b3);
     DLT_CHECK(p.w3->shape().rank() == 4, std::string(op) + ": w3 must be (1, 1, E, K)");
     k = p.w3->shape()[3];
     require_shape(op, "w3", *p.w3, {1, 1, g.c, k});
@@ -130,7 +130,8 @@ void check_conv_pool(const char* op, const Tensor& x, const Tensor& w, int64_t p
   require_shape(op, "w", w, {g.kh, g.kw, g.c, g.k});
   const Shape pooled{g.n, g.oh / pool, g.ow / pool, g.k};
   require_shape(op, "y", y, pooled);
-  DLT_CHECK(argmax.dtype() == DType::u8 && argmax.shape() == pooled, std::string(op) + ": argmax must be uint8 " + pooled.str());
+  DLT_CHECK(argmax.dtype() == DType::u8 && argmax.shape() == pooled && argmax.device() == x.device(),
+            std::string(op) + ": argmax must be uint8 " + pooled.str() + " on " + device_name(x.device()));
 }
 }  // namespace
 

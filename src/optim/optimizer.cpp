@@ -44,7 +44,11 @@ Optimizer::Optimizer(std::vector<Param*> params, float lr, std::string spec, siz
   for (Param* p : params_) {
     index_.emplace(p, index_.size());
     std::vector<Tensor> s;
-    for (size_t i = 0; i < n_slots; ++i) s.push_back(Tensor::zeros(p->value.shape()));
+    for (size_t i = 0; i < n_slots; ++i) {  // the state lives where the parameter does
+      Tensor t(p->value.shape(), DType::f32, p->value.device());
+      t.fill(0.0f);
+      s.push_back(std::move(t));
+    }
     slots_.push_back(std::move(s));
   }
 }

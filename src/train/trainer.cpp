@@ -152,7 +152,7 @@ EpochStats Trainer::run_epoch(const TrainCallbacks& cb, bool& stopped) {
     lr = schedule_.lr(optimizer_->base_lr(), global_step_, e.steps, config_.epochs);
     const Context ctx{Mode::train, config_.seed, uint64_t(global_step_)};
     const Tensor& logits = model_->forward(b->x, ctx, Output::logits);
-    dlogits_.ensure(logits.shape());
+    dlogits_.ensure_on(logits.device(), logits.shape());
     const LossStats st = ops::softmax_cross_entropy(logits, b->labels, &dlogits_);
     if (!std::isfinite(st.loss_sum))
       throw Error("training diverged: the loss is " + std::to_string(st.loss_sum) + " at epoch " +

@@ -1,4 +1,4 @@
-// Built until a CUDA training backend exists (CMake chooses this file): no table for Device::cuda,
+// Built when CMake finds no CUDA toolkit (instead of table.cu): no table for Device::cuda,
 // so ops on CUDA tensors are refused with a hint, and the conformance tests report it as skipped.
 #include "../backend.hpp"
 

@@ -1,0 +1,38 @@
+// --device: which device train/eval/predict run on, and the errors for one that cannot be used.
+#include <string>
+
+#include "../backend/backend.hpp"
+#include "core/device_memory.hpp"
+#include "dltrain/system.hpp"
+#include "dltrain/train.hpp"
+
+namespace dltrain {
+
+bool trainer_runs_on_gpu() { return false; }
+
+Device resolve_device(std::string_view request) {
+  if (request == "auto") {
+    // A GPU only when everything needed is there; any doubt means the CPU, silently.
+    if (!cuda_backend() || !trainer_runs_on_gpu() || device_memory::gpu_count() == 0) return Device::cpu;
+    const SmokeResult smoke = cuda_smoke_test(1 << 20);
+    return smoke.passed ? Device::cuda : Device::cpu;
+  }
+  const Device d = parse_device(request);
+  if (!d.is_cuda()) return d;
+  const std::string flag = "--device " + std::string(request) + ": ";
+  if (!cuda_backend())
+    throw Error(flag + "this dltrain was built without the CUDA backend",
+                "train on the CPU (--device cpu), or rebuild with the CUDA toolkit; "
+                "`dltrain doctor` says what it found");
+  try {
+    device_memory::require(d);
+  } catch (const Error& e) {
+    throw Error(flag + e.what(), e.hint());
+  }
+  if (!trainer_runs_on_gpu())
+    throw Error(flag + "the CUDA kernels are built, but training, evaluation and prediction do not run on a GPU yet",
+                "use --device cpu (or auto); `ctest -L gpu` checks the CUDA kernels against the CPU");
+  return d;
+}
+
+}  // namespace dltrain
