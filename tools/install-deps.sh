@@ -7,6 +7,7 @@ packages=(
   cmake ninja-build g++ pkg-config
   libopenblas-dev libopenblas0-pthread zlib1g-dev libssl-dev nlohmann-json3-dev libcli11-dev libstb-dev libflatbuffers-dev
   libcurl4-openssl-dev libarchive-dev libpugixml-dev
+  protobuf-compiler libprotobuf-dev libonnx-dev
   libgtest-dev libbenchmark-dev
   clang-19 libclang-rt-19-dev libomp-19-dev llvm-19
   fonts-dejavu-core

@@ -16,6 +16,7 @@ void add_doctor(CLI::App& app);
 void add_fetch(CLI::App& app);
 void add_cuda(CLI::App& app);
 void add_report(CLI::App& app);  // report and show
+void add_export(CLI::App& app);
 
 // Thrown by a command that stopped on the user's request (Ctrl-C); main() exits with 130.
 struct Interrupted {

@@ -39,6 +39,7 @@ int main(int argc, char** argv) {
   dltrain::cli::add_train(app);
   dltrain::cli::add_eval(app);
   dltrain::cli::add_predict(app);
+  dltrain::cli::add_export(app);
   dltrain::cli::add_summary(app);
   dltrain::cli::add_report(app);
   dltrain::cli::add_fetch(app);
