@@ -420,6 +420,20 @@ std::string describe(const std::vector<FileVariant>& accept) {
   return s;
 }
 
+// How a file that matched none of `accept` differs: both digests when one form was expected (a
+// user's --sha256 or --md5), else the file's size and digests and every known form.
+std::string mismatch(const FileDigest& d, const std::vector<FileVariant>& accept) {
+  if (accept.size() == 1) {
+    const FileVariant& v = accept.front();
+    if (v.size >= 0 && v.size != d.size)
+      return "expected " + std::to_string(v.size) + " bytes, got " + std::to_string(d.size);
+    if (!v.sha256.empty() && v.sha256 != d.sha256) return "expected sha256 " + v.sha256 + ", got " + d.sha256;
+    if (!v.md5.empty() && v.md5 != d.md5) return "expected md5 " + v.md5 + ", got " + d.md5;
+  }
+  return "size " + std::to_string(d.size) + ", sha256 " + d.sha256 + ", md5 " + d.md5 + " match no known form (" +
+         describe(accept) + ")";
+}
+
 bool wants_md5(const Target& t) {
   for (const FileVariant& v : t.accept)
     if (!v.md5.empty()) return true;
@@ -436,8 +450,7 @@ FileDigest verify_and_publish(const std::string& partial, const Target& t, const
   if (server_size >= 0 && d.size != server_size)
     problem = "size " + std::to_string(d.size) + ", the server announced " + std::to_string(server_size);
   else if (!t.accept.empty() && !matches(d, t.accept))
-    problem = "size " + std::to_string(d.size) + ", sha256 " + d.sha256 + ", md5 " + d.md5 + " match no known form (" +
-              describe(t.accept) + ")";
+    problem = mismatch(d, t.accept);
   if (!problem.empty()) {
     std::error_code ec;
     fs::remove(partial, ec);
