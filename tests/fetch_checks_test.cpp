@@ -1,6 +1,7 @@
 // What a fetch checks about the bytes a server sends, against tests/servers/http_faults.py on
 // loopback: a user's expected digest (--sha256, --md5, URL#sha256=), for every single-file source
-// and for cached copies. (fetch_test.cpp covers the transfer engine: resume, retries, parts.)
+// and for cached copies; web pages where files were expected. (fetch_test.cpp covers the transfer
+// engine: resume, retries, parts.)
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -11,6 +12,7 @@
 
 #include "dltrain/fetch.hpp"
 #include "dltrain/io.hpp"
+#include "fetch/web_page.hpp"
 #include "helpers.hpp"
 
 namespace fs = std::filesystem;
@@ -66,15 +68,14 @@ class FetchChecks : public ::testing::Test {
     md5_ = digest_file(root_ / "file.bin", true).md5;
   }
   // Nothing of a refused file anywhere in the cache: no blob, no named entry, no partial, no index entry.
-  void expect_nothing_published(const std::string& what) {
+  void expect_nothing_published(const std::string& what, const std::string& name = "file.bin") {
     EXPECT_EQ(files_in(cache_ / "blobs"), 0u) << what;
     EXPECT_EQ(files_in(cache_ / "datasets"), 0u) << what;
     size_t partials = 0;
     if (fs::exists(cache_ / "partial"))
       for (const auto& e : fs::directory_iterator(cache_ / "partial")) partials += e.path().extension() == ".part";
     EXPECT_EQ(partials, 0u) << what;
-    EXPECT_FALSE(fs::exists(cache_ / "index.json") &&
-                 read_file(cache_ / "index.json").find("file.bin") != std::string::npos)
+    EXPECT_FALSE(fs::exists(cache_ / "index.json") && read_file(cache_ / "index.json").find(name) != std::string::npos)
         << what;
   }
 
@@ -203,6 +204,53 @@ TEST_F(FetchChecks, UnusableDigestsAreRefusedBeforeAnyRequest) {
   EXPECT_EQ(split_digest_fragment("https://h/a.bin#page=2").url, "https://h/a.bin#page=2");  // not a digest
   EXPECT_EQ(split_digest_fragment("https://h/a.bin#md5=" + md5_).url, "https://h/a.bin");
   EXPECT_EQ(split_digest_fragment("https://h/a.bin#md5=" + md5_).md5, md5_);
+}
+
+// A login page answered with 200 where a file was expected: its <title> (tags dropped, entities
+// decoded, control characters and URL secrets removed) says what it is.
+TEST_F(FetchChecks, WebPagesAreRefusedUnlessAskedFor) {
+  const std::string page =
+      "<!DOCTYPE html>\n<html><head><meta charset=utf-8>\n<title>\n  Sign in &amp; <b>continue</b> to "
+      "https://idp.example/cb?token=s3cr3t \x1b[31m</title></head><body>" +
+      std::string(5000, 'x') + "</body></html>";
+  write(root_ / "login.bin", page);
+  write(root_ / "page.html", page);
+  const std::string title = "titled \"Sign in & continue to https://idp.example/cb?token=*** [31m\"";
+  // html: the probe shows it (its one byte, then the page's start is asked for); html,norange: the
+  // probe brings the page; htmldata: only the download shows it (a partial that is then deleted).
+  for (const std::string mode : {"html", "html,norange", "htmldata"}) {
+    const std::string e = error_of([&] { fetch(base_ + mode + "/login.bin?key=k3y", o_); });
+    EXPECT_NE(e.find(title), std::string::npos) << mode << ": " << e;
+    EXPECT_NE(e.find("login.bin?key=***: the server answered with a web page (text/html"), std::string::npos) << e;
+    EXPECT_NE(e.find("pass --allow-html if you really want this page"), std::string::npos) << e;
+    EXPECT_EQ(e.find("s3cr3t"), std::string::npos) << e;
+    EXPECT_EQ(e.find("k3y"), std::string::npos) << e;
+    EXPECT_EQ(e.find('\x1b'), std::string::npos) << mode;
+    expect_nothing_published(mode, "login.bin");
+  }
+  FetchOptions allow = o_;
+  allow.allow_html = true;
+  EXPECT_EQ(read_file(fetch(base_ + "html/login.bin", allow).files.at(0).path), page);
+  EXPECT_EQ(read_file(fetch(base_ + "html/page.html", o_).files.at(0).path), page);  // a page by name
+}
+
+TEST(WebPage, TitlesAndTypes) {
+  using fetch_detail::is_html_type;
+  using fetch_detail::page_title;
+  EXPECT_TRUE(is_html_type("text/html"));
+  EXPECT_TRUE(is_html_type(" Text/HTML ; charset=utf-8"));
+  EXPECT_TRUE(is_html_type("application/xhtml+xml"));
+  EXPECT_FALSE(is_html_type("application/octet-stream"));
+  EXPECT_FALSE(is_html_type("text/plain"));
+  EXPECT_FALSE(is_html_type(""));
+  EXPECT_EQ(page_title("<html><TITLE lang=en>Quota exceeded</TITLE>"), "Quota exceeded");
+  EXPECT_EQ(page_title("<titlebar>no</titlebar><title>yes</title>"), "yes");
+  EXPECT_EQ(page_title("<html><body>no title</body>"), "");
+  EXPECT_EQ(page_title("<title>cut off by the 4 KiB"), "cut off by the 4 KiB");
+  const std::string long_title = page_title("<title>" + std::string(300, 'w') + "</title>");
+  EXPECT_EQ(long_title, std::string(100, 'w') + "...");
+  EXPECT_TRUE(fetch_detail::is_html_name("INDEX.HTM"));
+  EXPECT_FALSE(fetch_detail::is_html_name("data.html.gz"));
 }
 
 }  // namespace

@@ -119,6 +119,7 @@ struct FetchOptions {
   // The expected digest of a single-file source (hex; or from the URL's #sha256= / #md5=
   // fragment). A file that differs is deleted, never published; a cached copy must match too.
   std::string sha256, md5;
+  bool allow_html = false;  // keep an HTML answer for a file not named .html/.htm (else refused)
   S3Options s3;
   std::function<void(const FetchProgress&)> progress = [](const FetchProgress&) {};
   std::function<void(const std::string&)> warn = [](const std::string&) {};
@@ -144,6 +145,7 @@ FetchResult fetch(const std::string& uri, const FetchOptions& options);
 struct FileVariant {
   int64_t size = -1;
   std::string sha256, md5;
+  bool allow_html = false;  // keep an HTML answer for a file not named .html/.htm (else refused)
 };
 struct CatalogFile {
   std::string name;

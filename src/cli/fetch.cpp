@@ -120,6 +120,9 @@ void add_fetch(CLI::App& app) {
                   "a file that differs is deleted, not kept")
       ->check(hex_digits(64));
   cmd->add_option("--md5", o.md5, "the file's expected MD5 (or URL#md5=HEX)")->check(hex_digits(32));
+  cmd->add_flag("--allow-html", o.allow_html,
+                "keep a web page (Content-Type text/html) where a file was expected; refused by default "
+                "unless the name ends in .html/.htm");
   cmd->add_option("--name", o.name, "keep the files under this name (then: dltrain train --data NAME)");
   cmd->add_option("--output,-o", o.output, "also place the files in this folder");
   cmd->add_option("--endpoint", o.s3.endpoint, "S3-compatible endpoint URL (IBM COS, MinIO, ...)");

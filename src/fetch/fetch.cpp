@@ -21,6 +21,7 @@
 #include "http.hpp"
 #include "s3.hpp"
 #include "transfer.hpp"
+#include "web_page.hpp"
 
 namespace fs = std::filesystem;
 
@@ -225,6 +226,7 @@ std::vector<Fetched> fetch_catalog_entry(const FetchCatalogEntry& e, const Fetch
       t.url = mirror + f.name;
       t.label = f.name + " (" + redact_url(mirror) + ")";
       t.accept = f.variants;
+      t.web_page_ok = o.allow_html;
       meter.begin_file(t.label, f.variants.front().size);
       try {
         const FileDigest d = mirror.rfind("file://", 0) == 0 ? import_local(t.url.substr(7), t, cache, meter)
@@ -264,6 +266,7 @@ std::vector<Fetched> fetch_s3(const Source& s, const FetchOptions& o, const std:
   if (!s.key.empty() && s.key.back() != '/') {
     Target t = client.target(s.bucket, s.key);
     t.accept = expect;
+    t.web_page_ok = o.allow_html || is_html_name(s.key);
     out.push_back({url_file_name(s.key), fetch_one(t, o, cache, meter), false});
     return out;
   }
@@ -284,6 +287,7 @@ std::vector<Fetched> fetch_s3(const Source& s, const FetchOptions& o, const std:
   for (const S3Object& x : objects) {
     Target t = client.target(s.bucket, x.key);
     t.accept = {{x.size, "", ""}};
+    t.web_page_ok = o.allow_html || is_html_name(x.key);
     t.known_size = x.size;
     t.known_validator = x.etag;
     out.push_back({checked_relative(x.key.substr(s.key.size())), fetch_one(t, o, cache, meter), false});
@@ -390,6 +394,7 @@ FetchResult fetch(const std::string& uri, const FetchOptions& o) {
         t.url = s.url;
         t.label = redact_url(s.url);
         t.accept = expect;
+        t.web_page_ok = o.allow_html || is_html_name(url_file_name(s.url));
         got.push_back({url_file_name(s.url), fetch_one(t, o, cache, meter), false});
         break;
       }
@@ -414,6 +419,7 @@ FetchResult fetch(const std::string& uri, const FetchOptions& o) {
         t.url = df.url;
         t.label = df.filename + " (Google Drive " + s.drive_id + ")";
         t.accept = expect;
+        t.web_page_ok = o.allow_html || is_html_name(df.filename);
         if (!df.cookies.empty()) t.headers = [c = df.cookies](int64_t, int64_t) { return std::vector<std::string>{c}; };
         got.push_back({df.filename, fetch_one(t, o, cache, meter), false});
         std::error_code ec;

@@ -29,6 +29,7 @@
 
 #include "dltrain/path.hpp"
 #include "http.hpp"
+#include "web_page.hpp"
 
 namespace fs = std::filesystem;
 
@@ -144,10 +145,37 @@ HttpRequest request_for(const Target& t, const FetchOptions& o, int64_t begin, i
   return r;
 }
 
+// Throws when `r` is a web page and the target is not one (a login, quota or error page answered
+// with 200): the message quotes the page's <title>, found in `start`, the body's first bytes. A
+// probe whose range was honoured brought one byte: then the page's first 4 KiB are asked for.
+void refuse_web_page(const HttpResponse& r, std::string start, const Target& t, const FetchOptions& o) {
+  const std::string type = r.header("content-type");
+  if (t.web_page_ok || !is_html_type(type)) return;
+  if (start.size() < 64) {
+    try {
+      start.clear();
+      http_get(request_for(t, o, 0, 4095), [&](const char* d, size_t n, long) {
+        start.append(d, std::min(n, 4096 - start.size()));
+        return start.size() < 4096;
+      });
+    } catch (const TransportError&) {  // the title is a courtesy: the page is refused without it
+    }
+  }
+  const std::string title = page_title(start);
+  throw RefusedAnswer(t.label + ": the server answered with a web page (" + type.substr(0, type.find(';')) + ", " +
+                          (title.empty() ? "no title" : "titled \"" + title + "\"") + "), not the file",
+                      "pass --allow-html if you really want this page; nothing was saved");
+}
+
 Probe probe(const Target& t, const FetchOptions& o) {
   return with_retries(o, t.label, [&] {
-    const HttpResponse r = http_get(request_for(t, o, 0, 0), [](const char*, size_t, long) { return false; });
+    std::string start;  // the first bytes of the answer (one, when the range was honoured)
+    const HttpResponse r = http_get(request_for(t, o, 0, 0), [&](const char* d, size_t n, long) {
+      start.assign(d, std::min<size_t>(n, 4096));
+      return false;
+    });
     check_status(r, t.label);
+    refuse_web_page(r, start, t, o);
     return probe_from(r);
   });
 }
@@ -390,6 +418,11 @@ void download_stream(const Target& t, const FetchOptions& o, Sidecar& side, cons
     }
     out.flush();
     check_status(r, t.label);
+    if (!t.web_page_ok && is_html_type(r.header("content-type"))) {
+      std::string head(4096, '\0');
+      head.resize(size_t(std::max<ssize_t>(0, ::pread(fd, head.data(), head.size(), 0))));
+      refuse_web_page(r, head, t, o);
+    }
     if (start > 0 && r.status == 206 && r.header("content-range").rfind("bytes " + std::to_string(start) + "-", 0) != 0) {
       meter.add(start - side.offset);
       side.offset = start;
@@ -585,15 +618,21 @@ FileDigest download(const Target& t, const FetchOptions& o, const std::string& c
   {
     Fd fd(partial, O_RDWR);
     try {
-      if (parts) download_parts(t, o, p, side, side_path, fd.get(), meter);
-      else download_stream(t, o, side, side_path, fd.get(), meter, digest, wants_md5(t));
-    } catch (const RangesIgnored&) {
-      o.warn(t.label + ": the server ignored range requests; downloading in one stream from the start");
-      if (::ftruncate(fd.get(), 0) != 0) throw Error(std::string("cannot truncate: ") + std::strerror(errno));
-      meter.begin_file(t.label, p.size);
-      side = Sidecar{shown_url, p.validator, p.size, 0, 0, {}, {}};
-      side.save(side_path);
-      download_stream(t, o, side, side_path, fd.get(), meter, digest, wants_md5(t));
+      try {
+        if (parts) download_parts(t, o, p, side, side_path, fd.get(), meter);
+        else download_stream(t, o, side, side_path, fd.get(), meter, digest, wants_md5(t));
+      } catch (const RangesIgnored&) {
+        o.warn(t.label + ": the server ignored range requests; downloading in one stream from the start");
+        if (::ftruncate(fd.get(), 0) != 0) throw Error(std::string("cannot truncate: ") + std::strerror(errno));
+        meter.begin_file(t.label, p.size);
+        side = Sidecar{shown_url, p.validator, p.size, 0, 0, {}, {}};
+        side.save(side_path);
+        download_stream(t, o, side, side_path, fd.get(), meter, digest, wants_md5(t));
+      }
+    } catch (const RefusedAnswer&) {  // not the file, and another try would not make it one
+      fs::remove(partial, ec);
+      fs::remove(side_path, ec);
+      throw;
     }
   }
   const FileDigest d = verify_and_publish(partial, t, cache, p.size, parts ? nullptr : &digest);

@@ -12,6 +12,8 @@ Serves the files of ROOT at /m/<modes>/<file>, where <modes> is a comma-separate
   corrupt         changes one byte of the body
   redirect        answers 302 to the same file without this mode
   slow-R          at most R bytes per second per connection
+  html            sends Content-Type: text/html (a login or error page where a file was expected)
+  htmldata        the same, but not on a bytes=0-0 probe (the page shows only when the data comes)
 Prints "PORT <n>" once listening on 127.0.0.1. With --log FILE it appends one JSON line per
 request: path, range, status, bytes sent.
 """
@@ -96,12 +98,14 @@ class Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(end - start + 1))
         self.send_header("ETag", etag)
         self.send_header("Accept-Ranges", "none" if "norange" in modes else "bytes")
+        probe = rng == "bytes=0-0"  # a client asking what the file is, not for its bytes
+        if "html" in modes or ("htmldata" in modes and not probe):
+            self.send_header("Content-Type", "text/html; charset=utf-8")
         if status == 206:
             self.send_header("Content-Range", f"bytes {start}-{end}/{size}")
         self.end_headers()
         length = end - start + 1
         drop = int(modes["drop"]) if "drop" in modes else None
-        probe = rng == "bytes=0-0"  # a client asking what the file is, not for its bytes
         if "dropfirst" in modes and not probe and first_time(key + "#data") == 1:
             drop = int(modes["dropfirst"])
         stall = float(modes["stall"]) if "stall" in modes and not probe and first_time(key + "#stall") == 1 else 0
