@@ -1,7 +1,7 @@
 // What a fetch checks about the bytes a server sends, against tests/servers/http_faults.py on
 // loopback: a user's expected digest (--sha256, --md5, URL#sha256=), for every single-file source
-// and for cached copies; web pages where files were expected. (fetch_test.cpp covers the transfer
-// engine: resume, retries, parts.)
+// and for cached copies; web pages where files were expected; servers whose answers disagree about
+// a file's size. (fetch_test.cpp covers the transfer engine: resume, retries, parts.)
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -232,6 +232,41 @@ TEST_F(FetchChecks, WebPagesAreRefusedUnlessAskedFor) {
   allow.allow_html = true;
   EXPECT_EQ(read_file(fetch(base_ + "html/login.bin", allow).files.at(0).path), page);
   EXPECT_EQ(read_file(fetch(base_ + "html/page.html", o_).files.at(0).path), page);  // a page by name
+}
+
+// A server that says one size and sends another is an error that names both sizes, at once or
+// after one retry, never a retry loop (the backoff here would make one take half a minute).
+TEST_F(FetchChecks, SizesThatDisagreeAreAnErrorNotARetryLoop) {
+  struct Case {
+    std::string name, mode;
+    int64_t part_size;
+    std::string says;  // what the error says besides "300000" (the real size)
+  };
+  const std::vector<Case> cases = {
+      // size-400000: every answer announces 400000 bytes, the body ends at 300000
+      {"announced_more_than_sent", "size-400000", 1 << 30, "400000 bytes at first, yet its data ends at byte 300000"},
+      {"announced_more_in_parts", "size-400000", 100000, "400000 bytes at first, yet its data ends at byte 300000"},
+      // probesize-N: only the probe's Content-Range lies; the download is the real 300000 bytes
+      {"probe_said_more", "probesize-350000", 1 << 30, "350000 bytes at first, 300000 bytes in the Content-Length"},
+      {"probe_said_less", "probesize-200000", 1 << 30, "which sent more than 200000 bytes"},
+      {"probe_said_more_in_parts", "probesize-350000", 100000, "300000 bytes in the Content-Range of part 0"},
+  };
+  for (const Case& c : cases) {
+    FetchOptions o = o_;
+    o.part_size = c.part_size;
+    o.concurrency = 1;
+    o.retries = 5;
+    o.backoff_seconds = 1;
+    const int before = requests_logged(log_);
+    const auto began = std::chrono::steady_clock::now();
+    const std::string e = error_of([&] { fetch(base_ + c.mode + "/file.bin", o); });
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - began).count();
+    EXPECT_NE(e.find("disagree about the file's size"), std::string::npos) << c.name << ": " << e;
+    EXPECT_NE(e.find(c.says), std::string::npos) << c.name << ": " << e;
+    EXPECT_LT(seconds, 5) << c.name << ": " << e;
+    EXPECT_LE(requests_logged(log_) - before, 6) << c.name;
+    expect_nothing_published(c.name);
+  }
 }
 
 TEST(WebPage, TitlesAndTypes) {
