@@ -352,6 +352,23 @@ TEST(Cli, ModelOutputsMustMatchTheDatasetClasses) {
 namespace dltrain {
 namespace {
 
+// An expected digest that is not one is a usage error (exit 2) before anything is fetched.
+TEST(Cli, FetchDigestUsageErrors) {
+  TempDir cache;
+  const std::string env = "DLTRAIN_CACHE=" + cache.path();
+  const Result short_flag = run({"fetch", "http://127.0.0.1:9/a.bin", "--sha256", "abc"}, {env});
+  EXPECT_EQ(short_flag.code, 2) << short_flag.err;
+  EXPECT_HAS(short_flag.err, "64");
+  EXPECT_EQ(run({"fetch", "http://127.0.0.1:9/a.bin", "--md5", std::string(32, 'z')}, {env}).code, 2);
+  const Result fragment = run({"fetch", "http://127.0.0.1:9/a.bin?token=s3cr3t#sha256=12"}, {env});
+  EXPECT_EQ(fragment.code, 2) << fragment.err;
+  EXPECT_HAS(fragment.err, "64 hex digits");
+  EXPECT_EQ(fragment.err.find("s3cr3t"), std::string::npos) << fragment.err;
+  EXPECT_EQ(run({"fetch", "http://127.0.0.1:9/a", "http://127.0.0.1:9/b", "--md5", std::string(32, 'a')}, {env}).code,
+            2);
+  EXPECT_FALSE(std::filesystem::exists(cache / "blobs"));
+}
+
 // `dltrain fetch` then `dltrain train --data NAME`: one story, through a loopback mirror.
 TEST(Cli, FetchThenTrainFromTheCache) {
   DLTRAIN_REQUIRE_FASHION_MNIST();

@@ -43,6 +43,7 @@ struct Source {
   std::string bucket, key;  // s3 (key ends with '/' for a prefix)
   std::string drive_id;  // gdrive
   std::string path;      // local
+  std::string sha256, md5;  // the expected digest a URL's fragment carries (lower case), or ""
 };
 // `url` as it may be shown or stored: the password of a userinfo part becomes "***" (a userinfo
 // without a password, often a token, becomes "***" whole), and so does the value of every query or
@@ -52,8 +53,20 @@ struct Source {
 // (index.json, mirrors.json, download sidecars) goes through this; requests use the real URL.
 std::string redact_url(const std::string& url);
 
-// Classifies what the user typed. Throws on forms it cannot read.
+// Classifies what the user typed. Throws on forms it cannot read (also on a digest fragment that
+// split_digest_fragment finds unusable).
 Source parse_source(const std::string& uri);
+
+// An http(s) URL's expected digest in its fragment, as pip writes it (URL#sha256=HEX or
+// URL#md5=HEX), and the URL without that fragment (it never reaches a server). Other fragments,
+// and other URIs, are returned unchanged with no digest. `problem` says why a digest fragment
+// cannot be used (not 64 resp. 32 hex digits), else it is "".
+struct DigestFragment {
+  std::string url, sha256, md5, problem;
+};
+DigestFragment split_digest_fragment(const std::string& uri);
+// Why `hex` is not a digest of `digits` hex digits (either case), naming it `what`; "" if it is one.
+std::string digest_problem(const std::string& hex, size_t digits, const std::string& what);
 // The file ID in any common Google Drive link form, or "" when `url` is not a Drive link.
 std::string drive_file_id(const std::string& url);
 
@@ -103,6 +116,10 @@ struct FetchOptions {
   int concurrency = 4;               // parts in flight
   int64_t limit_rate = 0;            // bytes/s over all connections; 0: unlimited
   int stall_seconds = 30;            // a connection moving no bytes this long is retried
+  // The expected digest of a single-file source (hex; or from the URL's #sha256= / #md5=
+  // fragment). A file that differs is deleted, never published; a cached copy must match too.
+  std::string sha256, md5;
+  bool allow_html = false;  // keep an HTML answer for a file not named .html/.htm (else refused)
   S3Options s3;
   std::function<void(const FetchProgress&)> progress = [](const FetchProgress&) {};
   std::function<void(const std::string&)> warn = [](const std::string&) {};
@@ -128,6 +145,7 @@ FetchResult fetch(const std::string& uri, const FetchOptions& options);
 struct FileVariant {
   int64_t size = -1;
   std::string sha256, md5;
+  bool allow_html = false;  // keep an HTML answer for a file not named .html/.htm (else refused)
 };
 struct CatalogFile {
   std::string name;

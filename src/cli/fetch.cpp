@@ -74,7 +74,21 @@ class FetchProgressPrinter {
   std::chrono::steady_clock::time_point file_start_{}, last_line_{};
 };
 
+// A digest check for CLI11: the message for a value that is not `digits` hex digits.
+CLI::Validator hex_digits(size_t digits) {
+  return CLI::Validator([digits](const std::string& v) { return digest_problem(v, digits, "the digest"); },
+                        std::to_string(digits) + " HEX DIGITS");
+}
+
 void run(FetchArgs& a) {
+  // Usage errors (exit 2) before anything is fetched: a digest is one file's, and a URL's digest
+  // fragment must be usable.
+  if (a.uris.size() > 1 && (!a.options.sha256.empty() || !a.options.md5.empty()))
+    throw CLI::ValidationError("--sha256/--md5", "the digest of one file, but " + std::to_string(a.uris.size()) +
+                                                     " sources were given (write URL#sha256=HEX for each instead)");
+  for (const std::string& uri : a.uris)
+    if (const DigestFragment f = split_digest_fragment(uri); !f.problem.empty())
+      throw CLI::ValidationError(redact_url(uri), f.problem);
   FetchOptions o = a.options;
   o.limit_rate = parse_rate(a.limit_rate);
   o.extract_limits = ExtractLimits::from_environment();
@@ -101,6 +115,14 @@ void add_fetch(CLI::App& app) {
   cmd->add_option("uris", a->uris, "mnist | fashion-mnist | kmnist | cifar10 | URL | s3://bucket/key[/] | Drive link | path")
       ->required();
   FetchOptions& o = a->options;
+  cmd->add_option("--sha256", o.sha256,
+                  "the file's expected SHA-256 (any single-file source; or URL#sha256=HEX): "
+                  "a file that differs is deleted, not kept")
+      ->check(hex_digits(64));
+  cmd->add_option("--md5", o.md5, "the file's expected MD5 (or URL#md5=HEX)")->check(hex_digits(32));
+  cmd->add_flag("--allow-html", o.allow_html,
+                "keep a web page (Content-Type text/html) where a file was expected; refused by default "
+                "unless the name ends in .html/.htm");
   cmd->add_option("--name", o.name, "keep the files under this name (then: dltrain train --data NAME)");
   cmd->add_option("--output,-o", o.output, "also place the files in this folder");
   cmd->add_option("--endpoint", o.s3.endpoint, "S3-compatible endpoint URL (IBM COS, MinIO, ...)");

@@ -6,10 +6,12 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
 #include <optional>
+#include <tuple>
 #include <nlohmann/json.hpp>
 
 #include "dltrain/data.hpp"
@@ -19,6 +21,7 @@
 #include "http.hpp"
 #include "s3.hpp"
 #include "transfer.hpp"
+#include "web_page.hpp"
 
 namespace fs = std::filesystem;
 
@@ -159,6 +162,38 @@ std::string url_file_name(const std::string& url) {
   return name.empty() || name == ".." || name == "." ? "download" : name;
 }
 
+// The digest a single-file fetch must have (--sha256/--md5 or the URL's fragment), as the form a
+// download target accepts; empty when none was given.
+std::vector<FileVariant> expected_forms(const Source& s, const FetchOptions& o) {
+  FileVariant v{-1, s.sha256, s.md5};
+  for (const auto& [given, from_url, name, digits] :
+       {std::tuple{o.sha256, s.sha256, "sha256", size_t(64)}, std::tuple{o.md5, s.md5, "md5", size_t(32)}}) {
+    if (given.empty()) continue;
+    if (const std::string problem = digest_problem(given, digits, std::string("--") + name); !problem.empty())
+      throw Error(problem, std::string("give the file's ") + name + " as " + std::to_string(digits) + " hex digits");
+    std::string hex = given;
+    std::transform(hex.begin(), hex.end(), hex.begin(), [](unsigned char c) { return char(std::tolower(c)); });
+    if (!from_url.empty() && from_url != hex)
+      throw Error(std::string("--") + name + " " + hex + " and the URL's #" + name + "=" + from_url + " disagree",
+                  "give the expected digest once");
+    (digits == 64 ? v.sha256 : v.md5) = hex;
+  }
+  if (v.sha256.empty() && v.md5.empty()) return {};
+  return {v};
+}
+
+// Whether a cached file is the expected one: its sha256 names its blob; an md5 is the one recorded
+// when it was verified, else computed from the blob. Says how it differs, or "".
+std::string cached_mismatch(const nlohmann::json& record, const FileDigest& d, const FileVariant& want,
+                            const std::string& cache) {
+  if (!want.sha256.empty() && want.sha256 != d.sha256) return "expected sha256 " + want.sha256 + ", got " + d.sha256;
+  if (want.md5.empty()) return "";
+  const std::string md5 = record.contains("md5") && record["md5"].is_string()
+                              ? record["md5"].get<std::string>()
+                              : digest_file(blob_path(cache, d.sha256), true).md5;
+  return md5 == want.md5 ? "" : "expected md5 " + want.md5 + ", got " + md5;
+}
+
 // Catalog datasets: each file from the remembered mirror first, then the others in order.
 std::vector<Fetched> fetch_catalog_entry(const FetchCatalogEntry& e, const FetchOptions& o, const std::string& cache,
                                          Meter& meter, const std::vector<std::string>& mirrors_override) {
@@ -191,6 +226,7 @@ std::vector<Fetched> fetch_catalog_entry(const FetchCatalogEntry& e, const Fetch
       t.url = mirror + f.name;
       t.label = f.name + " (" + redact_url(mirror) + ")";
       t.accept = f.variants;
+      t.web_page_ok = o.allow_html;
       meter.begin_file(t.label, f.variants.front().size);
       try {
         const FileDigest d = mirror.rfind("file://", 0) == 0 ? import_local(t.url.substr(7), t, cache, meter)
@@ -223,13 +259,20 @@ FileDigest fetch_one(const Target& t, const FetchOptions& o, const std::string& 
   }
 }
 
-std::vector<Fetched> fetch_s3(const Source& s, const FetchOptions& o, const std::string& cache, Meter& meter) {
+std::vector<Fetched> fetch_s3(const Source& s, const FetchOptions& o, const std::string& cache, Meter& meter,
+                              const std::vector<FileVariant>& expect) {
   const S3Client client(o.s3, o);
   std::vector<Fetched> out;
   if (!s.key.empty() && s.key.back() != '/') {
-    out.push_back({url_file_name(s.key), fetch_one(client.target(s.bucket, s.key), o, cache, meter), false});
+    Target t = client.target(s.bucket, s.key);
+    t.accept = expect;
+    t.web_page_ok = o.allow_html || is_html_name(s.key);
+    out.push_back({url_file_name(s.key), fetch_one(t, o, cache, meter), false});
     return out;
   }
+  if (!expect.empty())
+    throw Error("--sha256/--md5 name one file's digest, and " + s.uri + " is a prefix of many",
+                "give the key of one object, or fetch the prefix without a digest");
   std::vector<S3Object> objects;
   try {
     objects = client.list(s.bucket, s.key);
@@ -244,6 +287,7 @@ std::vector<Fetched> fetch_s3(const Source& s, const FetchOptions& o, const std:
   for (const S3Object& x : objects) {
     Target t = client.target(s.bucket, x.key);
     t.accept = {{x.size, "", ""}};
+    t.web_page_ok = o.allow_html || is_html_name(x.key);
     t.known_size = x.size;
     t.known_validator = x.etag;
     out.push_back({checked_relative(x.key.substr(s.key.size())), fetch_one(t, o, cache, meter), false});
@@ -251,7 +295,8 @@ std::vector<Fetched> fetch_s3(const Source& s, const FetchOptions& o, const std:
   return out;
 }
 
-std::vector<Fetched> fetch_local(const Source& s, const std::string& cache, Meter& meter) {
+std::vector<Fetched> fetch_local(const Source& s, const std::string& cache, Meter& meter,
+                                 const std::vector<FileVariant>& expect) {
   std::vector<Fetched> out;
   const fs::path root(s.path);
   const PathKind kind = naming(redact_url(s.path), [&] { return path_kind(s.path); });
@@ -265,14 +310,18 @@ std::vector<Fetched> fetch_local(const Source& s, const std::string& cache, Mete
     if (ec) throw Error(redact_url(s.path) + ": cannot list the folder: " + ec.message());
     std::sort(files.begin(), files.end());
     if (files.empty()) throw Error(redact_url(s.path) + ": the folder holds no files", "give a folder with files in it");
+    if (!expect.empty())
+      throw Error("--sha256/--md5 name one file's digest, and " + redact_url(s.path) + " is a folder",
+                  "give the path of one file, or fetch the folder without a digest");
   } else {
     files.push_back(root);
   }
   for (const fs::path& f : files) {
     meter.begin_file(f.string(), int64_t(file_bytes(f.string())));
-    Target expect;
-    expect.label = f.string();
-    const FileDigest d = import_local(f.string(), expect, cache, meter);
+    Target target;
+    target.label = f.string();
+    target.accept = expect;
+    const FileDigest d = import_local(f.string(), target, cache, meter);
     meter.end_file(d.size);
     out.push_back({kind == PathKind::directory ? f.lexically_relative(root).string() : f.filename().string(), d, false});
   }
@@ -292,13 +341,18 @@ FetchResult fetch(const std::string& uri, const FetchOptions& o) {
   if (o.insecure && (s.kind == SourceKind::http || s.kind == SourceKind::s3 || s.kind == SourceKind::gdrive))
     o.warn("--insecure: TLS certificates are NOT checked for this fetch; anyone on the network path could "
            "substitute the data");
+  // Checked before anything is fetched, too: an unusable digest, or one for many files.
+  const std::vector<FileVariant> expect = expected_forms(s, o);
+  if (!expect.empty() && s.kind == SourceKind::catalog)
+    throw Error("--sha256/--md5: the catalog dataset " + uri + " has its own digests", "fetch it without a digest");
   std::vector<std::string> mirror_override;
   // The index never holds a credential: a URI with one is keyed by its redacted form plus a digest
   // of the whole (so ?key=a and ?key=b stay two entries).
-  const std::string shown = redact_url(uri);
+  // A digest fragment is no part of the key: URL#sha256=X is URL, checked against X.
+  const std::string plain = split_digest_fragment(uri).url, shown = redact_url(plain);
   std::string key = s.kind == SourceKind::catalog ? "catalog:" + uri
-                    : shown == uri                ? uri
-                                                  : shown + " #" + sha256_hex(uri).substr(0, 16);
+                    : shown == plain              ? plain
+                                                  : shown + " #" + sha256_hex(plain).substr(0, 16);
   if (s.kind == SourceKind::s3 && !o.s3.endpoint.empty()) key += " @" + redact_url(o.s3.endpoint);
   Meter meter(o);
   std::string folder_name = o.name;
@@ -306,8 +360,20 @@ FetchResult fetch(const std::string& uri, const FetchOptions& o) {
   // Reuse what an earlier fetch of the same URI verified, if its blobs are all still there.
   const nlohmann::json index = load_json(cache + "/index.json");
   if (auto earlier = indexed(index, key, cache, o, shown)) {
-    if (folder_name.empty()) folder_name = earlier->first;
-    got = std::move(earlier->second);
+    // A cached file must be the expected one too; one that is not is fetched (and checked) again.
+    const std::string mismatch =
+        expect.empty() || earlier->second.size() != 1
+            ? ""
+            : cached_mismatch(index[key]["files"][0], earlier->second[0].digest, expect[0], cache);
+    if (!mismatch.empty() && o.offline)
+      throw Error("--offline: the cached copy of " + shown + " is not the expected file: " + mismatch,
+                  "check the digest, or fetch without --offline to download the file again");
+    if (!mismatch.empty()) {
+      o.warn("the cached copy of " + shown + " is not the expected file (" + mismatch + "); fetching it again");
+    } else {
+      if (folder_name.empty()) folder_name = earlier->first;
+      got = std::move(earlier->second);
+    }
   }
   if (got.empty() && o.offline) {
     std::string missing = index.contains(key) ? " (some of its files are gone from " + cache + "/blobs)" : "";
@@ -327,11 +393,13 @@ FetchResult fetch(const std::string& uri, const FetchOptions& o) {
         Target t;
         t.url = s.url;
         t.label = redact_url(s.url);
+        t.accept = expect;
+        t.web_page_ok = o.allow_html || is_html_name(url_file_name(s.url));
         got.push_back({url_file_name(s.url), fetch_one(t, o, cache, meter), false});
         break;
       }
       case SourceKind::s3:
-        got = fetch_s3(s, o, cache, meter);
+        got = fetch_s3(s, o, cache, meter, expect);
         if (folder_name.empty()) {
           std::string k = s.key;
           while (!k.empty() && k.back() == '/') k.pop_back();
@@ -350,6 +418,8 @@ FetchResult fetch(const std::string& uri, const FetchOptions& o) {
         Target t;
         t.url = df.url;
         t.label = df.filename + " (Google Drive " + s.drive_id + ")";
+        t.accept = expect;
+        t.web_page_ok = o.allow_html || is_html_name(df.filename);
         if (!df.cookies.empty()) t.headers = [c = df.cookies](int64_t, int64_t) { return std::vector<std::string>{c}; };
         got.push_back({df.filename, fetch_one(t, o, cache, meter), false});
         std::error_code ec;
@@ -357,7 +427,7 @@ FetchResult fetch(const std::string& uri, const FetchOptions& o) {
         break;
       }
       case SourceKind::local:
-        got = fetch_local(s, cache, meter);
+        got = fetch_local(s, cache, meter, expect);
         if (folder_name.empty()) folder_name = stem(fs::path(s.path).lexically_normal().filename().string());
         break;
     }
@@ -365,7 +435,10 @@ FetchResult fetch(const std::string& uri, const FetchOptions& o) {
     checked_relative(folder_name);  // names that come from remote listings and headers are refused
     for (const Fetched& f : got) checked_relative(f.name);  // before they are recorded
     nlohmann::json files = nlohmann::json::array();
-    for (const Fetched& f : got) files.push_back({{"name", f.name}, {"sha256", f.digest.sha256}, {"size", f.digest.size}});
+    for (const Fetched& f : got) {
+      files.push_back({{"name", f.name}, {"sha256", f.digest.sha256}, {"size", f.digest.size}});
+      if (!f.digest.md5.empty()) files.back()["md5"] = f.digest.md5;  // verified: a later --md5 is checked against it
+    }
     update_json(cache, "index.json", key, {{"folder", folder_name}, {"files", files}});
   }
   checked_relative(folder_name);

@@ -11,26 +11,10 @@
 #include "dltrain/core.hpp"
 #include "http.hpp"
 #include "transfer.hpp"
+#include "web_page.hpp"
 
 namespace dltrain::fetch_detail {
 namespace {
-
-// The five entities Drive's pages use, decoded in one pass ("&amp;lt;" is "&lt;", not "<").
-std::string html_unescape(const std::string& s) {
-  static const std::pair<std::string_view, char> entities[] = {
-      {"&amp;", '&'}, {"&quot;", '"'}, {"&#39;", '\''}, {"&lt;", '<'}, {"&gt;", '>'}};
-  std::string out;
-  for (size_t i = 0; i < s.size();) {
-    bool done = false;
-    for (const auto& [from, to] : entities)
-      if (s.compare(i, from.size(), from) == 0) {
-        out += to, i += from.size(), done = true;
-        break;
-      }
-    if (!done) out += s[i++];
-  }
-  return out;
-}
 
 // Plain scanning, no std::regex: libstdc++'s regex recurses once per character matched, so a
 // page or header of a few hundred KB overflowed the stack (found by fuzzing, issue 16).

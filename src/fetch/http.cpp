@@ -134,7 +134,7 @@ HttpResponse http_get(const HttpRequest& r, const Sink& sink) {
   curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
   if (status) response.status = status;
   if (rc != CURLE_OK && !(rc == CURLE_WRITE_ERROR && st.stopped))
-    throw TransportError(redact_url(r.url) + ": " + curl_easy_strerror(rc), retryable(rc));
+    throw TransportError(redact_url(r.url) + ": " + curl_easy_strerror(rc), retryable(rc), rc == CURLE_PARTIAL_FILE);
   return response;
 }
 

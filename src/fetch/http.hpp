@@ -39,9 +39,11 @@ void parse_header_line(HttpResponse& response, std::string line);
 
 // A transport-level failure (connect, TLS, reset, stall). `retryable` is false for TLS
 // verification and malformed-URL errors.
+// `ended_early`: the server closed the connection cleanly before the body it announced was complete.
 struct TransportError : Error {
-  TransportError(std::string what, bool retry) : Error(std::move(what)), retryable(retry) {}
-  bool retryable;
+  TransportError(std::string what, bool retry, bool early = false)
+      : Error(std::move(what)), retryable(retry), ended_early(early) {}
+  bool retryable, ended_early;
 };
 
 // Streams a 2xx body to sink(data, n, status) (return false to stop early: no error). Throws

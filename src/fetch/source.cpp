@@ -92,8 +92,41 @@ std::string drive_file_id(const std::string& url) {
   return "";
 }
 
+std::string digest_problem(const std::string& hex, size_t digits, const std::string& what) {
+  const bool hex_only = std::all_of(hex.begin(), hex.end(), [](unsigned char c) { return std::isxdigit(c) != 0; });
+  if (hex.size() == digits && hex_only) return "";
+  return what + " '" + (hex.size() > 80 ? hex.substr(0, 80) + "..." : hex) + "' is not " + std::to_string(digits) +
+         " hex digits (it has " + std::to_string(hex.size()) + (hex_only ? "" : ", not all of them hex") + ")";
+}
+
+DigestFragment split_digest_fragment(const std::string& uri) {
+  DigestFragment f{uri, "", "", ""};
+  const size_t hash = uri.find('#');
+  if ((uri.rfind("http://", 0) != 0 && uri.rfind("https://", 0) != 0) || hash == std::string::npos) return f;
+  const std::string fragment = uri.substr(hash + 1);
+  for (const auto& [name, digits] : {std::pair<const char*, size_t>{"sha256=", 64}, {"md5=", 32}}) {
+    if (fragment.rfind(name, 0) != 0) continue;
+    std::string hex = fragment.substr(std::string(name).size());
+    std::transform(hex.begin(), hex.end(), hex.begin(), [](unsigned char c) { return char(std::tolower(c)); });
+    f.url = uri.substr(0, hash);
+    f.problem = digest_problem(hex, digits, "#" + fragment.substr(0, std::string(name).size() - 1));
+    (digits == 64 ? f.sha256 : f.md5) = f.problem.empty() ? hex : "";
+  }
+  return f;
+}
+
 Source parse_source(const std::string& uri) {
-  Source s{SourceKind::catalog, uri, {}, {}, {}, {}, {}};
+  Source s{SourceKind::catalog, uri, {}, {}, {}, {}, {}, {}, {}};
+  if (const DigestFragment f = split_digest_fragment(uri); f.url != uri) {
+    if (!f.problem.empty())
+      throw Error("'" + redact_url(uri) + "': " + f.problem,
+                  "write URL#sha256=<64 hex digits> or URL#md5=<32 hex digits>");
+    s = parse_source(f.url);
+    s.uri = uri;
+    s.sha256 = f.sha256;
+    s.md5 = f.md5;
+    return s;
+  }
   if (uri.rfind("s3://", 0) == 0) {
     s.kind = SourceKind::s3;
     const std::string rest = uri.substr(5);

@@ -6,6 +6,10 @@
 // and the download restarts from zero rather than appending. Retries back off exponentially with
 // jitter and honour Retry-After up to FetchOptions::max_retry_after (30 s by default). The result
 // is verified (size, sha256 or md5) before it is renamed into blobs/; a file that fails is deleted.
+// Answers that another try would not change are refused at once, their partial deleted: a web page
+// where a file was expected, and sizes that disagree (the probe's against a download's
+// Content-Length or Content-Range, a body longer than announced, or one that ends early twice at
+// the same byte).
 #include "transfer.hpp"
 
 #include <fcntl.h>
@@ -29,6 +33,7 @@
 
 #include "dltrain/path.hpp"
 #include "http.hpp"
+#include "web_page.hpp"
 
 namespace fs = std::filesystem;
 
@@ -99,6 +104,25 @@ class WriteBuffer {
   std::vector<char> buf_;
 };
 
+// The total of a Content-Range ("bytes 0-99/1234" -> 1234), or -1 when it has none.
+int64_t range_total(const std::string& content_range) {
+  const size_t slash = content_range.rfind('/');
+  if (slash == std::string::npos || slash + 1 >= content_range.size()) return -1;
+  int64_t total = -1;
+  const char *first = content_range.data() + slash + 1, *last = content_range.data() + content_range.size();
+  const auto [end, err] = std::from_chars(first, last, total);
+  return err == std::errc{} && end == last ? total : -1;
+}
+
+// Two answers of one server that disagree about the file's size: another try would not agree
+// either, so this is an error, not a retry.
+[[noreturn]] void sizes_disagree(const Target& t, int64_t announced, const std::string& other) {
+  throw RefusedAnswer(
+      t.label + ": the server's answers disagree about the file's size: " + std::to_string(announced) +
+          " bytes at first, " + other,
+      "the server (or a proxy) misreports the file; nothing was saved. Try again later, or another mirror");
+}
+
 // Throws for anything but 2xx: Retryable for 429/5xx, SourceError otherwise (with S3's code).
 void check_status(const HttpResponse& r, const std::string& label) {
   if (r.status >= 200 && r.status < 300) return;
@@ -144,10 +168,37 @@ HttpRequest request_for(const Target& t, const FetchOptions& o, int64_t begin, i
   return r;
 }
 
+// Throws when `r` is a web page and the target is not one (a login, quota or error page answered
+// with 200): the message quotes the page's <title>, found in `start`, the body's first bytes. A
+// probe whose range was honoured brought one byte: then the page's first 4 KiB are asked for.
+void refuse_web_page(const HttpResponse& r, std::string start, const Target& t, const FetchOptions& o) {
+  const std::string type = r.header("content-type");
+  if (t.web_page_ok || !is_html_type(type)) return;
+  if (start.size() < 64) {
+    try {
+      start.clear();
+      http_get(request_for(t, o, 0, 4095), [&](const char* d, size_t n, long) {
+        start.append(d, std::min(n, 4096 - start.size()));
+        return start.size() < 4096;
+      });
+    } catch (const TransportError&) {  // the title is a courtesy: the page is refused without it
+    }
+  }
+  const std::string title = page_title(start);
+  throw RefusedAnswer(t.label + ": the server answered with a web page (" + type.substr(0, type.find(';')) + ", " +
+                          (title.empty() ? "no title" : "titled \"" + title + "\"") + "), not the file",
+                      "pass --allow-html if you really want this page; nothing was saved");
+}
+
 Probe probe(const Target& t, const FetchOptions& o) {
   return with_retries(o, t.label, [&] {
-    const HttpResponse r = http_get(request_for(t, o, 0, 0), [](const char*, size_t, long) { return false; });
+    std::string start;  // the first bytes of the answer (one, when the range was honoured)
+    const HttpResponse r = http_get(request_for(t, o, 0, 0), [&](const char* d, size_t n, long) {
+      start.assign(d, std::min<size_t>(n, 4096));
+      return false;
+    });
     check_status(r, t.label);
+    refuse_web_page(r, start, t, o);
     return probe_from(r);
   });
 }
@@ -207,6 +258,7 @@ void download_parts(const Target& t, const FetchOptions& o, const Probe& p, Side
       try {
         // Bytes of this part on disk (from an earlier run, too): a retry asks only for the rest.
         int64_t got = std::clamp<int64_t>(side.got[size_t(part)], 0, end - begin + 1), noted = got;
+        int64_t ended_early_at = -1;  // see download_stream
         with_retries(o, t.label, [&] {
           const int64_t from = begin + got;
           WriteBuffer out(fd);
@@ -225,11 +277,16 @@ void download_parts(const Target& t, const FetchOptions& o, const Probe& p, Side
               }
               return true;
             });
-          } catch (const TransportError&) {
+          } catch (const TransportError& e) {
             out.flush();
-            std::lock_guard lock(mu);
-            side.got[size_t(part)] = noted = got;  // the next try, or the next run, continues here
-            side.save(side_path, false);
+            {
+              std::lock_guard lock(mu);
+              side.got[size_t(part)] = noted = got;  // the next try, or the next run, continues here
+              side.save(side_path, false);
+            }
+            if (e.ended_early && begin + got == from && from == ended_early_at)
+              sizes_disagree(t, p.size, "yet its data ends at byte " + std::to_string(from) + " (twice)");
+            if (e.ended_early) ended_early_at = begin + got;
             throw;
           }
           out.flush();
@@ -237,6 +294,9 @@ void download_parts(const Target& t, const FetchOptions& o, const Probe& p, Side
           if (r.status == 200) throw RangesIgnored{};
           if (failed) return 0;
           const std::string want = "bytes " + std::to_string(from) + "-" + std::to_string(end) + "/" + std::to_string(p.size);
+          if (const int64_t total = range_total(r.header("content-range")); total >= 0 && total != p.size)
+            sizes_disagree(t, p.size,
+                           std::to_string(total) + " bytes in the Content-Range of part " + std::to_string(part));
           if (r.header("content-range") != want) {
             meter.add(-got);  // mislabelled: fetch the whole part again
             got = noted = 0;
@@ -350,10 +410,12 @@ void download_stream(const Target& t, const FetchOptions& o, Sidecar& side, cons
   meter.add(side.offset, false);
   digest.restart(md5);
   if (side.offset > 0) digest.invalidate();  // a resumed file is hashed from disk at the end
+  // Where the previous try's connection closed before its body was complete.
+  int64_t ended_early_at = -1;
   with_retries(o, t.label, [&] {
     const int64_t start = side.offset;
     int64_t since_sync = 0;
-    bool first = true;
+    bool first = true, too_long = false;
     HttpRequest req = request_for(t, o, start > 0 ? start : -1, -1);
     if (start > 0) req.if_range = side.validator;
     HttpResponse r;
@@ -370,6 +432,10 @@ void download_stream(const Target& t, const FetchOptions& o, Sidecar& side, cons
           o.warn(t.label + ": the server sent the whole file instead of the rest; starting over");
         }
         first = false;
+        if (side.size >= 0 && side.offset + int64_t(n) > side.size) {  // more than the server announced
+          too_long = true;
+          return false;
+        }
         out.write(d, n, side.offset);
         side.offset += int64_t(n);
         since_sync += int64_t(n);
@@ -382,14 +448,35 @@ void download_stream(const Target& t, const FetchOptions& o, Sidecar& side, cons
         }
         return true;
       });
-    } catch (const TransportError&) {
+    } catch (const TransportError& e) {
       out.flush();
       ::fdatasync(fd);
       side.save(side_path);
+      // Closed early twice at one byte, the second time without a byte: the server announces more
+      // than it has, and resuming would ask for the missing bytes forever.
+      if (e.ended_early && side.offset == start && start == ended_early_at && side.size >= 0)
+        sizes_disagree(t, side.size, "yet its data ends at byte " + std::to_string(start) + " (twice)");
+      if (e.ended_early) ended_early_at = side.offset;
       throw;
     }
     out.flush();
+    if (r.status == 416 && start > 0 && side.size >= 0)  // "no such range": the file is shorter than announced
+      sizes_disagree(t, side.size, "yet it has no byte " + std::to_string(start) + " (HTTP 416)");
     check_status(r, t.label);
+    if (!t.web_page_ok && is_html_type(r.header("content-type"))) {
+      std::string head(4096, '\0');
+      head.resize(size_t(std::max<ssize_t>(0, ::pread(fd, head.data(), head.size(), 0))));
+      refuse_web_page(r, head, t, o);
+    }
+    if (side.size >= 0) {  // this answer's own idea of the size
+      const int64_t total = r.status == 206 ? range_total(r.header("content-range")) : r.content_length();
+      if (too_long || (total >= 0 && total != side.size))
+        sizes_disagree(t, side.size,
+                       (total >= 0 ? std::to_string(total) + " bytes in the " +
+                                         (r.status == 206 ? "Content-Range" : "Content-Length") + " of the download"
+                                   : "a download without a length") +
+                           (too_long ? ", which sent more than " + std::to_string(side.size) + " bytes" : ""));
+    }
     if (start > 0 && r.status == 206 && r.header("content-range").rfind("bytes " + std::to_string(start) + "-", 0) != 0) {
       meter.add(start - side.offset);
       side.offset = start;
@@ -420,6 +507,20 @@ std::string describe(const std::vector<FileVariant>& accept) {
   return s;
 }
 
+// How a file that matched none of `accept` differs: both digests when one form was expected (a
+// user's --sha256 or --md5), else the file's size and digests and every known form.
+std::string mismatch(const FileDigest& d, const std::vector<FileVariant>& accept) {
+  if (accept.size() == 1) {
+    const FileVariant& v = accept.front();
+    if (v.size >= 0 && v.size != d.size)
+      return "expected " + std::to_string(v.size) + " bytes, got " + std::to_string(d.size);
+    if (!v.sha256.empty() && v.sha256 != d.sha256) return "expected sha256 " + v.sha256 + ", got " + d.sha256;
+    if (!v.md5.empty() && v.md5 != d.md5) return "expected md5 " + v.md5 + ", got " + d.md5;
+  }
+  return "size " + std::to_string(d.size) + ", sha256 " + d.sha256 + ", md5 " + d.md5 + " match no known form (" +
+         describe(accept) + ")";
+}
+
 bool wants_md5(const Target& t) {
   for (const FileVariant& v : t.accept)
     if (!v.md5.empty()) return true;
@@ -436,8 +537,7 @@ FileDigest verify_and_publish(const std::string& partial, const Target& t, const
   if (server_size >= 0 && d.size != server_size)
     problem = "size " + std::to_string(d.size) + ", the server announced " + std::to_string(server_size);
   else if (!t.accept.empty() && !matches(d, t.accept))
-    problem = "size " + std::to_string(d.size) + ", sha256 " + d.sha256 + ", md5 " + d.md5 + " match no known form (" +
-              describe(t.accept) + ")";
+    problem = mismatch(d, t.accept);
   if (!problem.empty()) {
     std::error_code ec;
     fs::remove(partial, ec);
@@ -572,15 +672,21 @@ FileDigest download(const Target& t, const FetchOptions& o, const std::string& c
   {
     Fd fd(partial, O_RDWR);
     try {
-      if (parts) download_parts(t, o, p, side, side_path, fd.get(), meter);
-      else download_stream(t, o, side, side_path, fd.get(), meter, digest, wants_md5(t));
-    } catch (const RangesIgnored&) {
-      o.warn(t.label + ": the server ignored range requests; downloading in one stream from the start");
-      if (::ftruncate(fd.get(), 0) != 0) throw Error(std::string("cannot truncate: ") + std::strerror(errno));
-      meter.begin_file(t.label, p.size);
-      side = Sidecar{shown_url, p.validator, p.size, 0, 0, {}, {}};
-      side.save(side_path);
-      download_stream(t, o, side, side_path, fd.get(), meter, digest, wants_md5(t));
+      try {
+        if (parts) download_parts(t, o, p, side, side_path, fd.get(), meter);
+        else download_stream(t, o, side, side_path, fd.get(), meter, digest, wants_md5(t));
+      } catch (const RangesIgnored&) {
+        o.warn(t.label + ": the server ignored range requests; downloading in one stream from the start");
+        if (::ftruncate(fd.get(), 0) != 0) throw Error(std::string("cannot truncate: ") + std::strerror(errno));
+        meter.begin_file(t.label, p.size);
+        side = Sidecar{shown_url, p.validator, p.size, 0, 0, {}, {}};
+        side.save(side_path);
+        download_stream(t, o, side, side_path, fd.get(), meter, digest, wants_md5(t));
+      }
+    } catch (const RefusedAnswer&) {  // not the file, and another try would not make it one
+      fs::remove(partial, ec);
+      fs::remove(side_path, ec);
+      throw;
     }
   }
   const FileDigest d = verify_and_publish(partial, t, cache, p.size, parts ? nullptr : &digest);

@@ -20,6 +20,7 @@ struct Target {
   std::vector<FileVariant> accept;   // acceptable forms (empty: any; verified by size only)
   int64_t known_size = -1;           // size and validator already known (e.g. from a listing):
   std::string known_validator;       // small objects then skip the probe request
+  bool web_page_ok = false;          // an HTML answer is the file (a .html name, or --allow-html)
   std::function<std::vector<std::string>(int64_t range_begin, int64_t range_end)> headers;  // per request
 };
 
@@ -50,6 +51,11 @@ class Meter {
 // A response or check that a different mirror might not have (status, size, checksum).
 struct SourceError : Error {
   using Error::Error;
+};
+// An answer that is not the file and that another try would not make one (a web page, sizes that
+// disagree): the partial download is deleted, not kept for resuming.
+struct RefusedAnswer : SourceError {
+  using SourceError::SourceError;
 };
 
 // Downloads (resuming any earlier partial download of the same URL) and verifies; publishes the

@@ -12,6 +12,11 @@ Serves the files of ROOT at /m/<modes>/<file>, where <modes> is a comma-separate
   corrupt         changes one byte of the body
   redirect        answers 302 to the same file without this mode
   slow-R          at most R bytes per second per connection
+  html            sends Content-Type: text/html (a login or error page where a file was expected)
+  htmldata        the same, but not on a bytes=0-0 probe (the page shows only when the data comes)
+  size-N          announces the file as N bytes (Content-Length, Content-Range) but sends only the
+                  bytes it has, then closes the connection
+  probesize-N     only a bytes=0-0 probe's Content-Range says the file has N bytes
 Prints "PORT <n>" once listening on 127.0.0.1. With --log FILE it appends one JSON line per
 request: path, range, status, bytes sent.
 """
@@ -85,6 +90,8 @@ class Handler(BaseHTTPRequestHandler):
             return
         size = os.path.getsize(path)
         etag = '"%x-%x"' % (size, int(os.path.getmtime(path)))
+        if "size" in modes:
+            size = int(modes["size"])
         start, end, status = 0, size - 1, 200
         if rng and "norange" not in modes and (self.headers.get("If-Range") in (None, etag)):
             r = re.match(r"bytes=(\d*)-(\d*)$", rng)
@@ -96,12 +103,15 @@ class Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(end - start + 1))
         self.send_header("ETag", etag)
         self.send_header("Accept-Ranges", "none" if "norange" in modes else "bytes")
+        probe = rng == "bytes=0-0"  # a client asking what the file is, not for its bytes
+        if "html" in modes or ("htmldata" in modes and not probe):
+            self.send_header("Content-Type", "text/html; charset=utf-8")
         if status == 206:
-            self.send_header("Content-Range", f"bytes {start}-{end}/{size}")
+            total = modes["probesize"] if "probesize" in modes and probe else size
+            self.send_header("Content-Range", f"bytes {start}-{end}/{total}")
         self.end_headers()
         length = end - start + 1
         drop = int(modes["drop"]) if "drop" in modes else None
-        probe = rng == "bytes=0-0"  # a client asking what the file is, not for its bytes
         if "dropfirst" in modes and not probe and first_time(key + "#data") == 1:
             drop = int(modes["dropfirst"])
         stall = float(modes["stall"]) if "stall" in modes and not probe and first_time(key + "#stall") == 1 else 0
@@ -113,6 +123,11 @@ class Handler(BaseHTTPRequestHandler):
             left = end - start + 1
             while left > 0:
                 chunk = f.read(min(65536, left))
+                if not chunk:  # size-N: the file ends before the announced length
+                    self.record(status, sent, rng)
+                    self.close_connection = True
+                    self.connection.shutdown(2)
+                    return
                 if "corrupt" in modes and sent == 0 and chunk:
                     chunk = bytes([chunk[0] ^ 0xFF]) + chunk[1:]
                 if drop is not None and sent + len(chunk) >= drop:
