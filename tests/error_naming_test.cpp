@@ -46,7 +46,8 @@ std::vector<std::pair<std::string, std::string>> hostile_paths(const TempDir& di
   std::filesystem::create_directories(dir / "a_folder/sub");
   write(dir / "a_file", "not a folder");
   write(dir / "empty", "");
-  write(dir / "garbage", std::string("\x00\x00\x08\x03\xff\xff\xff\xff{\"\x89PNG garbage", 24));
+  static constexpr char garbage[] = "\x00\x00\x08\x03\xff\xff\xff\xff{\"\x89PNG garbage";
+  write(dir / "garbage", std::string(garbage, sizeof garbage - 1));
   return {{"folder_for_file", dir / "a_folder"},
           {"through_a_file", dir / "a_file/x"},
           {"name_too_long", dir / std::string(300, 'n')},
