@@ -557,6 +557,44 @@ TEST(ReportFigures, ConfusionStaysLegibleFor100Classes) {
   EXPECT_LE(f.width, 1500);  // fits a laptop screen at half scale
 }
 
+// history.csv values std::stod takes but a chart cannot: inf, nan, hex, accuracies outside [0, 1],
+// negative losses are errors naming the file and line; the chart code itself survives extreme and
+// non-finite values (they reach it only through a RunRecord built in code) without UB or a hang.
+TEST(ReportFigures, NonFiniteAndExtremeHistoryValues) {
+  TempDir dir;
+  const std::string run_dir = dir / "run";
+  fs::create_directories(run_dir);
+  std::ofstream(run_dir + "/config.json") << TrainConfig{}.to_json();
+  std::ofstream(run_dir + "/model.safetensors") << "";
+  const std::string header = "epoch,loss,accuracy,val_loss,val_accuracy,lr,seconds\n";
+  for (const std::string row : {"1,inf,0.5,,,0.1,1", "1,nan,0.5,,,0.1,1", "1,0.5,0x1p-1,,,0.1,1", "1,0.5,1e17,,,0.1,1",
+                                "1,-1,0.5,,,0.1,1", "1,0.5,0.5,0.4,-0.1,0.1,1", "1,0.5,0.5,,,1e999,1", "1,0.5,0.5,,,0.1,-inf"}) {
+    std::ofstream(run_dir + "/history.csv", std::ios::trunc) << header << row << "\n";
+    try {
+      read_run(run_dir);
+      ADD_FAILURE() << row << " was read";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find(run_dir + "/history.csv: line 2"), std::string::npos) << row << ": " << e.what();
+    }
+  }
+  std::ofstream(run_dir + "/history.csv", std::ios::trunc) << header << "1,0.5\n";
+  try {
+    read_run(run_dir);
+    ADD_FAILURE() << "a short row was read";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("has 2 fields, not 7"), std::string::npos) << e.what();
+  }
+  std::ofstream(run_dir + "/history.csv", std::ios::trunc) << header << "1,0.5,1,,,0.1,1\n2,1e300,0,,,0.1,1\n";
+  RunRecord r = read_run(run_dir);
+  ASSERT_EQ(r.history.size(), 2u);
+  for (const auto& [loss, acc] : std::vector<std::pair<double, double>>{
+           {INFINITY, 0.5}, {NAN, NAN}, {1e300, 1e17}, {-1e308, 1e17}, {0.5, 1e17 + 1}, {1e-320, 5e-324}}) {
+    r.history[1].loss = loss, r.history[1].accuracy = acc;
+    const report::Figure f = report::curves_figure({r});
+    EXPECT_FALSE(report::figure_svg(f).empty());
+  }
+}
+
 TEST(ReportFigures, ClassMetrics) {
   const auto m = class_metrics({{8, 2}, {4, 6}});
   EXPECT_DOUBLE_EQ(m[0].precision, 8.0 / 12);

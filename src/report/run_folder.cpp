@@ -2,6 +2,7 @@
 // with errors that name the file; and per-class metrics from a confusion matrix.
 #include <cmath>
 #include <filesystem>
+#include <limits>
 #include <sstream>
 
 #include "dltrain/report.hpp"
@@ -20,15 +21,27 @@ std::vector<std::string> split_csv(const std::string& line) {
   return out;
 }
 
-double parse_number(const std::string& s, const std::string& path, int line, const std::string& column) {
+// A finite number (std::stod alone also takes inf, nan and hex floats, which then break the charts).
+// `lo`/`hi` bound it: accuracies lie in [0, 1], losses, rates and times are not negative.
+double parse_number(const std::string& s, const std::string& path, int line, const std::string& column,
+                    double lo = 0, double hi = std::numeric_limits<double>::max()) {
+  double v = 0;
+  bool ok = false;
   try {
     size_t used = 0;
-    const double v = std::stod(s, &used);
-    if (used == s.size()) return v;
+    const bool hex = s.find_first_of("xX") != std::string::npos;
+    v = std::stod(s, &used);
+    ok = used == s.size() && !hex && std::isfinite(v);
   } catch (const std::exception&) {
   }
-  throw Error(path + ": line " + std::to_string(line) + ": '" + s + "' in column " + column + " is not a number",
-              "history.csv is written by `dltrain train`; was it edited?");
+  if (!ok)
+    throw Error(path + ": line " + std::to_string(line) + ": '" + s + "' in column " + column + " is not a finite number",
+                "history.csv is written by `dltrain train`; was it edited?");
+  if (v < lo || v > hi)
+    throw Error(path + ": line " + std::to_string(line) + ": " + column + " " + s +
+                    (hi == 1 ? " is outside [0, 1]" : " is negative"),
+                "history.csv is written by `dltrain train`; was it edited?");
+  return v;
 }
 
 int64_t parse_epoch(const std::string& s, const std::string& path, int line) {
@@ -63,15 +76,15 @@ std::vector<EpochStats> read_history_csv(const std::string& path) {
     const std::vector<std::string> f = split_csv(line);
     if (f.size() < expected.size())
       throw Error(path + ": line " + std::to_string(n) + " has " + std::to_string(f.size()) + " fields, not " +
-                  std::to_string(header.size()), "the file may be truncated; `dltrain train --resume` rewrites it");
+                  std::to_string(expected.size()), "the file may be truncated; `dltrain train --resume` rewrites it");
     EpochStats e;
     e.epoch = parse_epoch(f[0], path, n);
     e.loss = parse_number(f[1], path, n, "loss");
-    e.accuracy = parse_number(f[2], path, n, "accuracy");
+    e.accuracy = parse_number(f[2], path, n, "accuracy", 0, 1);
     e.validated = !f[3].empty();
     if (e.validated) {
       e.val_loss = parse_number(f[3], path, n, "val_loss");
-      e.val_accuracy = parse_number(f[4], path, n, "val_accuracy");
+      e.val_accuracy = parse_number(f[4], path, n, "val_accuracy", 0, 1);
     }
     e.lr = parse_number(f[5], path, n, "lr");
     e.seconds = parse_number(f[6], path, n, "seconds");
