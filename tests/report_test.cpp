@@ -406,6 +406,14 @@ TEST_F(RunReport, CompareRunsRebuildAndShow) {
   EXPECT_EQ(svg.select_nodes("//circle[@data-run='other' and @data-series='val_accuracy']").size(), 3u);
   EXPECT_EQ(load_png(dir / "cmp/curves.png").w, int(std::ceil(svg_size(dir / "cmp/curves.svg").first * 2)));
 
+  // -o naming an existing file: a clean error naming it (was an escaped std::filesystem exception).
+  std::ofstream(dir / "a_file") << "x";
+  const Result onto_file = run({DLTRAIN_BINARY, "report", run_, other, "-o", dir / "a_file"});
+  EXPECT_EQ(onto_file.code, 1) << onto_file.err;
+  EXPECT_NE(onto_file.err.find(dir / "a_file"), std::string::npos) << onto_file.err;
+  EXPECT_EQ(onto_file.err.find("filesystem error"), std::string::npos) << onto_file.err;
+  EXPECT_EQ(onto_file.err.find("terminate"), std::string::npos) << onto_file.err;
+
   fs::remove(other + "/report.html");
   const Result one = run({DLTRAIN_BINARY, "report", other, "--threads", "2"});
   ASSERT_EQ(one.code, 0) << one.err;
@@ -592,6 +600,23 @@ TEST(ReportFigures, NonFiniteAndExtremeHistoryValues) {
     r.history[1].loss = loss, r.history[1].accuracy = acc;
     const report::Figure f = report::curves_figure({r});
     EXPECT_FALSE(report::figure_svg(f).empty());
+  }
+}
+
+// File-system failures (a name too long, a path through a file) leave the report code as
+// dltrain::Error naming the path, never as std::filesystem::filesystem_error.
+TEST(ReportFigures, FileSystemFailuresAreErrors) {
+  TempDir dir;
+  const std::string long_name = dir / std::string(300, 'a');
+  EXPECT_THROW(read_run(long_name), Error);
+  EXPECT_THROW(TensorBoardWriter{long_name}, Error);
+  std::ofstream(dir / "file") << "x";
+  EXPECT_THROW(read_run(dir / "file/run"), Error);
+  EXPECT_THROW(TensorBoardWriter{dir / "file/run"}, Error);
+  try {
+    read_run(long_name);
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find(long_name), std::string::npos) << e.what();
   }
 }
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <filesystem>
 
+#include "dltrain/path.hpp"
 #include "dltrain/report.hpp"
 #include "report/charts.hpp"
 #include "report/grids.hpp"
@@ -59,7 +60,7 @@ std::string write_comparison(const std::vector<std::string>& run_dirs, const std
   std::vector<RunRecord> runs;
   for (const std::string& d : run_dirs) runs.push_back(read_run(d));
   const report::Font font;
-  fs::create_directories(out_dir);
+  make_folders(out_dir);
   const report::Figure curves = report::curves_figure(runs);
   write_figure(out_dir + "/curves", curves, font, 2);
   const std::string page = out_dir + "/comparison.html";

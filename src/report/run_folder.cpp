@@ -5,6 +5,7 @@
 #include <limits>
 #include <sstream>
 
+#include "dltrain/path.hpp"
 #include "dltrain/report.hpp"
 
 namespace fs = std::filesystem;
@@ -58,7 +59,7 @@ int64_t parse_epoch(const std::string& s, const std::string& path, int line) {
 // history.csv: epoch,loss,accuracy,val_loss,val_accuracy,lr,seconds,val_seconds (val_* empty when
 // the epoch was not validated).
 std::vector<EpochStats> read_history_csv(const std::string& path) {
-  if (!fs::exists(path))
+  if (!path_exists(path))
     throw Error(path + " is missing: the run folder has no training history",
                 "a run folder gets history.csv when its first epoch finishes");
   std::istringstream in(read_file(path));
@@ -99,13 +100,13 @@ std::vector<EpochStats> read_history_csv(const std::string& path) {
 }  // namespace
 
 RunRecord read_run(const std::string& run_dir) {
-  if (!fs::is_directory(run_dir)) throw Error(run_dir + " is not a folder", "pass a run folder (runs/<run>)");
+  if (!is_folder(run_dir)) throw Error(run_dir + " is not a folder", "pass a run folder (runs/<run>)");
   RunRecord r;
   r.dir = fs::path(run_dir).lexically_normal().string();
   while (r.dir.size() > 1 && r.dir.back() == '/') r.dir.pop_back();
   r.name = fs::path(r.dir).filename().string();
   const std::string config = r.dir + "/config.json";
-  if (!fs::exists(config))
+  if (!path_exists(config))
     throw Error(config + " is missing: " + r.dir + " is not a dltrain run folder", "pass a folder `dltrain train` made");
   try {
     r.config = TrainConfig::from_json(read_file(config));
@@ -113,12 +114,12 @@ RunRecord read_run(const std::string& run_dir) {
     throw Error(config + ": " + e.what(), e.hint());
   }
   r.history = read_history_csv(r.dir + "/history.csv");
-  if (fs::exists(r.dir + "/command.txt")) {
+  if (path_exists(r.dir + "/command.txt")) {
     r.command = read_file(r.dir + "/command.txt");
     while (!r.command.empty() && (r.command.back() == '\n' || r.command.back() == '\r')) r.command.pop_back();
   }
   r.model_path = r.dir + "/model.safetensors";
-  if (!fs::exists(r.model_path))
+  if (!path_exists(r.model_path))
     throw Error(r.model_path + " is missing", "a run folder gets its model when its first epoch finishes");
   return r;
 }

@@ -13,6 +13,7 @@
 #include <cstring>
 #include <filesystem>
 
+#include "dltrain/path.hpp"
 #include "dltrain/report.hpp"
 
 namespace fs = std::filesystem;
@@ -100,9 +101,9 @@ uint32_t masked_crc32c(const void* data, size_t n) {
 
 TensorBoardWriter::TensorBoardWriter(const std::string& dir) {
   std::vector<std::string> existing;
-  if (fs::is_directory(dir))
-    for (const auto& entry : fs::directory_iterator(dir))
-      if (entry.path().filename().string().starts_with("events.out.tfevents.")) existing.push_back(entry.path().string());
+  if (is_folder(dir))
+    for (const std::string& entry : folder_entries(dir))
+      if (entry.substr(entry.rfind('/') + 1).starts_with("events.out.tfevents.")) existing.push_back(entry);
   std::sort(existing.begin(), existing.end());
   bool fresh = existing.empty();
   if (!fresh) {
@@ -111,12 +112,12 @@ TensorBoardWriter::TensorBoardWriter(const std::string& dir) {
     const size_t keep = valid_prefix(bytes);
     if (keep < bytes.size()) {
       dropped_ = int64_t(bytes.size() - keep);
-      fs::resize_file(path_, keep);
+      naming(path_, [&] { fs::resize_file(path_, keep); });
     }
     fresh = keep == 0;  // not even the file_version record survived
     out_.open(path_, std::ios::binary | std::ios::app);
   } else {
-    fs::create_directories(dir);
+    make_folders(dir);
     char host[256] = "localhost";
     ::gethostname(host, sizeof host - 1);
     path_ = dir + "/events.out.tfevents." + std::to_string(int64_t(wall_time())) + "." + host;
