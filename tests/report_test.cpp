@@ -435,13 +435,17 @@ TEST_F(RunReport, CompareRunsRebuildAndShow) {
 using Scalars = std::map<std::string, std::map<int64_t, double>>;
 
 // The scalars tensorboard's own reader (EventAccumulator) finds in a run folder: tag -> step ->
-// value. Exit code 3: Python's tensorboard package is absent.
+// value; also "#session_start" -> step -> how many SessionLog START events, and "#files" -> 0 ->
+// the number of event files. Exit code 3: Python's tensorboard package is absent.
 Result read_tensorboard(const std::string& dir, Scalars& out) {
   Result r = run({"python3", std::string(DLTRAIN_SOURCE_DIR) + "/tests/read_tensorboard.py", dir});
   if (r.code != 0) return r;
   const nlohmann::json tags = nlohmann::json::parse(r.out).at("tags");
   for (auto it = tags.begin(); it != tags.end(); ++it)
     for (const nlohmann::json& p : it.value()) out[it.key()][p.at(0).get<int64_t>()] = p.at(1).get<double>();
+  const nlohmann::json doc = nlohmann::json::parse(r.out);
+  out["#files"][0] = doc.at("files").get<double>();
+  for (const nlohmann::json& step : doc.at("session_starts")) out["#session_start"][step.get<int64_t>()] += 1;
   return r;
 }
 #define READ_TENSORBOARD(dir, scalars)                                                                     \
@@ -488,7 +492,8 @@ TEST(TensorBoard, TruncatedLastRecordThenResume) {
   TempDir dir;
   const std::string run_dir = dir / "run";
   const Result first = run({DLTRAIN_BINARY, "train", "--data", test::fashion_mnist_dir(), "--limit", "320", "--epochs", "2",
-                            "--no-validation", "--threads", "2", "--tensorboard", "--no-report", "--run-dir", run_dir});
+                            "--no-validation", "--threads", "2", "--tensorboard", "--tensorboard-every", "1", "--no-report",
+                            "--run-dir", run_dir});
   ASSERT_EQ(first.code, 0) << first.err;
   std::vector<fs::path> files;
   for (const auto& e : fs::directory_iterator(run_dir))
@@ -500,6 +505,11 @@ TEST(TensorBoard, TruncatedLastRecordThenResume) {
   READ_TENSORBOARD(run_dir, cut);
   EXPECT_EQ(cut["loss"].size(), 2u);
   EXPECT_EQ(cut["seconds"].size(), 1u);
+  EXPECT_EQ(cut["#files"][0], 1);
+  EXPECT_EQ(cut.count("#session_start"), 0u) << "a fresh run logged a restart";
+  ASSERT_FALSE(cut["step/loss"].empty());
+  const int64_t steps_done = cut["step/loss"].rbegin()->first;  // every step of epochs 1-2 (--tensorboard-every 1)
+  EXPECT_EQ(int64_t(cut["step/loss"].size()), steps_done);
 
   const Result resumed = run({DLTRAIN_BINARY, "train", "--resume", run_dir, "--epochs", "3", "--no-report", "--quiet"});
   ASSERT_EQ(resumed.code, 0) << resumed.err;
@@ -511,6 +521,41 @@ TEST(TensorBoard, TruncatedLastRecordThenResume) {
   expect_scalars_equal_history(tb, run_dir, false);
   EXPECT_EQ(tb["seconds"].size(), 2u);  // epochs 1 and 3: the damaged record is gone, the file goes on
   EXPECT_TRUE(tb["seconds"].count(3));
+  // The resume logged SessionLog START at epoch 3's first step (TensorBoard drops superseded step/*
+  // points from there on), and the earlier steps survive it: each step once, none lost.
+  EXPECT_EQ(tb["#session_start"], (std::map<int64_t, double>{{steps_done + 1, 1}}));
+  EXPECT_EQ(int64_t(tb["step/loss"].size()), steps_done / 2 * 3);
+  EXPECT_EQ(tb["step/loss"].begin()->first, 1);
+  EXPECT_EQ(tb["step/loss"].rbegin()->first, steps_done / 2 * 3);
+}
+
+// --tensorboard on a resume is saved in config.json (the next resume keeps logging);
+// --tensorboard-every without --tensorboard is an error, not silently ignored.
+TEST(TensorBoard, FlagOnResumeIsSaved) {
+  DLTRAIN_REQUIRE_FASHION_MNIST();
+  TempDir dir;
+  const std::string run_dir = dir / "run";
+  const std::vector<std::string> train = {DLTRAIN_BINARY, "train", "--data", test::fashion_mnist_dir(), "--limit", "320",
+                                          "--epochs", "1", "--no-validation", "--threads", "2", "--no-report", "--quiet"};
+  std::vector<std::string> bad = train;
+  bad.insert(bad.end(), {"--tensorboard-every", "5", "--run-dir", dir / "bad"});
+  const Result b = run(bad);
+  EXPECT_NE(b.code, 0);
+  EXPECT_NE(b.err.find("--tensorboard"), std::string::npos) << b.err;
+  std::vector<std::string> first = train;
+  first.insert(first.end(), {"--run-dir", run_dir});
+  ASSERT_EQ(run(first).code, 0);
+  const Result r2 = run({DLTRAIN_BINARY, "train", "--resume", run_dir, "--epochs", "2", "--tensorboard", "--tensorboard-every",
+                         "7", "--no-report", "--quiet"});
+  ASSERT_EQ(r2.code, 0) << r2.err;
+  const nlohmann::json config = nlohmann::json::parse(read_file(run_dir + "/config.json"));
+  EXPECT_EQ(config.value("tensorboard", int64_t(0)), 7) << config.dump();
+  const Result r3 = run({DLTRAIN_BINARY, "train", "--resume", run_dir, "--epochs", "3", "--no-report", "--quiet"});
+  ASSERT_EQ(r3.code, 0) << r3.err;
+  Scalars tb;
+  READ_TENSORBOARD(run_dir, tb);
+  EXPECT_EQ(tb["loss"].size(), 2u);  // epochs 2 and 3 (epoch 1 ran without --tensorboard)
+  EXPECT_TRUE(tb["loss"].count(3)) << "the second resume stopped logging";
 }
 
 TEST(TensorBoard, Crc32cKnownValues) {

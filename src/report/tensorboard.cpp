@@ -115,6 +115,7 @@ TensorBoardWriter::TensorBoardWriter(const std::string& dir) {
       naming(path_, [&] { fs::resize_file(path_, keep); });
     }
     fresh = keep == 0;  // not even the file_version record survived
+    appending_ = !fresh;
     out_.open(path_, std::ios::binary | std::ios::app);
   } else {
     make_folders(dir);
@@ -149,6 +150,13 @@ void TensorBoardWriter::scalar(const std::string& tag, int64_t step, double valu
   write_record(event(step, 5, summary));
 }
 
+void TensorBoardWriter::session_start(int64_t step) {
+  std::string log;
+  key(log, 1, 0);  // SessionLog.status
+  varint(log, 1);  // START
+  write_record(event(step, 6, log));
+}
+
 void TensorBoardWriter::flush() {
   out_.flush();
   if (!out_) throw Error("writing the TensorBoard event file " + path_ + " failed", "is the disk full?");
@@ -157,6 +165,15 @@ void TensorBoardWriter::flush() {
 TrainCallbacks tensorboard_callbacks(const std::string& run_dir, TrainCallbacks inner, int64_t every) {
   auto tb = std::make_shared<TensorBoardWriter>(run_dir);
   TrainCallbacks cb = inner;
+  auto restarted = std::make_shared<bool>(!tb->appending());
+  cb.epoch_begin = [tb, restarted, inner](int64_t epoch, int64_t epochs, int64_t steps) {
+    if (!*restarted) {  // a resume: the first step of this epoch supersedes what an interrupted run logged
+      tb->session_start((epoch - 1) * steps + 1);
+      tb->flush();
+      *restarted = true;
+    }
+    inner.epoch_begin(epoch, epochs, steps);
+  };
   cb.step = [tb, every, inner](const StepStats& s) {
     const int64_t global = (s.epoch - 1) * s.steps + s.step;
     if (every > 0 && global % every == 0) {
