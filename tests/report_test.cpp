@@ -608,6 +608,19 @@ TEST(ReportFigures, ConfusionStaysLegibleFor100Classes) {
   EXPECT_GE(smallest, 5.0);  // class names and counts in readable sizes when zoomed
   EXPECT_EQ(numbers, 1);     // the count of class 99's diagonal cell is written
   EXPECT_LE(f.width, 1500);  // fits a laptop screen at half scale
+  EXPECT_LE(report::raster_bytes(f, 1.5), report::max_raster_bytes);  // still drawn as confusion.png
+}
+
+// Past a few hundred classes the confusion raster would take hundreds of MB (1000 classes at scale
+// 1.5: about 1 GB), so write_report keeps it SVG only.
+TEST(ReportFigures, ConfusionOfManyClassesIsTooLargeForPixels) {
+  const size_t k = 400;
+  std::vector<std::vector<int64_t>> m(k, std::vector<int64_t>(k, 0));
+  std::vector<std::string> labels;
+  for (size_t i = 0; i < k; ++i) m[i][i] = 1, labels.push_back("c" + std::to_string(i));
+  const report::Figure f = report::confusion_figure(m, labels);
+  EXPECT_GT(report::raster_bytes(f, f.width > 1000 ? 1.5 : 2), report::max_raster_bytes);
+  EXPECT_LT(report::raster_bytes(f, 1.5), 2e9);
 }
 
 // history.csv values std::stod takes but a chart cannot: inf, nan, hex, accuracies outside [0, 1],

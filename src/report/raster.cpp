@@ -227,6 +227,10 @@ void append_bytes(void* context, void* data, int size) {
 }
 }  // namespace
 
+double raster_bytes(const Figure& f, double scale) {
+  return std::ceil(f.width * scale) * std::ceil(f.height * scale) * 3;
+}
+
 Raster rasterize(const Figure& f, const Font& font, double scale) {
   Raster r(int(std::ceil(f.width * scale)), int(std::ceil(f.height * scale)));
   for (const Item& item : f.items) std::visit(RasterItem{r, font, scale}, item);
