@@ -22,6 +22,7 @@
 #include "helpers.hpp"
 #include "report/charts.hpp"
 #include "report/grids.hpp"
+#include "report/html.hpp"
 
 extern char** environ;
 
@@ -562,8 +563,55 @@ TEST(TensorBoard, Crc32cKnownValues) {
   EXPECT_EQ(crc32c("123456789", 9), 0xE3069283u);  // the CRC-32C check value (RFC 3720)
   const std::string zeros(32, '\0');
   EXPECT_EQ(crc32c(zeros.data(), zeros.size()), 0x8A9136AAu);  // RFC 3720 B.4: 32 bytes of zeros
-  const uint32_t c = crc32c("a", 1);
-  EXPECT_EQ(masked_crc32c("a", 1), ((c >> 15) | (c << 17)) + 0xA282EAD8u);
+  // Masked values as the tensorboard Python package computes them
+  // (tensorboard.compat.tensorflow_stub.pywrap_tensorflow.masked_crc32c), not restating ours.
+  EXPECT_EQ(masked_crc32c("a", 1), 0x28E46E78u);
+  EXPECT_EQ(masked_crc32c("123456789", 9), 0xC78AB0E5u);
+  // The whole record tensorboard's RecordWriter writes for b"brain.Event:2": length, its masked
+  // CRC, the data, the data's masked CRC; ours byte for byte.
+  const std::string data = "brain.Event:2";
+  std::string ours(8, '\0');
+  ours[0] = char(data.size());
+  const uint32_t len_crc = masked_crc32c(ours.data(), 8), data_crc = masked_crc32c(data.data(), data.size());
+  ours.append(reinterpret_cast<const char*>(&len_crc), 4);
+  ours += data;
+  ours.append(reinterpret_cast<const char*>(&data_crc), 4);
+  std::string hex;
+  for (unsigned char ch : ours) {
+    char b[3];
+    std::snprintf(b, sizeof b, "%02x", ch);
+    hex += b;
+  }
+  EXPECT_EQ(hex, "0d000000000000003c37b834627261696e2e4576656e743a32ee01067c");
+}
+
+// A class name with markup in it comes back escaped from the confusion SVG (which parses, with the
+// name as text) and from report.html.
+TEST(ReportFigures, ClassNamesAreEscaped) {
+  const std::string evil = "<script>&\"x";
+  const std::vector<std::vector<int64_t>> m = {{3, 1}, {0, 2}};
+  const std::vector<std::string> labels = {evil, "b"};
+  const std::string svg_text = report::figure_svg(report::confusion_figure(m, labels));
+  EXPECT_EQ(svg_text.find(evil), std::string::npos);
+  pugi::xml_document svg;
+  ASSERT_TRUE(svg.load_string(svg_text.c_str()));
+  bool found = false;
+  for (const pugi::xpath_node& t : svg.select_nodes("//text")) found = found || std::string(t.node().child_value()) == evil;
+  EXPECT_TRUE(found) << "the class name is not a text of the SVG";
+
+  report::ReportParts p;
+  p.run.name = "run";
+  p.run.dir = "/tmp/run";
+  EpochStats e;
+  e.epoch = 1, e.loss = 0.5, e.accuracy = 0.6, e.lr = 0.1, e.seconds = 1;
+  p.run.history = {e};
+  p.info.labels = labels;
+  p.eval.result.confusion = m;
+  p.eval.result.samples = 6;
+  p.confusion_svg = svg_text;
+  const std::string html = report::report_html(p);
+  EXPECT_EQ(html.find(evil), std::string::npos);
+  EXPECT_NE(html.find("<td>&lt;script&gt;&amp;"), std::string::npos);
 }
 
 // Without a font the training still succeeds (its report is a warning); `dltrain report` fails
