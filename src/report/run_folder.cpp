@@ -5,6 +5,7 @@
 #include <limits>
 #include <sstream>
 
+#include "dltrain/csv.hpp"
 #include "dltrain/path.hpp"
 #include "dltrain/report.hpp"
 
@@ -12,15 +13,6 @@ namespace fs = std::filesystem;
 
 namespace dltrain {
 namespace {
-
-std::vector<std::string> split_csv(const std::string& line) {
-  std::vector<std::string> out(1);
-  for (char c : line) {
-    if (c == ',') out.emplace_back();
-    else if (c != '\r') out.back() += c;
-  }
-  return out;
-}
 
 // A finite number (std::stod alone also takes inf, nan and hex floats, which then break the charts).
 // `lo`/`hi` bound it: accuracies lie in [0, 1], losses, rates and times are not negative.
@@ -65,7 +57,7 @@ std::vector<EpochStats> read_history_csv(const std::string& path) {
   std::istringstream in(read_file(path));
   std::string line;
   std::getline(in, line);
-  const std::vector<std::string> header = split_csv(line);
+  const std::vector<std::string> header = csv_fields(line);
   const std::vector<std::string> expected = {"epoch", "loss", "accuracy", "val_loss", "val_accuracy", "lr", "seconds"};
   for (size_t i = 0; i < expected.size(); ++i)
     if (i >= header.size() || header[i] != expected[i])
@@ -74,7 +66,7 @@ std::vector<EpochStats> read_history_csv(const std::string& path) {
   std::vector<EpochStats> out;
   for (int n = 2; std::getline(in, line); ++n) {
     if (line.empty() || line == "\r") continue;
-    const std::vector<std::string> f = split_csv(line);
+    const std::vector<std::string> f = csv_fields(line);
     if (f.size() < expected.size())
       throw Error(path + ": line " + std::to_string(n) + " has " + std::to_string(f.size()) + " fields, not " +
                   std::to_string(expected.size()), "the file may be truncated; `dltrain train --resume` rewrites it");
