@@ -62,7 +62,7 @@ class TensorBoardWriter {
   explicit TensorBoardWriter(const std::string& dir);
   void scalar(const std::string& tag, int64_t step, double value);
   void flush();
-  // Event{step, session_log: SessionLog{status: START}}: TensorBoard then drops the points at `step`
+  // Event{step, session_log (7): SessionLog{status: START}}: TensorBoard then drops the points at `step`
   // and later that an interrupted run wrote before (the TF convention after a restart).
   void session_start(int64_t step);
   const std::string& path() const { return path_; }

@@ -55,7 +55,7 @@ double wall_time() {
   return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
-// Event{wall_time, step, <what>}: what is file_version (3) or summary (5).
+// Event{wall_time, step, <what>}: what is file_version (3), summary (5) or session_log (7).
 std::string event(int64_t step, int what_field, const std::string& what) {
   std::string e;
   key(e, 1, 1);
@@ -154,7 +154,7 @@ void TensorBoardWriter::session_start(int64_t step) {
   std::string log;
   key(log, 1, 0);  // SessionLog.status
   varint(log, 1);  // START
-  write_record(event(step, 6, log));
+  write_record(event(step, 7, log));  // Event.session_log is field 7 (6 is the deprecated log_message)
 }
 
 void TensorBoardWriter::flush() {
