@@ -175,6 +175,14 @@ seed("run_report", "bad_crc", b"{}" + CUT + b"epoch,loss\n1,x\n" + CUT + EVENTS[
 seed("run_report", "huge_length", b"[" + CUT + b"epoch,loss,accuracy,val_loss,val_accuracy,lr,seconds\n1e999,1,1,,,1,1\n" +
      CUT + struct.pack("<Q", 2**63) + struct.pack("<I", masked(struct.pack("<Q", 2**63))) + b"xx")
 seed("run_report", "empty", CUT + CUT)
+# Values std::stod takes but the charts cannot draw (inf, nan, hex), and finite extremes that reach
+# the tick code (1e300 losses; accuracies are refused outside [0, 1]).
+HEADER = "epoch,loss,accuracy,val_loss,val_accuracy,lr,seconds\n"
+for name, rows in [("inf_loss", "1,inf,0.5,,,0.1,1\n"), ("nan_accuracy", "1,0.5,nan,,,0.1,1\n"),
+                   ("hex_loss", "1,0x1p3,0.5,,,0.1,1\n"), ("huge_accuracy", "1,0.5,1e17,,,0.1,1\n"),
+                   ("huge_loss", "1,1e300,0.5,,,0.1,1\n2,1e-300,0.5,1e308,1,0.1,1\n"),
+                   ("tiny_values", "1,5e-324,0,4e-324,0,5e-324,0\n")]:
+    seed("run_report", name, json.dumps(CONFIG).encode() + CUT + (HEADER + rows).encode() + CUT + EVENTS)
 
 # ---- model text -----------------------------------------------------------------------------------
 for i, text in enumerate([

@@ -22,6 +22,7 @@
 #include "helpers.hpp"
 #include "report/charts.hpp"
 #include "report/grids.hpp"
+#include "report/html.hpp"
 
 extern char** environ;
 
@@ -406,6 +407,14 @@ TEST_F(RunReport, CompareRunsRebuildAndShow) {
   EXPECT_EQ(svg.select_nodes("//circle[@data-run='other' and @data-series='val_accuracy']").size(), 3u);
   EXPECT_EQ(load_png(dir / "cmp/curves.png").w, int(std::ceil(svg_size(dir / "cmp/curves.svg").first * 2)));
 
+  // -o naming an existing file: a clean error naming it (was an escaped std::filesystem exception).
+  std::ofstream(dir / "a_file") << "x";
+  const Result onto_file = run({DLTRAIN_BINARY, "report", run_, other, "-o", dir / "a_file"});
+  EXPECT_EQ(onto_file.code, 1) << onto_file.err;
+  EXPECT_NE(onto_file.err.find(dir / "a_file"), std::string::npos) << onto_file.err;
+  EXPECT_EQ(onto_file.err.find("filesystem error"), std::string::npos) << onto_file.err;
+  EXPECT_EQ(onto_file.err.find("terminate"), std::string::npos) << onto_file.err;
+
   fs::remove(other + "/report.html");
   const Result one = run({DLTRAIN_BINARY, "report", other, "--threads", "2"});
   ASSERT_EQ(one.code, 0) << one.err;
@@ -427,13 +436,17 @@ TEST_F(RunReport, CompareRunsRebuildAndShow) {
 using Scalars = std::map<std::string, std::map<int64_t, double>>;
 
 // The scalars tensorboard's own reader (EventAccumulator) finds in a run folder: tag -> step ->
-// value. Exit code 3: Python's tensorboard package is absent.
+// value; also "#session_start" -> step -> how many SessionLog START events, and "#files" -> 0 ->
+// the number of event files. Exit code 3: Python's tensorboard package is absent.
 Result read_tensorboard(const std::string& dir, Scalars& out) {
   Result r = run({"python3", std::string(DLTRAIN_SOURCE_DIR) + "/tests/read_tensorboard.py", dir});
   if (r.code != 0) return r;
   const nlohmann::json tags = nlohmann::json::parse(r.out).at("tags");
   for (auto it = tags.begin(); it != tags.end(); ++it)
     for (const nlohmann::json& p : it.value()) out[it.key()][p.at(0).get<int64_t>()] = p.at(1).get<double>();
+  const nlohmann::json doc = nlohmann::json::parse(r.out);
+  out["#files"][0] = doc.at("files").get<double>();
+  for (const nlohmann::json& step : doc.at("session_starts")) out["#session_start"][step.get<int64_t>()] += 1;
   return r;
 }
 #define READ_TENSORBOARD(dir, scalars)                                                                     \
@@ -480,7 +493,8 @@ TEST(TensorBoard, TruncatedLastRecordThenResume) {
   TempDir dir;
   const std::string run_dir = dir / "run";
   const Result first = run({DLTRAIN_BINARY, "train", "--data", test::fashion_mnist_dir(), "--limit", "320", "--epochs", "2",
-                            "--no-validation", "--threads", "2", "--tensorboard", "--no-report", "--run-dir", run_dir});
+                            "--no-validation", "--threads", "2", "--tensorboard", "--tensorboard-every", "1", "--no-report",
+                            "--run-dir", run_dir});
   ASSERT_EQ(first.code, 0) << first.err;
   std::vector<fs::path> files;
   for (const auto& e : fs::directory_iterator(run_dir))
@@ -492,6 +506,11 @@ TEST(TensorBoard, TruncatedLastRecordThenResume) {
   READ_TENSORBOARD(run_dir, cut);
   EXPECT_EQ(cut["loss"].size(), 2u);
   EXPECT_EQ(cut["seconds"].size(), 1u);
+  EXPECT_EQ(cut["#files"][0], 1);
+  EXPECT_EQ(cut.count("#session_start"), 0u) << "a fresh run logged a restart";
+  ASSERT_FALSE(cut["step/loss"].empty());
+  const int64_t steps_done = cut["step/loss"].rbegin()->first;  // every step of epochs 1-2 (--tensorboard-every 1)
+  EXPECT_EQ(int64_t(cut["step/loss"].size()), steps_done);
 
   const Result resumed = run({DLTRAIN_BINARY, "train", "--resume", run_dir, "--epochs", "3", "--no-report", "--quiet"});
   ASSERT_EQ(resumed.code, 0) << resumed.err;
@@ -503,14 +522,96 @@ TEST(TensorBoard, TruncatedLastRecordThenResume) {
   expect_scalars_equal_history(tb, run_dir, false);
   EXPECT_EQ(tb["seconds"].size(), 2u);  // epochs 1 and 3: the damaged record is gone, the file goes on
   EXPECT_TRUE(tb["seconds"].count(3));
+  // The resume logged SessionLog START at epoch 3's first step (TensorBoard drops superseded step/*
+  // points from there on), and the earlier steps survive it: each step once, none lost.
+  EXPECT_EQ(tb["#session_start"], (std::map<int64_t, double>{{steps_done + 1, 1}}));
+  EXPECT_EQ(int64_t(tb["step/loss"].size()), steps_done / 2 * 3);
+  EXPECT_EQ(tb["step/loss"].begin()->first, 1);
+  EXPECT_EQ(tb["step/loss"].rbegin()->first, steps_done / 2 * 3);
+}
+
+// --tensorboard on a resume is saved in config.json (the next resume keeps logging);
+// --tensorboard-every without --tensorboard is an error, not silently ignored.
+TEST(TensorBoard, FlagOnResumeIsSaved) {
+  DLTRAIN_REQUIRE_FASHION_MNIST();
+  TempDir dir;
+  const std::string run_dir = dir / "run";
+  const std::vector<std::string> train = {DLTRAIN_BINARY, "train", "--data", test::fashion_mnist_dir(), "--limit", "320",
+                                          "--epochs", "1", "--no-validation", "--threads", "2", "--no-report", "--quiet"};
+  std::vector<std::string> bad = train;
+  bad.insert(bad.end(), {"--tensorboard-every", "5", "--run-dir", dir / "bad"});
+  const Result b = run(bad);
+  EXPECT_NE(b.code, 0);
+  EXPECT_NE(b.err.find("--tensorboard"), std::string::npos) << b.err;
+  std::vector<std::string> first = train;
+  first.insert(first.end(), {"--run-dir", run_dir});
+  ASSERT_EQ(run(first).code, 0);
+  const Result r2 = run({DLTRAIN_BINARY, "train", "--resume", run_dir, "--epochs", "2", "--tensorboard", "--tensorboard-every",
+                         "7", "--no-report", "--quiet"});
+  ASSERT_EQ(r2.code, 0) << r2.err;
+  const nlohmann::json config = nlohmann::json::parse(read_file(run_dir + "/config.json"));
+  EXPECT_EQ(config.value("tensorboard", int64_t(0)), 7) << config.dump();
+  const Result r3 = run({DLTRAIN_BINARY, "train", "--resume", run_dir, "--epochs", "3", "--no-report", "--quiet"});
+  ASSERT_EQ(r3.code, 0) << r3.err;
+  Scalars tb;
+  READ_TENSORBOARD(run_dir, tb);
+  EXPECT_EQ(tb["loss"].size(), 2u);  // epochs 2 and 3 (epoch 1 ran without --tensorboard)
+  EXPECT_TRUE(tb["loss"].count(3)) << "the second resume stopped logging";
 }
 
 TEST(TensorBoard, Crc32cKnownValues) {
   EXPECT_EQ(crc32c("123456789", 9), 0xE3069283u);  // the CRC-32C check value (RFC 3720)
   const std::string zeros(32, '\0');
   EXPECT_EQ(crc32c(zeros.data(), zeros.size()), 0x8A9136AAu);  // RFC 3720 B.4: 32 bytes of zeros
-  const uint32_t c = crc32c("a", 1);
-  EXPECT_EQ(masked_crc32c("a", 1), ((c >> 15) | (c << 17)) + 0xA282EAD8u);
+  // Masked values as the tensorboard Python package computes them
+  // (tensorboard.compat.tensorflow_stub.pywrap_tensorflow.masked_crc32c), not restating ours.
+  EXPECT_EQ(masked_crc32c("a", 1), 0x28E46E78u);
+  EXPECT_EQ(masked_crc32c("123456789", 9), 0xC78AB0E5u);
+  // The whole record tensorboard's RecordWriter writes for b"brain.Event:2": length, its masked
+  // CRC, the data, the data's masked CRC; ours byte for byte.
+  const std::string data = "brain.Event:2";
+  std::string ours(8, '\0');
+  ours[0] = char(data.size());
+  const uint32_t len_crc = masked_crc32c(ours.data(), 8), data_crc = masked_crc32c(data.data(), data.size());
+  ours.append(reinterpret_cast<const char*>(&len_crc), 4);
+  ours += data;
+  ours.append(reinterpret_cast<const char*>(&data_crc), 4);
+  std::string hex;
+  for (unsigned char ch : ours) {
+    char b[3];
+    std::snprintf(b, sizeof b, "%02x", ch);
+    hex += b;
+  }
+  EXPECT_EQ(hex, "0d000000000000003c37b834627261696e2e4576656e743a32ee01067c");
+}
+
+// A class name with markup in it comes back escaped from the confusion SVG (which parses, with the
+// name as text) and from report.html.
+TEST(ReportFigures, ClassNamesAreEscaped) {
+  const std::string evil = "<script>&\"x";
+  const std::vector<std::vector<int64_t>> m = {{3, 1}, {0, 2}};
+  const std::vector<std::string> labels = {evil, "b"};
+  const std::string svg_text = report::figure_svg(report::confusion_figure(m, labels));
+  EXPECT_EQ(svg_text.find(evil), std::string::npos);
+  pugi::xml_document svg;
+  ASSERT_TRUE(svg.load_string(svg_text.c_str()));
+  bool found = false;
+  for (const pugi::xpath_node& t : svg.select_nodes("//text")) found = found || std::string(t.node().child_value()) == evil;
+  EXPECT_TRUE(found) << "the class name is not a text of the SVG";
+
+  report::ReportParts p;
+  p.run.name = "run";
+  p.run.dir = "/tmp/run";
+  EpochStats e;
+  e.epoch = 1, e.loss = 0.5, e.accuracy = 0.6, e.lr = 0.1, e.seconds = 1;
+  p.run.history = {e};
+  p.info.labels = labels;
+  p.eval.result.confusion = m;
+  p.eval.result.samples = 6;
+  p.confusion_svg = svg_text;
+  const std::string html = report::report_html(p);
+  EXPECT_EQ(html.find(evil), std::string::npos);
+  EXPECT_NE(html.find("<td>&lt;script&gt;&amp;"), std::string::npos);
 }
 
 // Without a font the training still succeeds (its report is a warning); `dltrain report` fails
@@ -555,6 +656,74 @@ TEST(ReportFigures, ConfusionStaysLegibleFor100Classes) {
   EXPECT_GE(smallest, 5.0);  // class names and counts in readable sizes when zoomed
   EXPECT_EQ(numbers, 1);     // the count of class 99's diagonal cell is written
   EXPECT_LE(f.width, 1500);  // fits a laptop screen at half scale
+  EXPECT_LE(report::raster_bytes(f, 1.5), report::max_raster_bytes);  // still drawn as confusion.png
+}
+
+// Past a few hundred classes the confusion raster would take hundreds of MB (1000 classes at scale
+// 1.5: about 1 GB), so write_report keeps it SVG only.
+TEST(ReportFigures, ConfusionOfManyClassesIsTooLargeForPixels) {
+  const size_t k = 400;
+  std::vector<std::vector<int64_t>> m(k, std::vector<int64_t>(k, 0));
+  std::vector<std::string> labels;
+  for (size_t i = 0; i < k; ++i) m[i][i] = 1, labels.push_back("c" + std::to_string(i));
+  const report::Figure f = report::confusion_figure(m, labels);
+  EXPECT_GT(report::raster_bytes(f, f.width > 1000 ? 1.5 : 2), report::max_raster_bytes);
+  EXPECT_LT(report::raster_bytes(f, 1.5), 2e9);
+}
+
+// history.csv values std::stod takes but a chart cannot: inf, nan, hex, accuracies outside [0, 1],
+// negative losses are errors naming the file and line; the chart code itself survives extreme and
+// non-finite values (they reach it only through a RunRecord built in code) without UB or a hang.
+TEST(ReportFigures, NonFiniteAndExtremeHistoryValues) {
+  TempDir dir;
+  const std::string run_dir = dir / "run";
+  fs::create_directories(run_dir);
+  std::ofstream(run_dir + "/config.json") << TrainConfig{}.to_json();
+  std::ofstream(run_dir + "/model.safetensors") << "";
+  const std::string header = "epoch,loss,accuracy,val_loss,val_accuracy,lr,seconds\n";
+  for (const std::string row : {"1,inf,0.5,,,0.1,1", "1,nan,0.5,,,0.1,1", "1,0.5,0x1p-1,,,0.1,1", "1,0.5,1e17,,,0.1,1",
+                                "1,-1,0.5,,,0.1,1", "1,0.5,0.5,0.4,-0.1,0.1,1", "1,0.5,0.5,,,1e999,1", "1,0.5,0.5,,,0.1,-inf"}) {
+    std::ofstream(run_dir + "/history.csv", std::ios::trunc) << header << row << "\n";
+    try {
+      read_run(run_dir);
+      ADD_FAILURE() << row << " was read";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find(run_dir + "/history.csv: line 2"), std::string::npos) << row << ": " << e.what();
+    }
+  }
+  std::ofstream(run_dir + "/history.csv", std::ios::trunc) << header << "1,0.5\n";
+  try {
+    read_run(run_dir);
+    ADD_FAILURE() << "a short row was read";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("has 2 fields, not 7"), std::string::npos) << e.what();
+  }
+  std::ofstream(run_dir + "/history.csv", std::ios::trunc) << header << "1,0.5,1,,,0.1,1\n2,1e300,0,,,0.1,1\n";
+  RunRecord r = read_run(run_dir);
+  ASSERT_EQ(r.history.size(), 2u);
+  for (const auto& [loss, acc] : std::vector<std::pair<double, double>>{
+           {INFINITY, 0.5}, {NAN, NAN}, {1e300, 1e17}, {-1e308, 1e17}, {0.5, 1e17 + 1}, {1e-320, 5e-324}}) {
+    r.history[1].loss = loss, r.history[1].accuracy = acc;
+    const report::Figure f = report::curves_figure({r});
+    EXPECT_FALSE(report::figure_svg(f).empty());
+  }
+}
+
+// File-system failures (a name too long, a path through a file) leave the report code as
+// dltrain::Error naming the path, never as std::filesystem::filesystem_error.
+TEST(ReportFigures, FileSystemFailuresAreErrors) {
+  TempDir dir;
+  const std::string long_name = dir / std::string(300, 'a');
+  EXPECT_THROW(read_run(long_name), Error);
+  EXPECT_THROW(TensorBoardWriter{long_name}, Error);
+  std::ofstream(dir / "file") << "x";
+  EXPECT_THROW(read_run(dir / "file/run"), Error);
+  EXPECT_THROW(TensorBoardWriter{dir / "file/run"}, Error);
+  try {
+    read_run(long_name);
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find(long_name), std::string::npos) << e.what();
+  }
 }
 
 TEST(ReportFigures, ClassMetrics) {

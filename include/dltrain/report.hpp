@@ -62,7 +62,11 @@ class TensorBoardWriter {
   explicit TensorBoardWriter(const std::string& dir);
   void scalar(const std::string& tag, int64_t step, double value);
   void flush();
+  // Event{step, session_log (7): SessionLog{status: START}}: TensorBoard then drops the points at `step`
+  // and later that an interrupted run wrote before (the TF convention after a restart).
+  void session_start(int64_t step);
   const std::string& path() const { return path_; }
+  bool appending() const { return appending_; }  // opened an existing file with records in it
   int64_t dropped_bytes() const { return dropped_; }  // cut off a damaged tail when opened
 
  private:
@@ -70,11 +74,13 @@ class TensorBoardWriter {
   std::string path_;
   std::ofstream out_;
   int64_t dropped_ = 0;
+  bool appending_ = false;
 };
 
 // Callbacks that log a training to TensorBoard and then call `inner`: per epoch (step = epoch)
 // loss, accuracy, val_loss, val_accuracy and lr; every `every` steps (step = global step)
 // step/loss, step/accuracy (running means over the epoch) and step/lr. `every` 0: epochs only.
+// Appending to an existing file (a resume), a SessionLog START at the first step of the first epoch.
 TrainCallbacks tensorboard_callbacks(const std::string& run_dir, TrainCallbacks inner, int64_t every);
 
 // CRC32C (Castagnoli) and TFRecord's masked form of it.

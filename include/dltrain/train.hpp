@@ -156,9 +156,11 @@ class Trainer {
   // A transfer-learning run: trains the unfrozen layers and the head on `data.features`; the
   // saved model is the whole network (backbone, head, labels, preprocessing) in one file.
   Trainer(TrainConfig config, TransferData data, std::string run_dir);
-  // Continues the run in `run_dir`; `epochs` > 0 changes the total number of epochs.
+  // Continues the run in `run_dir`; `epochs` > 0 changes the total number of epochs, `tensorboard`
+  // >= 0 the TensorBoard setting (saved in config.json, so later resumes keep it).
   static std::unique_ptr<Trainer> resume(const std::string& run_dir, int64_t epochs = 0,
-                                         const FeatureProgress& progress = [](int64_t, int64_t) {});
+                                         const FeatureProgress& progress = [](int64_t, int64_t) {},
+                                         int64_t tensorboard = -1);
   ~Trainer();
 
   // Trains until config.epochs are done. Returns false when stopped by the callbacks (the last

@@ -54,7 +54,9 @@ void run(const TrainArgs& a, const CLI::App& cmd) {
   std::unique_ptr<Trainer> trainer;
   const bool terminal = ::isatty(STDOUT_FILENO);
   if (!a.resume.empty()) {
-    trainer = Trainer::resume(a.resume, cmd.count("--epochs") ? a.config.epochs : 0, feature_progress(terminal, a.quiet));
+    // --tensorboard on a resume is saved too: the next resume keeps logging.
+    trainer = Trainer::resume(a.resume, cmd.count("--epochs") ? a.config.epochs : 0, feature_progress(terminal, a.quiet),
+                              a.tensorboard ? a.tensorboard_every : -1);
   } else {
     TrainConfig config = a.config;
     if (a.tensorboard) config.tensorboard = a.tensorboard_every;
@@ -134,6 +136,10 @@ void run(const TrainArgs& a, const CLI::App& cmd) {
       std::fprintf(stderr, "dltrain: warning: no report written: %s\n", e.what());
       if (!e.hint().empty()) std::fprintf(stderr, "  hint: %s\n", e.hint().c_str());
       std::fprintf(stderr, "  the run is complete; `dltrain report %s` tries again\n", dir.c_str());
+    } catch (const std::exception& e) {  // std::bad_alloc and the like: still only a warning
+      std::fflush(stdout);
+      std::fprintf(stderr, "dltrain: warning: no report written: %s\n", e.what());
+      std::fprintf(stderr, "  the run is complete; `dltrain report %s` tries again\n", dir.c_str());
     }
   }
 }
@@ -197,8 +203,9 @@ void add_train(CLI::App& app) {
   cmd->add_flag("--tensorboard", a->tensorboard,
                 "also write TensorBoard event files (events.out.tfevents.*) into the run folder: per-epoch "
                 "scalars and step/* every --tensorboard-every steps (`tensorboard --logdir runs`)");
+  auto* tensorboard = cmd->get_option("--tensorboard");
   cmd->add_option("--tensorboard-every", a->tensorboard_every, "with --tensorboard: steps between step/* scalars")
-      ->capture_default_str()->check(CLI::PositiveNumber);
+      ->capture_default_str()->check(CLI::PositiveNumber)->needs(tensorboard);
   cmd->add_flag("--no-report", [a](int64_t) { a->report = false; },
                 "do not write the run's report (report.html, curves, confusion matrix) at the end");
   cmd->add_option("--device", a->device, "where to run: auto (a GPU when this dltrain can run there and doctor's smoke test passes, else the "

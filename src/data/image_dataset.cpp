@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "dltrain/csv.hpp"
 #include "dltrain/data.hpp"
 #include "dltrain/io.hpp"
 #include "dltrain/path.hpp"
@@ -86,31 +87,6 @@ ImageSplits from_folder(const fs::path& dir) {
       for (const std::string& p : sorted_images(dir / c)) rows.push_back({p, c, "", ""});
   }
   return from_rows(std::move(rows), dir.filename().string(), dir.string());
-}
-
-// One CSV field list; fields may be double-quoted ("a, b" and "" inside quotes).
-std::vector<std::string> csv_fields(const std::string& line) {
-  std::vector<std::string> out(1);
-  bool quoted = false;
-  for (size_t i = 0; i < line.size(); ++i) {
-    const char ch = line[i];
-    if (quoted) {
-      if (ch == '"' && i + 1 < line.size() && line[i + 1] == '"') out.back() += '"', ++i;
-      else if (ch == '"') quoted = false;
-      else out.back() += ch;
-    } else if (ch == '"') {
-      quoted = true;
-    } else if (ch == ',') {
-      out.emplace_back();
-    } else if (ch != '\r') {
-      out.back() += ch;
-    }
-  }
-  for (std::string& f : out) {
-    const size_t a = f.find_first_not_of(" \t"), b = f.find_last_not_of(" \t");
-    f = a == std::string::npos ? "" : f.substr(a, b - a + 1);
-  }
-  return out;
 }
 
 ImageSplits from_csv(const fs::path& file) {

@@ -30,8 +30,14 @@ std::vector<double> nice_ticks(double lo, double hi, int n) {
   if (!(hi > lo)) hi = lo + 1;
   const double raw = (hi - lo) / n, mag = std::pow(10, std::floor(std::log10(raw))), f = raw / mag;
   const double step = (f < 1.5 ? 1 : f < 3 ? 2 : f < 7 ? 5 : 10) * mag;
+  const double first = std::ceil(lo / step - 1e-9) * step;
+  // Extreme or non-finite bounds: a step that is not finite, or too small to move `first` (1e17 + 0.02
+  // == 1e17), would give no ticks or never end; the two bounds are the ticks then.
+  if (!std::isfinite(step) || !std::isfinite(first) || !(step > 0) || first + step == first) return {lo, hi};
   std::vector<double> t;
-  for (double v = std::ceil(lo / step - 1e-9) * step; v <= hi + step * 1e-9; v += step) t.push_back(std::abs(v) < step * 1e-9 ? 0 : v);
+  for (double v = first; v <= hi + step * 1e-9 && t.size() < 4 * size_t(std::max(n, 1)) + 4; v += step)
+    t.push_back(std::abs(v) < step * 1e-9 ? 0 : v);
+  if (t.empty()) return {lo, hi};
   return t;
 }
 
@@ -50,8 +56,12 @@ void panel(Figure& f, double x0, double y0, double w, double h, const std::strin
   const double left = x0 + 62, right = x0 + w - 14, top = y0 + 34, bottom = y0 + h - 64;
   double lo = std::numeric_limits<double>::infinity(), hi = -lo;
   for (const Series& s : series)
-    for (const auto& [e, v] : s.points) lo = std::min(lo, v), hi = std::max(hi, v);
+    for (const auto& [e, v] : s.points)
+      if (std::isfinite(v)) lo = std::min(lo, v), hi = std::max(hi, v);
   if (!std::isfinite(lo)) lo = 0, hi = 1;
+  // Keep hi - lo and the padding finite for values near the double range (1e308 losses).
+  constexpr double far = std::numeric_limits<double>::max() / 4;
+  lo = std::clamp(lo, -far, far), hi = std::clamp(hi, -far, far);
   if (zero_based) lo = std::min(lo, 0.0);
   const double pad = (hi - lo) * 0.06 + (hi == lo ? std::max(std::abs(hi) * 0.1, 1e-3) : 0);
   if (!zero_based || lo < 0) lo -= pad;
@@ -67,7 +77,7 @@ void panel(Figure& f, double x0, double y0, double w, double h, const std::strin
     f.items.push_back(Rect{left, py(v) - 0.5, right - left, 1, grid_color});
     f.items.push_back(Text{left - 6, py(v) + 4, tick_label(v), 11, text_color, Anchor::end});
   }
-  std::vector<double> xt = nice_ticks(x_lo, x_hi, std::min<int>(int(epochs), 8));
+  std::vector<double> xt = nice_ticks(x_lo, x_hi, int(std::min<int64_t>(epochs, 8)));
   for (double e : xt) {
     if (e < x_lo || e > x_hi || std::abs(e - std::round(e)) > 1e-9) continue;
     f.items.push_back(Rect{px(e) - 0.5, bottom, 1, 5, axis_color});
@@ -86,10 +96,12 @@ void panel(Figure& f, double x0, double y0, double w, double h, const std::strin
   }
   for (const Series& s : series) {
     Polyline line{{}, s.color, 2, s.dashed, {{"data-run", s.run}, {"data-series", s.key}}};
-    for (const auto& [e, v] : s.points) line.points.push_back({px(double(e)), py(v)});
+    for (const auto& [e, v] : s.points)
+      if (std::isfinite(v)) line.points.push_back({px(double(e)), py(v)});
     f.items.push_back(std::move(line));
     for (const auto& [e, v] : s.points)
-      f.items.push_back(Circle{px(double(e)), py(v), 3, s.color,
+      if (std::isfinite(v))
+        f.items.push_back(Circle{px(double(e)), py(v), 3, s.color,
                                {{"data-run", s.run}, {"data-series", s.key}, {"data-epoch", std::to_string(e)},
                                 {"data-value", number(v, 10)}}});
   }

@@ -106,6 +106,10 @@ class Font {
 
 // The figure drawn at `scale` pixels per unit.
 Raster rasterize(const Figure& f, const Font& font, double scale = 2);
+// The bytes rasterize(f, font, scale) would hold, and the most a report draws as pixels (a
+// 1000-class confusion matrix at scale 1.5 would be about 1 GB: it stays SVG only).
+double raster_bytes(const Figure& f, double scale);
+constexpr double max_raster_bytes = 100e6;
 // PNG bytes (stb_image_write) of a raster, and writing them to a file.
 std::string png_bytes(const Raster& r);
 void write_png(const std::string& path, const Raster& r);

@@ -114,7 +114,7 @@ Raster worst_grid(const TestEvaluation& ev, const std::vector<std::string>& labe
     const SampleOutcome& o = ev.result.outcomes[size_t(i)];
     char p[32];
     std::snprintf(p, sizeof p, "p=%.2f (true %.2f)", double(o.p_predicted), double(o.p_label));
-    caps.push_back({{"true: " + name(labels, o.label)}, {"pred: " + name(labels, o.predicted), wrong}, {p}});
+    caps.push_back({{"true: " + name(labels, o.label)}, {"pred: " + name(labels, o.predicted), o.label != o.predicted ? wrong : right}, {p}});
     framed.push_back(o.label != o.predicted);
   }
   return tile_grid(ev.test, ev.files, order, caps, framed, std::min<int64_t>(8, std::max<int64_t>(n, 1)), font);

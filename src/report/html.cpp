@@ -145,7 +145,11 @@ std::string report_html(const ReportParts& p) {
   if (p.confusion_min_width > 0) o << " style=\"min-width:" << p.confusion_min_width << "px\"";
   o << ">" << p.confusion_svg << "</div></figure><p class=\"note\">" << xml_escape(p.eval.data) << ", "
     << (p.eval.whole ? "all images" : "test split") << ": " << ev.samples
-    << " images. Hover a cell for its class names.</p></section>\n";
+    << " images. Hover a cell for its class names."
+    << (p.confusion_png_skipped ? " With " + std::to_string(ev.confusion.size()) +
+                                      " classes the matrix is too large for a PNG: confusion.svg only."
+                                : std::string())
+    << "</p></section>\n";
 
   const std::vector<ClassMetrics> m = class_metrics(ev.confusion);
   o << "<section><h2>Per-class metrics</h2><div class=\"scroll\"><table>\n<thead><tr><th>class</th><th>precision</th>"

@@ -19,6 +19,7 @@ struct ReportParts {
   std::string confusion_svg;
   std::string samples_png, worst_png;  // PNG bytes ("" when not made)
   int64_t confusion_min_width = 0;  // large matrices scroll sideways on narrow screens
+  bool confusion_png_skipped = false;  // too many classes for confusion.png (max_raster_bytes)
 };
 std::string report_html(const ReportParts& p);
 

@@ -11,6 +11,7 @@
 #include <map>
 
 #include "dltrain/io.hpp"
+#include "dltrain/path.hpp"
 #include "dltrain/report.hpp"
 #include "report/figure.hpp"
 
@@ -19,13 +20,13 @@ namespace dltrain {
 std::string report_font_path() {
   std::vector<std::string> places;
   if (const char* env = std::getenv("DLTRAIN_FONT"); env && *env) {
-    if (std::filesystem::exists(env)) return env;
+    if (path_exists(env)) return env;
     throw Error(std::string("DLTRAIN_FONT names ") + env + ", which does not exist",
                 "point it at a .ttf file, or unset it to use DejaVu Sans (fonts-dejavu-core)");
   }
   for (const char* p : {"/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf", "/usr/share/fonts/TTF/DejaVuSans.ttf",
                         "/usr/share/fonts/dejavu/DejaVuSans.ttf", "/usr/local/share/fonts/DejaVuSans.ttf"}) {
-    if (std::filesystem::exists(p)) return p;
+    if (path_exists(p)) return p;
     places.push_back(p);
   }
   std::string list;
@@ -225,6 +226,10 @@ void append_bytes(void* context, void* data, int size) {
   static_cast<std::string*>(context)->append(static_cast<const char*>(data), size_t(size));
 }
 }  // namespace
+
+double raster_bytes(const Figure& f, double scale) {
+  return std::ceil(f.width * scale) * std::ceil(f.height * scale) * 3;
+}
 
 Raster rasterize(const Figure& f, const Font& font, double scale) {
   Raster r(int(std::ceil(f.width * scale)), int(std::ceil(f.height * scale)));

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <filesystem>
 
+#include "dltrain/path.hpp"
 #include "dltrain/report.hpp"
 #include "report/charts.hpp"
 #include "report/grids.hpp"
@@ -36,7 +37,14 @@ std::string write_report(const std::string& run_dir, const ReportOptions& option
   std::vector<std::string> labels = m.info.labels;
   for (size_t i = labels.size(); i < p.eval.result.confusion.size(); ++i) labels.push_back(std::to_string(i));
   const report::Figure confusion = report::confusion_figure(p.eval.result.confusion, labels);
-  write_figure(dir + "/confusion", confusion, font, confusion.width > 1000 ? 1.5 : 2);
+  const double confusion_scale = confusion.width > 1000 ? 1.5 : 2;
+  if (report::raster_bytes(confusion, confusion_scale) <= report::max_raster_bytes) {
+    write_figure(dir + "/confusion", confusion, font, confusion_scale);
+  } else {  // too many classes for pixels: the SVG and the table only (and no stale PNG of an earlier report)
+    write_file_atomic(dir + "/confusion.svg", report::figure_svg(confusion), false);
+    if (path_exists(dir + "/confusion.png")) naming(dir + "/confusion.png", [&] { fs::remove(dir + "/confusion.png"); });
+    p.confusion_png_skipped = true;
+  }
   p.confusion_svg = report::figure_svg(confusion);
   // On a phone the matrix scrolls sideways rather than shrinking past legibility.
   p.confusion_min_width = int64_t(labels.size() > 12 ? confusion.width * 0.7 : std::min(confusion.width, 540.0));
@@ -59,7 +67,7 @@ std::string write_comparison(const std::vector<std::string>& run_dirs, const std
   std::vector<RunRecord> runs;
   for (const std::string& d : run_dirs) runs.push_back(read_run(d));
   const report::Font font;
-  fs::create_directories(out_dir);
+  make_folders(out_dir);
   const report::Figure curves = report::curves_figure(runs);
   write_figure(out_dir + "/curves", curves, font, 2);
   const std::string page = out_dir + "/comparison.html";

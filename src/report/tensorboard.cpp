@@ -13,6 +13,7 @@
 #include <cstring>
 #include <filesystem>
 
+#include "dltrain/path.hpp"
 #include "dltrain/report.hpp"
 
 namespace fs = std::filesystem;
@@ -54,7 +55,7 @@ double wall_time() {
   return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
-// Event{wall_time, step, <what>}: what is file_version (3) or summary (5).
+// Event{wall_time, step, <what>}: what is file_version (3), summary (5) or session_log (7).
 std::string event(int64_t step, int what_field, const std::string& what) {
   std::string e;
   key(e, 1, 1);
@@ -100,9 +101,9 @@ uint32_t masked_crc32c(const void* data, size_t n) {
 
 TensorBoardWriter::TensorBoardWriter(const std::string& dir) {
   std::vector<std::string> existing;
-  if (fs::is_directory(dir))
-    for (const auto& entry : fs::directory_iterator(dir))
-      if (entry.path().filename().string().starts_with("events.out.tfevents.")) existing.push_back(entry.path().string());
+  if (is_folder(dir))
+    for (const std::string& entry : folder_entries(dir))
+      if (entry.substr(entry.rfind('/') + 1).starts_with("events.out.tfevents.")) existing.push_back(entry);
   std::sort(existing.begin(), existing.end());
   bool fresh = existing.empty();
   if (!fresh) {
@@ -111,12 +112,13 @@ TensorBoardWriter::TensorBoardWriter(const std::string& dir) {
     const size_t keep = valid_prefix(bytes);
     if (keep < bytes.size()) {
       dropped_ = int64_t(bytes.size() - keep);
-      fs::resize_file(path_, keep);
+      naming(path_, [&] { fs::resize_file(path_, keep); });
     }
     fresh = keep == 0;  // not even the file_version record survived
+    appending_ = !fresh;
     out_.open(path_, std::ios::binary | std::ios::app);
   } else {
-    fs::create_directories(dir);
+    make_folders(dir);
     char host[256] = "localhost";
     ::gethostname(host, sizeof host - 1);
     path_ = dir + "/events.out.tfevents." + std::to_string(int64_t(wall_time())) + "." + host;
@@ -148,6 +150,13 @@ void TensorBoardWriter::scalar(const std::string& tag, int64_t step, double valu
   write_record(event(step, 5, summary));
 }
 
+void TensorBoardWriter::session_start(int64_t step) {
+  std::string log;
+  key(log, 1, 0);  // SessionLog.status
+  varint(log, 1);  // START
+  write_record(event(step, 7, log));  // Event.session_log is field 7 (6 is the deprecated log_message)
+}
+
 void TensorBoardWriter::flush() {
   out_.flush();
   if (!out_) throw Error("writing the TensorBoard event file " + path_ + " failed", "is the disk full?");
@@ -156,6 +165,15 @@ void TensorBoardWriter::flush() {
 TrainCallbacks tensorboard_callbacks(const std::string& run_dir, TrainCallbacks inner, int64_t every) {
   auto tb = std::make_shared<TensorBoardWriter>(run_dir);
   TrainCallbacks cb = inner;
+  auto restarted = std::make_shared<bool>(!tb->appending());
+  cb.epoch_begin = [tb, restarted, inner](int64_t epoch, int64_t epochs, int64_t steps) {
+    if (!*restarted) {  // a resume: the first step of this epoch supersedes what an interrupted run logged
+      tb->session_start((epoch - 1) * steps + 1);
+      tb->flush();
+      *restarted = true;
+    }
+    inner.epoch_begin(epoch, epochs, steps);
+  };
   cb.step = [tb, every, inner](const StepStats& s) {
     const int64_t global = (s.epoch - 1) * s.steps + s.step;
     if (every > 0 && global % every == 0) {

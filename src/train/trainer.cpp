@@ -98,13 +98,15 @@ Model& Trainer::saved_model() {
 
 Trainer::~Trainer() = default;
 
-std::unique_ptr<Trainer> Trainer::resume(const std::string& run_dir, int64_t epochs, const FeatureProgress& progress) {
+std::unique_ptr<Trainer> Trainer::resume(const std::string& run_dir, int64_t epochs, const FeatureProgress& progress,
+                                         int64_t tensorboard) {
   if (!path_exists(run_dir + "/checkpoint.safetensors"))
     throw Error(run_dir + " has no checkpoint.safetensors to resume from",
                 "a run folder gets its checkpoint when its first epoch finishes");
   auto lock = std::make_unique<RunLock>(run_dir);  // before the data is loaded: a second one fails at once
   TrainConfig config = TrainConfig::read(run_dir + "/config.json");
   if (epochs > 0) config.epochs = epochs;
+  if (tensorboard >= 0) config.tensorboard = tensorboard;
   std::unique_ptr<Trainer> t;
   if (config.backbone.empty()) {
     t.reset(new Trainer(config, load_dataset(config.data), run_dir, nullptr, std::move(lock)));
