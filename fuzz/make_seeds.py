@@ -357,6 +357,8 @@ seed("tflite", "unsupported_op", tflite(TINY_TENSORS[:2], [(18, [0, 0], [1], 0, 
 seed("tflite", "truncated", tiny[: len(tiny) // 2])
 seed("tflite", "with_labels_zip", tiny + zipped([("labels.txt", b"a\nb\nc\nd\n")]))
 seed("tflite", "not_tflite", b"x" * 64)
+# regress: a graph without operators (the importer popped a character off its empty text: UB)
+seed("tflite", "regress-no_operators", tflite(TINY_TENSORS[:1], [], [0], [0]))
 
 
 # ---- images ---------------------------------------------------------------------------------------

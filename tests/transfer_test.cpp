@@ -369,6 +369,8 @@ TEST(TfliteImport, TensorIndicesAreRangeChecked) {
       {"output_minus_one", {{9, {0, 1, -1}, {-1}, 8, {{0, 0}}}}, 0, 2,
        {"malformed TFLite file", "operator 0 output 0 names tensor -1"}},
       {"no_output", {{22, {0}, {}}}, 0, 2, {"operator 0 (RESHAPE)", "expected one output, the file lists 0"}},
+      // Found by fuzzing (UBSan): the importer took a character off the empty text of no layers.
+      {"no_operators", {}, 0, 0, {"the graph has no operators"}},
       {"model_input_minus_one", {fc}, -1, 2, {"malformed TFLite file", "the subgraph's input 0 names tensor -1"}},
       {"model_output_past_the_end", {fc}, 0, past_i,
        {"malformed TFLite file", "the subgraph's output 0 names tensor " + past}},

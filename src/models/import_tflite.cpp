@@ -46,6 +46,8 @@ class Importer {
     out.preprocessing = preprocessing(in);
     values_[f_.inputs()[0]] = Value{Model::input, out.input_shape, std::nullopt};
     for (const OpInfo& op : f_.ops()) translate(op);
+    if (nodes_.empty())
+      throw Error(f_.path() + ": the graph has no operators: nothing to import", "give a TFLite image classifier");
 
     std::string text;
     std::vector<int> opens(nodes_.size() + 1, 0);
