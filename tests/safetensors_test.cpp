@@ -77,6 +77,13 @@ TEST(Safetensors, MalformedFilesAreRejected) {
       {raw_file("{" + ok_entry + R"(,"u":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}})", std::string(8, '\0')),
        "overlap"},
       {raw_file(R"({"__metadata__":{"k":5}})", ""), "not a string"},
+      // A float does not fit an int64_t: converting it would be undefined behaviour (CI's fuzzer).
+      {raw_file(R"({"t":{"dtype":"F32","shape":[6.02222e103],"data_offsets":[0,8]}})", std::string(8, '\0')),
+       "not arrays of integers"},
+      {raw_file(R"({"t":{"dtype":"F32","shape":[2],"data_offsets":[0,8.5]}})", std::string(8, '\0')),
+       "not arrays of integers"},
+      {raw_file(R"({"t":{"dtype":"F32","shape":[2],"data_offsets":[-8,0]}})", std::string(8, '\0')),
+       "outside the file"},
       // 2^62 float32s are 2^64 bytes: the byte count wraps to 0 unless the product is checked.
       {raw_file(R"({"t":{"dtype":"F32","shape":[4611686018427387904],"data_offsets":[0,0]}})", ""), "limit of 2^40"},
       {raw_file(R"({"t":{"dtype":"U8","shape":[4294967296,4294967296],"data_offsets":[0,0]}})", ""),

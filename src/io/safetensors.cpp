@@ -1,6 +1,8 @@
 // safetensors encoding and a validating reader (format: github.com/huggingface/safetensors).
 #include <algorithm>
 #include <cstring>
+#include <limits>
+#include <optional>
 #include <nlohmann/json.hpp>
 
 #include "dltrain/io.hpp"
@@ -12,6 +14,19 @@ constexpr uint64_t max_header = 100u << 20;  // the format's own limit
 
 void put_u64_le(std::string& out, uint64_t v) {
   for (int i = 0; i < 8; ++i) out.push_back(char((v >> (8 * i)) & 0xff));
+}
+
+// A JSON array of integers that fit an int64_t, or nullopt. nlohmann's get<int64_t>() converts a
+// float such as 6e103 with a cast, which is undefined behaviour: floats are refused here.
+std::optional<std::vector<int64_t>> integers(const nlohmann::json& j) {
+  if (!j.is_array()) return std::nullopt;
+  std::vector<int64_t> out;
+  for (const auto& v : j) {
+    if (!v.is_number_integer() || (v.is_number_unsigned() && v.get<uint64_t>() > uint64_t(std::numeric_limits<int64_t>::max())))
+      return std::nullopt;
+    out.push_back(v.get<int64_t>());
+  }
+  return out;
 }
 }  // namespace
 
@@ -76,8 +91,14 @@ SafetensorsFile read_safetensors_unnamed(const std::string& path) {
     }
     try {
       const std::string dtype = entry.at("dtype").get<std::string>();
-      const auto dims = entry.at("shape").get<std::vector<int64_t>>();
-      const auto offs = entry.at("data_offsets").get<std::vector<uint64_t>>();
+      const auto shape_numbers = integers(entry.at("shape"));
+      const auto offsets = integers(entry.at("data_offsets"));
+      if (!shape_numbers || !offsets)
+        throw fail("tensor '" + name + "' has a shape or data offsets that are not arrays of integers");
+      const std::vector<int64_t>& dims = *shape_numbers;
+      if (std::any_of(offsets->begin(), offsets->end(), [](int64_t o) { return o < 0; }))
+        throw fail("tensor '" + name + "' has data offsets outside the file");
+      const std::vector<uint64_t> offs(offsets->begin(), offsets->end());
       if (dtype != "F32" && dtype != "U8") throw fail("tensor '" + name + "' has unsupported dtype " + dtype);
       if (offs.size() != 2 || offs[0] > offs[1] || offs[1] > data_len)
         throw fail("tensor '" + name + "' has data offsets outside the file");
