@@ -72,6 +72,15 @@ class Layer {
     Act act = Act::none;
   };
   virtual DepthwiseDesc depthwise_desc() const { return {}; }
+  // Convolutions describe their stride, padding and fused activation (stride == 0: not one).
+  struct ConvDesc {
+    int64_t stride = 0;
+    Padding padding = Padding::valid;
+    Act act = Act::none;
+  };
+  virtual ConvDesc conv_desc() const { return {}; }
+  // Batch normalization's epsilon (0: not a batch normalization).
+  virtual float batchnorm_eps() const { return 0; }
 
   Shape build(std::span<const Shape> in);
   const Tensor& forward(std::span<const Tensor* const> xs, const Context& ctx);

@@ -1,5 +1,6 @@
-// `dltrain predict MODEL IMAGE...` or `dltrain predict --backbone FILE.tflite [--labels FILE]
-// IMAGE...`: the top classes with their probabilities for each image.
+// `dltrain predict MODEL IMAGE...` (MODEL: a model.safetensors, or a .tflite such as dltrain's own
+// export) or `dltrain predict --backbone FILE.tflite [--labels FILE] IMAGE...`: the top classes
+// with their probabilities for each image.
 #include <algorithm>
 #include <cstdio>
 #include <memory>
@@ -26,8 +27,12 @@ void run(const PredictArgs& a) {
   LoadedModel m;
   std::vector<std::string> images = a.files;
   std::string model_path = a.backbone;
-  if (!a.backbone.empty()) {
-    ImportedModel imported = import_tflite(a.backbone);
+  if (model_path.empty() && images.size() >= 2 && images.front().ends_with(".tflite")) {
+    model_path = images.front();  // `dltrain predict model.tflite photo.jpg`: a TFLite classifier, e.g. an export
+    images.erase(images.begin());
+  }
+  if (!model_path.empty()) {
+    ImportedModel imported = import_tflite(model_path);
     m.model = std::move(imported.model);
     m.info.preprocessing = imported.preprocessing;
     const int64_t k = m.model->n_classes();
@@ -35,7 +40,7 @@ void run(const PredictArgs& a) {
     if (m.info.labels.empty())
       for (int64_t i = 0; i < k; ++i) m.info.labels.push_back("class " + std::to_string(i));
     if (int64_t(m.info.labels.size()) != k)
-      throw Error((a.labels.empty() ? a.backbone : a.labels) + ": " + std::to_string(m.info.labels.size()) +
+      throw Error((a.labels.empty() ? model_path : a.labels) + ": " + std::to_string(m.info.labels.size()) +
                       " labels for a model with " +
                       std::to_string(k) + " classes",
                   "one label per line, line N naming class N");
@@ -68,8 +73,8 @@ void add_predict(CLI::App& app) {
   auto a = std::make_shared<PredictArgs>();
   CLI::App* cmd = app.add_subcommand(
       "predict", "Classify images (JPEG, PNG, BMP, or raw pixels) with a trained model or a TFLite classifier");
-  cmd->add_option("files", a->files, "MODEL IMAGE... (a model.safetensors from `dltrain train`), or only images "
-                                     "with --backbone")
+  cmd->add_option("files", a->files, "MODEL IMAGE... (a model.safetensors from `dltrain train`, or a .tflite "
+                                     "classifier such as `dltrain export` writes), or only images with --backbone")
       ->required()
       ->check(CLI::ExistingFile);
   cmd->add_option("--backbone", a->backbone, "classify with a TFLite model instead (e.g. mobilenet_v2_1.0_224_quant.tflite)")

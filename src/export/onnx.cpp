@@ -156,12 +156,11 @@ class OnnxWriter {
     }
     if (type == "Dropout") return node("Identity", {x.name}, name, x.layout);  // inference: identity
     if (type == "BatchNormalization") {
-      // Keras's eps; the text format's `bn` always has make_batchnorm's default 1e-3.
       const Value in = x.layout == Layout::nhwc ? nchw(x) : x;
       const Value out = node("BatchNormalization",
                              {in.name, weights(l, 0, {}), weights(l, 1, {}), weights(l, 2, {}), weights(l, 3, {})},
                              name, in.layout);
-      attr_float(last_, "epsilon", 1e-3f);
+      attr_float(last_, "epsilon", l.batchnorm_eps());
       return out;
     }
     if (type == "Add") {
@@ -180,11 +179,9 @@ class OnnxWriter {
     const Layer& l = m_.layer(i);
     const Shape& k = l.params()[0].value.shape();
     const int64_t kh = k[0], kw = k[1], c = k[2], filters = depthwise ? c : k[3];
-    SpecOptions o = spec_options(l.spec());
-    if (depthwise) {
-      const Layer::DepthwiseDesc d = l.depthwise_desc();
-      o = {d.stride, d.padding, d.act};
-    }
+    const Layer::ConvDesc conv = l.conv_desc();
+    const Layer::DepthwiseDesc dw = l.depthwise_desc();
+    const SpecOptions o = depthwise ? SpecOptions{dw.stride, dw.padding, dw.act} : SpecOptions{conv.stride, conv.padding, conv.act};
     // (KH,KW,C,K) row-major: element (y, x, ch, f) at ((y*KW + x)*C + ch)*K + f.
     std::vector<float> w(size_t(filters * c * kh * kw));
     const float* src = l.params()[0].value.f32();

@@ -108,7 +108,7 @@ const char* op_name(int32_t code) {
       {0, "ADD"}, {1, "AVERAGE_POOL_2D"}, {2, "CONCATENATION"}, {3, "CONV_2D"}, {4, "DEPTHWISE_CONV_2D"},
       {6, "DEQUANTIZE"}, {9, "FULLY_CONNECTED"}, {14, "LOGISTIC"}, {17, "MAX_POOL_2D"}, {18, "MUL"}, {19, "RELU"},
       {21, "RELU6"}, {22, "RESHAPE"}, {23, "RESIZE_BILINEAR"}, {25, "SOFTMAX"}, {28, "TANH"}, {32, "CUSTOM"},
-      {34, "PAD"}, {40, "MEAN"}, {41, "SUB"}, {49, "SQUEEZE"}, {83, "PACK"}, {114, "QUANTIZE"},
+      {34, "PAD"}, {40, "MEAN"}, {41, "SUB"}, {49, "SQUEEZE"}, {53, "CAST"}, {83, "PACK"}, {114, "QUANTIZE"},
       {117, "HARD_SWISH"}};
   const auto it = names.find(code);
   if (it != names.end()) return it->second;

@@ -19,7 +19,8 @@ namespace dltrain::tflite {
 // BuiltinOperator values used here (the schema's numbering).
 enum Op : int32_t {
   ADD = 0, AVERAGE_POOL_2D = 1, CONV_2D = 3, DEPTHWISE_CONV_2D = 4, DEQUANTIZE = 6, FULLY_CONNECTED = 9,
-  MAX_POOL_2D = 17, RELU = 19, RELU6 = 21, RESHAPE = 22, SOFTMAX = 25, PAD = 34, MEAN = 40, QUANTIZE = 114,
+  MAX_POOL_2D = 17, MUL = 18, RELU = 19, RELU6 = 21, RESHAPE = 22, SOFTMAX = 25, PAD = 34, MEAN = 40, CAST = 53,
+  QUANTIZE = 114,
 };
 const char* op_name(int32_t code);  // "CONV_2D", or "BUILTIN_<n>"
 

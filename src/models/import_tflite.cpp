@@ -43,9 +43,10 @@ class Importer {
               f_.path() + ": the input tensor '" + in.name + "' is not an image batch (N, H, W, C)");
     ImportedModel out;
     out.input_shape = Shape{in.shape[1], in.shape[2], in.shape[3]};
-    out.preprocessing = preprocessing(in);
+    pre_ = preprocessing(in);
     values_[f_.inputs()[0]] = Value{Model::input, out.input_shape, std::nullopt};
     for (const OpInfo& op : f_.ops()) translate(op);
+    out.preprocessing = pre_;
     if (nodes_.empty())
       throw Error(f_.path() + ": the graph has no operators: nothing to import", "give a TFLite image classifier");
 
@@ -79,7 +80,8 @@ class Importer {
   [[noreturn]] void unsupported(const OpInfo& op, const std::string& why) const {
     throw Error(f_.path() + ": operator " + std::to_string(op.index) + " (" + tflite::op_name(op.code) + "): " + why,
                 "dltrain imports image classifiers built from CONV_2D, DEPTHWISE_CONV_2D, ADD, AVERAGE_POOL_2D, "
-                "MAX_POOL_2D, MEAN, FULLY_CONNECTED, RESHAPE, PAD, RELU, RELU6 and SOFTMAX (MobileNet V1/V2 style)");
+                "MAX_POOL_2D, MEAN, FULLY_CONNECTED, RESHAPE, PAD, RELU, RELU6, SOFTMAX, and MUL, ADD and CAST as dltrain "
+                "exports them (MobileNet V1/V2 style)");
   }
 
   // A text file packed with the model that has one line per class (TFLite metadata's label file).
@@ -200,7 +202,20 @@ class Importer {
       case AVERAGE_POOL_2D:
       case MAX_POOL_2D: return pool(op);
       case MEAN: return mean(op);
-      case ADD: return residual(op);
+      case ADD:
+        if (!preprocessing_step(op)) residual(op);
+        return;
+      case MUL:
+        if (!preprocessing_step(op)) unsupported(op, "only the scaling of the input image is supported");
+        return;
+      case CAST: {  // uint8 pixels to float32: the preprocessing starts from the raw values
+        const Value& x = value(op, 0);
+        if (x.node != Model::input || !nodes_.empty() || tensor(op, 0).type != UINT8)
+          unsupported(op, "only a cast of the uint8 input image is supported");
+        pre_ = Preprocessing{1.0f, 0.0f, Resize::bilinear};
+        values_[output_id(op)] = x;
+        return;
+      }
       case RELU:
       case RELU6: {
         const Value x = value(op, 0);
@@ -302,6 +317,19 @@ class Importer {
     add(op, "gap", {x.node}, {}, Shape{x.shape[2]});
   }
 
+  // The preprocessing as dltrain's float export writes it: x * scale, then + offset, on the input
+  // image right after its CAST, by scalar constants.
+  bool preprocessing_step(const OpInfo& op) {
+    if (op.inputs.size() < 2 || tensor(op, 1).data.empty() || !activation(op, 0).empty()) return false;
+    const Value x = value(op, 0);
+    const std::vector<float> c = constant(op, 1);
+    if (x.node != Model::input || !nodes_.empty() || c.size() != 1) return false;
+    if (op.code == tflite::MUL) pre_.scale *= c[0], pre_.offset *= c[0];
+    else pre_.offset += c[0];
+    values_[output_id(op)] = x;
+    return true;
+  }
+
   void residual(const OpInfo& op) {
     Value a = value(op, 0), b = value(op, 1);
     if (!(a.shape == b.shape)) unsupported(op, "adds " + a.shape.str() + " and " + b.shape.str());
@@ -360,6 +388,7 @@ class Importer {
   }
 
   const tflite::File& f_;
+  Preprocessing pre_;
   std::vector<Node> nodes_;
   std::map<int32_t, Value> values_;
 };

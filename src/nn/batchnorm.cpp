@@ -10,6 +10,7 @@ class BatchNorm final : public Layer {
   BatchNorm(float eps, float momentum) : eps_(eps), momentum_(momentum) {}
   const char* type() const override { return "BatchNormalization"; }
   std::string spec() const override { return "bn"; }
+  float batchnorm_eps() const override { return eps_; }
   void init_params(Rng&) override {
     param(0).value.fill(1);  // gamma
     param(1).value.fill(0);  // beta

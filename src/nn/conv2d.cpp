@@ -24,6 +24,7 @@ class Conv2D final : public Layer {
   std::unique_ptr<Layer> fuse_with(Layer& next) override;
   bool pointwise() const { return kh_ == 1 && kw_ == 1 && stride_ == 1; }
   Act act() const { return act_; }
+  ConvDesc conv_desc() const override { return {stride_, padding_, act_}; }
 
  protected:
   Shape build_impl(std::span<const Shape> in) override {

@@ -1,7 +1,8 @@
-// The reference side of tests/onnx_export_test.py: runs a model file on images with the library's
-// predict() (exactly what `dltrain predict` prints) and dumps the pixels it fed and the
-// probabilities it got, so ONNX Runtime can be given the same pixels. Not a test by itself.
-//   onnx_reference MODEL SOURCE N OUT_PREFIX
+// The reference side of tests/export_test.py: runs a model file (dltrain's .safetensors, or a
+// .tflite through dltrain's importer) on images with the library's predict() (exactly what
+// `dltrain predict` prints) and dumps the pixels it fed and the probabilities it got, so ONNX
+// Runtime and LiteRT can be given the same pixels. Not a test by itself.
+//   export_reference MODEL SOURCE N OUT_PREFIX
 // SOURCE: an IDX images file (the first N images) or a folder of photos (the first N, sorted by
 // name; resized as the model file says). Writes OUT_PREFIX.u8 (N,H,W,C) and OUT_PREFIX.f32 (N,K).
 #include <algorithm>
@@ -11,6 +12,7 @@
 
 #include "dltrain/data.hpp"
 #include "dltrain/io.hpp"
+#include "dltrain/models.hpp"
 #include "dltrain/train.hpp"
 
 namespace fs = std::filesystem;
@@ -18,11 +20,18 @@ using namespace dltrain;
 
 int main(int argc, char** argv) {
   if (argc != 5) {
-    std::fprintf(stderr, "usage: onnx_reference MODEL SOURCE N OUT_PREFIX\n");
+    std::fprintf(stderr, "usage: export_reference MODEL SOURCE N OUT_PREFIX\n");
     return 2;
   }
   try {
-    LoadedModel m = load_model(argv[1]);
+    LoadedModel m;
+    if (std::string(argv[1]).ends_with(".tflite")) {
+      ImportedModel imported = import_tflite(argv[1]);
+      m.model = std::move(imported.model);
+      m.info.preprocessing = imported.preprocessing;
+    } else {
+      m = load_model(argv[1]);
+    }
     const Shape in = m.model->input_shape();
     const int64_t n_max = std::stoll(argv[3]);
     std::vector<Tensor> images;
@@ -54,7 +63,7 @@ int main(int argc, char** argv) {
                 (long long)m.model->n_classes());
     return pixels && probs ? 0 : 1;
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "onnx_reference: %s\n", e.what());
+    std::fprintf(stderr, "export_reference: %s\n", e.what());
     return 1;
   }
 }
