@@ -49,6 +49,7 @@ try:
         import onnxruntime as ort
     else:
         from ai_edge_litert.interpreter import Interpreter
+        import ai_edge_litert.schema_py_generated as schema
 except ImportError as e:
     skip(f"the {e.name} Python package is not installed (.ci/run pip-installs onnx, onnxruntime and ai-edge-litert)")
 
@@ -175,6 +176,13 @@ def main():
 
         with open(out, "rb") as f:
             assert f.read(8)[4:] == b"TFL3", "no TFL3 file identifier"
+        # TFLite's own generated reader finds the metadata buffer TFLite's metadata tools look for.
+        with open(out, "rb") as f:
+            root = schema.Model.GetRootAs(f.read(), 0)
+        meta = {root.Metadata(i).Name(): root.Metadata(i).Buffer() for i in range(root.MetadataLength())}
+        assert b"TFLITE_METADATA" in meta, meta
+        block = root.Buffers(meta[b"TFLITE_METADATA"]).DataAsNumpy().tobytes()
+        assert block[4:8] == b"M001" and b"labels.txt" in block, "TFLITE_METADATA is not a ModelMetadata naming labels.txt"
         with zipfile.ZipFile(out) as z:  # the archive TFLite's metadata tools append
             labels = z.read("labels.txt").decode().splitlines()
         assert labels == model_labels(model), (labels, model_labels(model))

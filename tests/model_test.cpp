@@ -125,6 +125,20 @@ TEST(TextFormat, LayerCountLimit) {
   EXPECT_THROW(m->add(make_activation(Act::relu)), Error);  // add() holds the limit too
 }
 
+// A layer over the parameter limit is refused before its weights are allocated (a 1 GiB kernel
+// from 12 bytes of text: the fuzzer's find), naming the layer.
+TEST(TextFormat, ParameterLimit) {
+  try {
+    parse_model("conv:9953959x3", {32, 32, 3});
+    ADD_FAILURE() << "built a convolution with 268,756,893 weights";
+  } catch (const Error& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find("layer 1 (conv:9953959x3x3)"), std::string::npos) << what;
+    EXPECT_NE(what.find("more than a model may have (" + std::to_string(max_model_parameters) + ")"),
+              std::string::npos) << what;
+  }
+}
+
 // Building is linear in the layer count: 10x the layers may not cost 30x the time (it cost about
 // 100x when each add() re-derived every earlier layer's name). Best of five runs each.
 TEST(Graph, FusedExecutionMatchesLayerByLayerOps) {

@@ -39,9 +39,10 @@ for t in "${targets[@]}"; do
   [ "$seconds" = - ] && rm -rf "$work"  # a fixed number of runs replays only from the seed corpus
   mkdir -p "$work" "$artifacts" "$(dirname "$log")"
   set +e
-  # ASan's allocator limit makes a runaway allocation a finding; -timeout makes a hang one.
+  # ASan's allocator limit makes a runaway allocation a finding; -timeout makes a hang one. A
+  # smaller quarantine, returned to the OS, keeps a long run's RSS from creeping to the limit.
   ASAN_SYMBOLIZER_PATH=${ASAN_SYMBOLIZER_PATH:-$(command -v llvm-symbolizer-19 || true)} \
-  ASAN_OPTIONS=${ASAN_OPTIONS:-allocator_may_return_null=0:detect_leaks=1} \
+  ASAN_OPTIONS=${ASAN_OPTIONS:-allocator_may_return_null=0:detect_leaks=1:quarantine_size_mb=64:allocator_release_to_os_interval_ms=500} \
   UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1} \
     "build-fuzz/fuzz/fuzz_$t" "${limit[@]}" -seed="${SEED:-1}" -timeout=10 -rss_limit_mb=2048 -malloc_limit_mb=1024 \
     -print_final_stats=1 -artifact_prefix="$artifacts/" "$work" "fuzz/corpus/$t" >"$log" 2>&1

@@ -46,6 +46,11 @@ struct Param {
 // - backward(dy, dxs): for the most recent forward in Mode::train, given dL/dy, OVERWRITES the grad
 //   of each trainable parameter with dL/dparam and writes dL/dx_i into *dxs[i] for every non-null
 //   entry (null: the caller needs no input gradient, which saves work for the first layer).
+// The most parameters (weights and state of all layers together) one model may have: 2^26, 256 MiB
+// of float32 (README, "Models"). A layer checks its own before allocating them and Model::add the
+// total, so a hostile model text or file cannot make dltrain allocate much more.
+constexpr int64_t max_model_parameters = int64_t(1) << 26;
+
 class Layer {
  public:
   virtual ~Layer() = default;
@@ -188,6 +193,7 @@ class Model {
   void plan();
   std::vector<Node> nodes_;
   std::map<std::string, int> name_counts_;  // layers per snake_case type, for Keras-style names
+  int64_t parameters_ = 0;                  // in all layers, at most max_model_parameters
   std::vector<Step> plan_;
   std::vector<std::unique_ptr<Layer>> fused_;
   std::vector<const Tensor*> outputs_;

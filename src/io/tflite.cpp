@@ -82,7 +82,13 @@ class Reader {
   std::vector<T> values(const Table* t, int id, const std::string& what) {
     const auto* vec = vector<T>(t, id, what);
     std::vector<T> out;
-    if (vec) out.assign(vec->begin(), vec->end());
+    // Copied as bytes: the Verifier aligns a vector's length, not its 8-byte elements, and a
+    // hostile file's int64 zero points need not be 8-byte aligned (flatbuffers' own read would be
+    // a misaligned load: UBSan in CI's fuzzing). Little-endian, as the format is.
+    if (vec) {
+      out.resize(vec->size());
+      if (!out.empty()) std::memcpy(out.data(), vec->Data(), out.size() * sizeof(T));
+    }
     return out;
   }
   std::string string(const Table* t, int id, const std::string& what) {

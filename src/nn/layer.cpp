@@ -40,6 +40,12 @@ void Layer::backward(const Tensor& dy, std::span<Tensor* const> dxs) {
 std::unique_ptr<Layer> Layer::fuse_with(Layer&) { return nullptr; }
 
 Param& Layer::add_param(std::string name, Shape shape, bool trainable) {
+  int64_t total = shape.numel();
+  for (const Param& q : params_) total += q.value.numel();
+  DLT_CHECK(total <= max_model_parameters,
+            "the layer would have " + std::to_string(total) + " parameters, more than a model may have (" +
+                std::to_string(max_model_parameters) + ")",
+            "make the layer smaller (fewer filters or units, or pool before a dense layer)");
   Param p;
   p.name = std::move(name);
   p.value = Tensor::zeros(shape);

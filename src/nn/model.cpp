@@ -42,9 +42,16 @@ int Model::add(std::unique_ptr<Layer> layer, std::vector<int> inputs) {
   layer->set_name(k == 0 ? base : base + "_" + std::to_string(k));
   try {
     layer->build(shapes);
+    int64_t total = parameters_;
+    for (const Param& p : layer->params()) total += p.value.numel();
+    DLT_CHECK(total <= max_model_parameters, "the model would have " + std::to_string(total) +
+                                                 " parameters, more than the limit of " +
+                                                 std::to_string(max_model_parameters),
+              "make the model smaller");
   } catch (const Error& e) {
     throw Error("layer " + std::to_string(nodes_.size() + 1) + " (" + layer->spec() + "): " + e.what(), e.hint());
   }
+  for (const Param& p : layer->params()) parameters_ += p.value.numel();
   nodes_.push_back(Node{std::move(layer), std::move(inputs), Tensor(), false});
   ++name_counts_[base];
   plan_.clear();
