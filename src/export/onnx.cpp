@@ -22,7 +22,8 @@ struct Value {
   Layout layout;
 };
 
-// What a layer's text-format options say (conv and dense: stride, padding, fused activation).
+// A convolution's stride, padding and fused activation; spec_options fills only the activation,
+// from a layer's text form (dense and ReLU layers, which have no descriptor).
 struct SpecOptions {
   int64_t stride = 1;
   Padding padding = Padding::valid;
@@ -37,8 +38,6 @@ SpecOptions spec_options(const std::string& spec) {
   while (std::getline(ss, part, ',')) {
     if (part == "relu") o.act = Act::relu;
     else if (part == "relu6") o.act = Act::relu6;
-    else if (part == "same") o.padding = Padding::same;
-    else if (part.rfind("stride=", 0) == 0) o.stride = std::stoll(part.substr(7));
   }
   return o;
 }

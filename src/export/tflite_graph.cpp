@@ -45,7 +45,6 @@ class Lowering {
     // The float graph computes float(pixel) * scale + offset as `dltrain predict` does; the int8
     // graph's input quantization is that same map (quantize() sets it).
     input_ = int8 ? g_.input : preprocess(in);
-    g_.body_input = input_;
     g_.tensors[size_t(input_)].source = Model::input;
     values_.assign(m_.size(), -1);
     for (size_t i = 0; i < m_.size(); ++i) {
@@ -54,7 +53,6 @@ class Lowering {
     }
     int32_t out = values_.back();
     if (!m_.has_softmax_head()) out = softmax(out, "probabilities/softmax", int(m_.size()) - 1);
-    g_.body_output = out;
     g_.output = out;
     g_.tensors[size_t(out)].name = "probabilities";
     return std::move(g_);

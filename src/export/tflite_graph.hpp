@@ -58,8 +58,6 @@ struct Graph {
   std::vector<TensorDef> tensors;
   std::vector<OpDef> ops;
   int32_t input = -1, output = -1;  // the graph's one input and one output
-  int32_t body_input = -1;           // the preprocessed input the layers start from
-  int32_t body_output = -1;          // the probabilities before any output conversion
 
   int32_t add_tensor(TensorDef t) {
     tensors.push_back(std::move(t));

@@ -113,7 +113,6 @@ void quantize(Graph& g, Model& m, const ModelInfo& info, const Tensor& images, b
       for (int32_t& x : op.inputs)
         if (x == g.input) x = q;
     g.ops.insert(g.ops.begin(), OpDef{tflite::QUANTIZE, {g.input}, {q}});
-    g.body_input = q;
   }
 
   for (OpDef& op : g.ops) {
@@ -145,11 +144,11 @@ void quantize(Graph& g, Model& m, const ModelInfo& info, const Tensor& images, b
     }
   }
   if (!int8_io) {
-    TensorDef& body = g.tensors[size_t(g.body_output)];
+    TensorDef& body = g.tensors[size_t(g.output)];  // the int8 probabilities
     TensorDef out{.name = "probabilities", .shape = body.shape, .type = tflite::UINT8, .quant = {{1.0f / 256.0f}, {0}, 0}};
     body.name = "probabilities/int8";
     const int32_t o = g.add_tensor(std::move(out));
-    g.ops.push_back(OpDef{tflite::QUANTIZE, {g.body_output}, {o}});
+    g.ops.push_back(OpDef{tflite::QUANTIZE, {g.output}, {o}});
     g.output = o;
   }
 }
