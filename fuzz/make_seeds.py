@@ -6,14 +6,16 @@ Small hand-made inputs, some valid and some malformed, from the Python standard 
 BMP, a one-block JPEG with EXIF, tar and zip). Regression inputs for bugs the fuzzers found are
 written here too (names start with `crash-` or `regress-`), so the corpus can always be rebuilt:
 
-    python3 fuzz/make_seeds.py            # rewrites fuzz/corpus/
+    python3 fuzz/make_seeds.py            # rewrites its seeds in fuzz/corpus/
+
+Files it does not write are left alone: regression inputs kept as the fuzzer wrote them, and files
+other tools made (the TFLite exports of dltrain's own models).
 """
 import base64
 import gzip
 import io
 import json
 import os
-import shutil
 import struct
 import sys
 import tarfile
@@ -461,6 +463,32 @@ seed("s3_listing", "truncated_no_token", LIST.format(t="true", tok=""))
 seed("s3_listing", "error", "<Error><Code>AccessDenied</Code></Error>")
 seed("s3_listing", "not_xml", "<ListBucketResult><Contents><Key>%zz%")
 
+PARTS = ('<?xml version="1.0" encoding="UTF-8"?>\n<ListPartsResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/">'
+         "<Bucket>b</Bucket><Key>k</Key><UploadId>u</UploadId><IsTruncated>{t}</IsTruncated>{m}"
+         "<Part><PartNumber>1</PartNumber><ETag>&quot;336311a016184326ddbdd61edd4eeb52&quot;</ETag><Size>5242880</Size></Part>"
+         "<Part><PartNumber>10001</PartNumber><ETag>x</ETag><Size>-1</Size></Part></ListPartsResult>")
+seed("s3_listing", "parts", PARTS.format(t="false", m=""))
+seed("s3_listing", "parts_truncated", PARTS.format(t="true", m="<NextPartNumberMarker>1</NextPartNumberMarker>"))
+seed("s3_listing", "uploads", '<ListMultipartUploadsResult><IsTruncated>true</IsTruncated><NextKeyMarker>k</NextKeyMarker>'
+     "<NextUploadIdMarker>u</NextUploadIdMarker><Upload><Key>k</Key><UploadId>u</UploadId></Upload>"
+     "</ListMultipartUploadsResult>")
+seed("s3_listing", "initiated", "<InitiateMultipartUploadResult><Bucket>b</Bucket><Key>k</Key><UploadId>VXBsb2Fk"
+     "</UploadId></InitiateMultipartUploadResult>")
+seed("s3_listing", "completed", "<CompleteMultipartUploadResult><ETag>&quot;x-3&quot;</ETag></CompleteMultipartUploadResult>")
+seed("s3_listing", "complete_error_200", "<Error><Code>InternalError</Code><Message>We encountered an internal error."
+     "</Message></Error>")
+
+# ---- push manifests -------------------------------------------------------------------------------
+SHA = "5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03"
+seed("push_manifest", "valid", json.dumps({"format": "dltrain-push 1", "files": [
+    {"name": "model.safetensors", "size": 6, "sha256": SHA}, {"name": "report/index.html", "size": 0, "sha256": SHA}]}))
+seed("push_manifest", "dotdot", json.dumps({"format": "dltrain-push 1", "files": [{"name": "../x", "size": 6, "sha256": SHA}]}))
+seed("push_manifest", "float_size", '{"format": "dltrain-push 1", "files": [{"name": "x", "size": 6e300, "sha256": "%s"}]}' % SHA)
+seed("push_manifest", "twice", json.dumps({"format": "dltrain-push 1", "files": [
+    {"name": "x", "size": 6, "sha256": SHA}, {"name": "x", "size": 6, "sha256": SHA}]}))
+seed("push_manifest", "wrong_types", '{"format": "dltrain-push 1", "files": [3, {"name": 4}, {"name": "x", "size": "6"}]}')
+seed("push_manifest", "not_json", '{"format": "dltrain-push 1", "files": [')
+
 # ---- HTTP headers ---------------------------------------------------------------------------------
 seed("http_headers", "range_206", "HTTP/1.1 206 Partial Content\r\nContent-Range: bytes 0-0/12345\r\nETag: \"x\"\r\n"
      "Content-Length: 1\r\n\r\n")
@@ -559,11 +587,9 @@ seed("cache_index", "empty", "")
 
 
 def main():
-    if os.path.isdir(ROOT):
-        shutil.rmtree(ROOT)
     total = 0
     for target, files in sorted(seeds.items()):
-        os.makedirs(os.path.join(ROOT, target))
+        os.makedirs(os.path.join(ROOT, target), exist_ok=True)
         for name, data in sorted(files.items()):
             with open(os.path.join(ROOT, target, name), "wb") as f:
                 f.write(data)

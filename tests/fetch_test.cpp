@@ -22,6 +22,7 @@
 #include "dltrain/io.hpp"
 #include "fetch/gdrive.hpp"
 #include "helpers.hpp"
+#include "s3_server.hpp"
 
 namespace fs = std::filesystem;
 
@@ -29,18 +30,8 @@ namespace dltrain {
 namespace {
 using test::ServerProcess;
 using test::TempDir;
-
-std::string random_bytes(size_t n, uint64_t seed) {
-  Rng rng(seed);
-  std::string s(n, '\0');
-  for (char& c : s) c = char(rng.below(256));
-  return s;
-}
-
-void write(const std::string& path, const std::string& data) {
-  fs::create_directories(fs::path(path).parent_path());
-  std::ofstream(path, std::ios::binary) << data;
-}
+using test::random_bytes;
+using test::write;
 
 // Sum of body bytes the HTTP server sent for requests whose path contains `part`.
 int64_t bytes_sent(const std::string& log, const std::string& part, int* requests = nullptr) {
@@ -552,42 +543,7 @@ TEST_F(Drive, QuotaAndPermissionPagesAreErrorsNotFiles) {
   EXPECT_TRUE(!fs::exists(cache_ / "blobs") || fs::is_empty(cache_ / "blobs"));
 }
 
-class S3 : public ::testing::Test {
- protected:
-  static void SetUpTestSuite() {
-    root_ = new TempDir;
-    write(*root_ / "big.bin", random_bytes(5 << 20, 7));
-    write(*root_ / "mnist/train-labels-idx1-ubyte", std::string("\0\0\x08\x01\0\0\0\x02\x03\x04", 10));
-    server_ = new ServerProcess({"python3", test::servers_dir() + "/s3.py", root_->path()});
-  }
-  static void TearDownTestSuite() {
-    delete server_;
-    delete root_;
-  }
-  void SetUp() override {
-    if (!server_->running())
-      GTEST_SKIP() << "no S3 test server: tests/servers/s3.py needs moto (pip install 'moto[server]')";
-    const auto j = nlohmann::json::parse(server_->first_line());
-    o_.cache = cache_.path();
-    o_.backoff_seconds = 0.01;
-    o_.s3.endpoint = "http://127.0.0.1:" + std::to_string(j["port"].get<int>());
-    key_ = j["access_key"];
-    secret_ = j["secret_key"];
-    ::setenv("AWS_ACCESS_KEY_ID", key_.c_str(), 1);
-    ::setenv("AWS_SECRET_ACCESS_KEY", secret_.c_str(), 1);
-  }
-  void TearDown() override {
-    ::unsetenv("AWS_ACCESS_KEY_ID");
-    ::unsetenv("AWS_SECRET_ACCESS_KEY");
-  }
-  static TempDir* root_;
-  static ServerProcess* server_;
-  TempDir cache_;
-  FetchOptions o_;
-  std::string key_, secret_;
-};
-TempDir* S3::root_ = nullptr;
-ServerProcess* S3::server_ = nullptr;
+using S3 = test::S3ServerTest;
 
 TEST_F(S3, GetsObjectsAndLargeOnesInParts) {
   EXPECT_EQ(read_file(fetch("s3://data/small.txt", o_).files.at(0).path), "hello from s3\n");

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <string>
 
 #include "dltrain/core.hpp"
@@ -72,6 +73,20 @@ inline std::string fashion_mnist_dir() {
                   "DLTRAIN_FASHION_MNIST to a folder of its IDX files)"
 
 inline std::string golden(const std::string& name) { return std::string(DLTRAIN_SOURCE_DIR) + "/tests/golden/" + name; }
+
+// `n` seeded random bytes.
+inline std::string random_bytes(size_t n, uint64_t seed) {
+  Rng rng(seed);
+  std::string s(n, '\0');
+  for (char& c : s) c = char(rng.below(256));
+  return s;
+}
+
+// Writes `data` to `path`, creating its folders.
+inline void write(const std::string& path, const std::string& data) {
+  std::filesystem::create_directories(std::filesystem::path(path).parent_path());
+  std::ofstream(path, std::ios::binary) << data;
+}
 
 }  // namespace dltrain::test
 

@@ -24,7 +24,7 @@ if [ "${1:-}" = --runs ]; then
 fi
 shift || true
 all=(idx safetensors checkpoint model_text tflite image csv annotations s3_listing http_headers drive_page archive uri cache_index
-     run_report)
+     run_report push_manifest)
 targets=("${all[@]}")
 [ $# -gt 0 ] && targets=("$@")
 

@@ -140,6 +140,47 @@ struct FetchResult {
 // Fetches `uri` (see parse_source) into the cache and returns what it holds.
 FetchResult fetch(const std::string& uri, const FetchOptions& options);
 
+// ---- push: files back to object storage --------------------------------------------------------
+// `dltrain push FOLDER s3://bucket/prefix/`: every file under FOLDER goes to prefix + its relative
+// name (a single file to the key, or to prefix + its name when the URI ends in '/'). Objects up to
+// `part_size` go in one PUT, larger ones as multipart uploads (parts in parallel; the part size
+// grows so that no object needs more than 10,000 parts). Every request is signed with its body's
+// SHA-256 and sends Content-MD5. An interrupted push resumes: <cache>/push/<id>.json records each
+// file's upload, and the next push asks the server which parts it holds (ListParts), checks their
+// ETags against the local bytes, and sends only the rest. A push first deletes the prefix's old
+// manifest.json and writes the new one last (files, sizes, SHA-256), so a reader that goes by the
+// manifest (`fetch` of the prefix does) never takes a half-pushed folder for a whole one.
+struct PushOptions {
+  FetchOptions transfer;  // cache (resume records), S3 options, retries, concurrency, part_size,
+                          // limit_rate, stall_seconds, insecure, progress and warn
+  std::vector<std::string> skip;  // relative names not to push (e.g. a run folder's .lock)
+};
+struct PushedFile {
+  std::string name, key, sha256;
+  int64_t size = 0;
+  int parts = 0;           // 0: one PUT
+  int64_t sent = 0;        // bytes of this file sent by this push (less when resumed)
+};
+struct PushResult {
+  std::string destination;  // s3://bucket/prefix/ (for a folder) or s3://bucket/key
+  std::vector<PushedFile> files;
+  int64_t sent = 0;         // bytes sent in all, manifest included
+};
+inline const char* push_manifest_name = "manifest.json";
+PushResult push(const std::string& path, const std::string& destination, const PushOptions& options);
+// Aborts the unfinished multipart uploads of pushes of `path` to `destination` (those its resume
+// record names, and any other under the destination) and forgets the record. Returns how many.
+int abort_push(const std::string& path, const std::string& destination, const PushOptions& options);
+
+// What a pushed folder's manifest.json says: relative name -> size and SHA-256. Throws Error for a
+// manifest that is not one (bad JSON, unsafe names, sizes that are not counts, bad digests; at most
+// 1,000,000 files). Pure: fuzzed on its own.
+struct ManifestEntry {
+  int64_t size = 0;
+  std::string sha256;
+};
+std::map<std::string, ManifestEntry> parse_push_manifest(const std::string& text, const std::string& what);
+
 // ---- the catalog of named datasets -----------------------------------------------------------
 // One acceptable form of a file: its size (-1: not published) and sha256 and/or md5.
 struct FileVariant {

@@ -14,6 +14,7 @@ void add_predict(CLI::App& app);
 void add_summary(CLI::App& app);
 void add_doctor(CLI::App& app);
 void add_fetch(CLI::App& app);
+void add_push(CLI::App& app);
 void add_cuda(CLI::App& app);
 void add_report(CLI::App& app);  // report and show
 void add_export(CLI::App& app);

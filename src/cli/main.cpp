@@ -43,6 +43,7 @@ int main(int argc, char** argv) {
   dltrain::cli::add_summary(app);
   dltrain::cli::add_report(app);
   dltrain::cli::add_fetch(app);
+  dltrain::cli::add_push(app);
   dltrain::cli::add_doctor(app);
   dltrain::cli::add_cuda(app);
   try {

@@ -71,14 +71,6 @@ struct Fetched {
   bool cached = false;
 };
 
-// A name that must stay inside its folder: a dataset folder name (--name) or a file's name in it.
-bool is_safe_relative(const std::string& name) {
-  const fs::path p(name);
-  bool bad = name.empty() || p.is_absolute();
-  for (const fs::path& part : p) bad = bad || part == ".." || part == ".";
-  return !bad;
-}
-
 // What index.json says an earlier fetch of `key` produced, checked before any of it is used: the
 // folder and file names stay inside the dataset folder, every digest is a sha256 (so its blob path
 // is inside the cache) whose blob is a regular file of the recorded size. A damaged or tampered
@@ -259,6 +251,43 @@ FileDigest fetch_one(const Target& t, const FetchOptions& o, const std::string& 
   }
 }
 
+// A prefix that `dltrain push` wrote holds a manifest.json: it is fetched first, and then only the
+// files it lists are fetched, each checked against its SHA-256 (`objects` loses the others, with a
+// warning). A listed file the bucket lacks means a push in progress or an altered prefix: an error.
+// Without a manifest nothing changes. The manifest itself joins `out`.
+std::map<std::string, ManifestEntry> pushed_manifest(const Source& s, const S3Client& client, std::vector<S3Object>& objects,
+                                                     const FetchOptions& o, const std::string& cache, Meter& meter,
+                                                     std::vector<Fetched>& out) {
+  const std::string key = s.key + push_manifest_name, what = "s3://" + s.bucket + "/" + key;
+  const auto m = std::find_if(objects.begin(), objects.end(), [&](const S3Object& x) { return x.key == key; });
+  if (m == objects.end()) return {};
+  constexpr int64_t max_manifest = 64 << 20;
+  if (m->size > max_manifest) throw Error(what + ": " + std::to_string(m->size) + " bytes is too large for a manifest (64 MiB at most)");
+  Target t = client.target(s.bucket, key);
+  t.accept = {{m->size, "", ""}};
+  t.known_size = m->size;
+  t.known_validator = m->etag;
+  const FileDigest d = fetch_one(t, o, cache, meter);
+  out.push_back({push_manifest_name, d, false});
+  objects.erase(m);
+  const auto manifest = parse_push_manifest(read_file(blob_path(cache, d.sha256)), what);
+  std::map<std::string, int64_t> listed;
+  for (const S3Object& x : objects) listed[x.key.substr(s.key.size())] = x.size;
+  for (const auto& [name, entry] : manifest) {
+    const auto it = listed.find(name);
+    if (it == listed.end() || it->second != entry.size)
+      throw Error(what + " lists " + name + " (" + std::to_string(entry.size) + " bytes), which the bucket " +
+                      (it == listed.end() ? "does not hold" : "holds with " + std::to_string(it->second) + " bytes"),
+                  "a push to this prefix is unfinished or the prefix was changed since; push it again");
+  }
+  std::erase_if(objects, [&](const S3Object& x) {
+    const bool extra = !manifest.contains(x.key.substr(s.key.size()));
+    if (extra) o.warn("s3://" + s.bucket + "/" + x.key + " is not in " + what + "; skipped");
+    return extra;
+  });
+  return manifest;
+}
+
 std::vector<Fetched> fetch_s3(const Source& s, const FetchOptions& o, const std::string& cache, Meter& meter,
                               const std::vector<FileVariant>& expect) {
   const S3Client client(o.s3, o);
@@ -281,12 +310,14 @@ std::vector<Fetched> fetch_s3(const Source& s, const FetchOptions& o, const std:
   }
   std::erase_if(objects, [](const S3Object& x) { return x.key.empty() || x.key.back() == '/'; });
   if (objects.empty()) throw Error("nothing under " + s.uri, "check the prefix (" + client.describe() + ")");
+  const std::map<std::string, ManifestEntry> manifest = pushed_manifest(s, client, objects, o, cache, meter, out);
   int64_t total = 0;
   for (const S3Object& x : objects) total += x.size;
   meter.set_all_total(total);
   for (const S3Object& x : objects) {
     Target t = client.target(s.bucket, x.key);
-    t.accept = {{x.size, "", ""}};
+    const auto m = manifest.find(x.key.substr(s.key.size()));
+    t.accept = {{x.size, m == manifest.end() ? "" : m->second.sha256, ""}};
     t.web_page_ok = o.allow_html || is_html_name(x.key);
     t.known_size = x.size;
     t.known_validator = x.etag;

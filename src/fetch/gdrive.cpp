@@ -61,7 +61,7 @@ Page get_page(const std::string& url, const FetchOptions& o, const std::string& 
   req.cookie_jar = cookie_jar;
   Page p;
   try {
-    p.response = http_get(req, [&](const char* d, size_t n, long) {
+    p.response = http_request(req, [&](const char* d, size_t n, long) {
       if (!p.response.header("content-disposition").empty()) return false;  // it is the file: stop here
       p.body.append(d, n);
       return p.body.size() < (2u << 20);

@@ -1,9 +1,10 @@
-// libcurl GET with streaming body, header capture and transport-error classification.
+// libcurl requests with streaming body, header capture and transport-error classification.
 #include "http.hpp"
 
 #include <curl/curl.h>
 
 #include <algorithm>
+#include <cstring>
 #include <memory>
 #include <mutex>
 
@@ -19,6 +20,8 @@ struct State {
   HttpResponse* response;
   const Sink* sink;
   bool stopped = false;
+  const HttpRequest* request;
+  size_t read = 0;  // bytes of the request body handed to libcurl
 };
 
 size_t on_header(char* data, size_t size, size_t n, void* user) {
@@ -40,6 +43,24 @@ size_t on_body(char* data, size_t size, size_t n, void* user) {
   std::string& b = st->response->error_body;
   if (b.size() < 65536) b.append(data, std::min(bytes, 65536 - b.size()));
   return bytes;
+}
+
+size_t on_read(char* buffer, size_t size, size_t n, void* user) {
+  auto* st = static_cast<State*>(user);
+  const std::string_view body = st->request->body;
+  const size_t take = std::min(size * n, body.size() - st->read);
+  std::memcpy(buffer, body.data() + st->read, take);
+  st->read += take;
+  if (st->request->sent && take > 0) st->request->sent(int64_t(take));
+  return take;
+}
+
+// libcurl rewinds the body when it must send it again (a reused connection that was closed).
+int on_seek(void* user, curl_off_t offset, int origin) {
+  auto* st = static_cast<State*>(user);
+  if (origin != SEEK_SET || offset < 0 || size_t(offset) > st->request->body.size()) return CURL_SEEKFUNC_CANTSEEK;
+  st->read = size_t(offset);
+  return CURL_SEEKFUNC_OK;
 }
 
 bool retryable(CURLcode c) {
@@ -85,15 +106,16 @@ std::string HttpResponse::header(const std::string& name) const {
   return it == headers.end() ? "" : it->second;
 }
 
-HttpResponse http_get(const HttpRequest& r, const Sink& sink) {
+HttpResponse http_request(const HttpRequest& r, const Sink& sink) {
   global_init();
   std::unique_ptr<CURL, void (*)(CURL*)> curl(curl_easy_init(), curl_easy_cleanup);
   if (!curl) throw TransportError("libcurl could not start a transfer", false);
   HttpResponse response;
-  State st{&response, &sink};
+  State st{&response, &sink, false, &r};
   CURL* c = curl.get();
   curl_easy_setopt(c, CURLOPT_URL, r.url.c_str());
-  curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
+  // A signed upload must not follow a redirect: its signature names this host.
+  curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, r.method == "GET" ? 1L : 0L);
   curl_easy_setopt(c, CURLOPT_MAXREDIRS, 10L);
   curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");  // neither the URL nor a redirect
   curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");  // may lead to file:// etc.
@@ -122,6 +144,21 @@ HttpResponse http_get(const HttpRequest& r, const Sink& sink) {
     curl_easy_setopt(c, CURLOPT_COOKIEJAR, r.cookie_jar.c_str());
   }
   curl_slist* list = nullptr;
+  if (r.method == "PUT") {
+    curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
+    curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE, curl_off_t(r.body.size()));
+    curl_easy_setopt(c, CURLOPT_READFUNCTION, on_read);
+    curl_easy_setopt(c, CURLOPT_READDATA, &st);
+    curl_easy_setopt(c, CURLOPT_SEEKFUNCTION, on_seek);
+    curl_easy_setopt(c, CURLOPT_SEEKDATA, &st);
+    list = curl_slist_append(list, "Expect:");  // no 100-continue round trip
+  } else if (r.method == "POST") {
+    curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(r.body.size()));
+    curl_easy_setopt(c, CURLOPT_POSTFIELDS, r.body.data());
+    list = curl_slist_append(list, "Expect:");
+  } else if (r.method != "GET") {
+    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, r.method.c_str());
+  }
   for (const std::string& h : r.headers) list = curl_slist_append(list, h.c_str());
   if (!r.if_range.empty()) list = curl_slist_append(list, ("If-Range: " + r.if_range).c_str());
   std::unique_ptr<curl_slist, void (*)(curl_slist*)> headers(list, curl_slist_free_all);

@@ -1,11 +1,13 @@
-// One HTTP(S) GET through libcurl (proxies from the environment, TLS verification on unless the
-// caller insists), with the body streamed to a sink. Internal to fetch/.
+// One HTTP(S) request through libcurl (proxies from the environment, TLS verification on unless the
+// caller insists): a GET whose body is streamed to a sink, or a PUT/POST/DELETE with a body from
+// memory. Internal to fetch/.
 #pragma once
 
 #include <cstdint>
 #include <functional>
 #include <map>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "dltrain/core.hpp"
@@ -14,6 +16,7 @@
 namespace dltrain::fetch_detail {
 
 struct HttpRequest {
+  std::string method = "GET";         // GET (redirects followed), PUT, POST, DELETE (not followed)
   std::string url;
   std::vector<std::string> headers;   // "Name: value"
   int64_t range_begin = -1;           // Range: bytes=begin-[end]
@@ -22,6 +25,8 @@ struct HttpRequest {
   bool insecure = false;
   int stall_seconds = 30;
   std::string cookie_jar;             // file for the session's cookies (Google Drive), or ""
+  std::string_view body;              // PUT/POST: what is sent (must outlive the call)
+  std::function<void(int64_t)> sent;  // PUT: called with each piece of the body handed to libcurl
 };
 
 struct HttpResponse {
@@ -47,8 +52,8 @@ struct TransportError : Error {
 };
 
 // Streams a 2xx body to sink(data, n, status) (return false to stop early: no error). Throws
-// TransportError.
+// TransportError. A non-2xx body's start is kept in error_body.
 using Sink = std::function<bool(const char*, size_t, long status)>;
-HttpResponse http_get(const HttpRequest& request, const Sink& sink);
+HttpResponse http_request(const HttpRequest& request, const Sink& sink);
 
 }  // namespace dltrain::fetch_detail

@@ -10,6 +10,7 @@
 
 #include "dltrain/io.hpp"
 #include "http.hpp"
+#include "retry.hpp"
 
 namespace dltrain::fetch_detail {
 namespace {
@@ -125,16 +126,20 @@ S3Client::Location S3Client::locate(const std::string& bucket, const std::string
   return l;
 }
 
-std::vector<std::string> S3Client::sign(const Location& where,
-                                        const std::vector<std::pair<std::string, std::string>>& query) const {
-  if (anonymous_) return {};
+std::vector<std::string> S3Client::sign(const Location& where, const std::string& method, const Query& query,
+                                        const std::string& payload_sha256,
+                                        const std::vector<std::pair<std::string, std::string>>& extra) const {
+  std::vector<std::string> h;
+  for (const auto& [name, value] : extra) h.push_back(name + ": " + value);
+  if (anonymous_) return h;
   const std::string date = amz_now();
-  SigV4Request r{"GET", where.path, query, {{"host", where.host}, {"x-amz-content-sha256", empty_sha256},
-                                            {"x-amz-date", date}}, empty_sha256};
+  SigV4Request r{method, where.path, query, {{"host", where.host}, {"x-amz-content-sha256", payload_sha256},
+                                             {"x-amz-date", date}}, payload_sha256};
+  for (const auto& [name, value] : extra) r.headers.emplace_back(name, value);
   if (!session_token_.empty()) r.headers.emplace_back("x-amz-security-token", session_token_);
   const SigV4Scope scope{access_key_, secret_key_, region_, "s3", date};
-  std::vector<std::string> h = {"Host: " + where.host, "x-amz-content-sha256: " + empty_sha256, "x-amz-date: " + date,
-                                "Authorization: " + sigv4_authorization(r, scope)};
+  h.insert(h.end(), {"Host: " + where.host, "x-amz-content-sha256: " + payload_sha256, "x-amz-date: " + date,
+                     "Authorization: " + sigv4_authorization(r, scope)});
   if (!session_token_.empty()) h.push_back("x-amz-security-token: " + session_token_);
   return h;
 }
@@ -144,49 +149,46 @@ Target S3Client::target(const std::string& bucket, const std::string& key) const
   Target t;
   t.url = where.url;
   t.label = "s3://" + bucket + "/" + key;
-  t.headers = [this, where](int64_t, int64_t) { return sign(where, {}); };
+  t.headers = [this, where](int64_t, int64_t) { return sign(where, "GET", {}, empty_sha256); };
   return t;
+}
+
+std::string S3Client::send(const Call& c, HttpResponse* response, bool allow_404) const {
+  const Location where = locate(c.bucket, c.key);
+  std::string q;
+  for (const auto& [k, v] : c.query)  // a sub-resource such as ?uploads goes without '=' (it is signed as "uploads=")
+    q += (q.empty() ? "?" : "&") + uri_encode(k, false) + (v.empty() && k == "uploads" ? "" : "=" + uri_encode(v, false));
+  const std::string payload = c.body.sha256.empty() ? empty_sha256 : c.body.sha256;
+  auto headers = c.headers;
+  if (!c.body.md5.empty()) headers.emplace_back("content-md5", base64_of_hex(c.body.md5));
+  return with_retries(fetch_, c.what, [&] {
+    HttpRequest req;
+    req.method = c.method;
+    req.url = where.url + q;
+    req.headers = sign(where, c.method, c.query, payload, headers);  // signed anew: x-amz-date moves on
+    req.body = c.body.data;
+    if (c.sent) req.sent = *c.sent;
+    req.insecure = fetch_.insecure;
+    req.stall_seconds = fetch_.stall_seconds;
+    std::string body;
+    HttpResponse r = http_request(req, [&](const char* d, size_t n, long) {
+      body.append(d, n);
+      return body.size() < (64u << 20);
+    });
+    if (!(allow_404 && r.status == 404)) check_status(r, c.what, describe());
+    if (response) *response = std::move(r);
+    return body;
+  });
 }
 
 std::vector<S3Object> S3Client::list(const std::string& bucket, const std::string& prefix) const {
   std::vector<S3Object> out;
   std::string token;
-  const Location root = locate(bucket, "");
-  for (int page = 0;; ++page) {
-    std::vector<std::pair<std::string, std::string>> query = {{"list-type", "2"}, {"prefix", prefix}, {"encoding-type", "url"}};
-    if (!token.empty()) query.emplace_back("continuation-token", token);
-    std::string q;
-    for (const auto& [k, v] : query) q += (q.empty() ? "?" : "&") + uri_encode(k, false) + "=" + uri_encode(v, false);
-    HttpRequest req;
-    req.url = root.url + q;
-    req.headers = sign(root, query);
-    req.insecure = fetch_.insecure;
-    req.stall_seconds = fetch_.stall_seconds;
-    std::string body;
-    HttpResponse r;
-    for (int attempt = 0;; ++attempt) {
-      body.clear();
-      try {
-        r = http_get(req, [&](const char* d, size_t n, long) {
-          body.append(d, n);
-          return body.size() < (64u << 20);
-        });
-        if ((r.status == 429 || r.status >= 500) && attempt < fetch_.retries) continue;
-        break;
-      } catch (const TransportError& e) {
-        if (!e.retryable || attempt >= fetch_.retries) throw SourceError("listing s3://" + bucket + "/" + prefix + ": " + e.what());
-      }
-    }
-    if (r.status != 200) {
-      std::string code;
-      const size_t c = r.error_body.find("<Code>");
-      if (c != std::string::npos) code = r.error_body.substr(c + 6, r.error_body.find("</Code>") - c - 6);
-      const bool auth = code == "InvalidAccessKeyId" || code == "SignatureDoesNotMatch" || code == "AccessDenied";
-      throw SourceError("listing s3://" + bucket + "/" + prefix + ": HTTP " + std::to_string(r.status) +
-                            (code.empty() ? "" : " (" + code + ")"),
-                        auth ? "check the access key and secret (" + describe() + ")" : "");
-    }
-    if (!parse_listing(body, "listing s3://" + bucket + "/" + prefix, out, token)) break;
+  const std::string what = "listing s3://" + bucket + "/" + prefix;
+  for (;;) {
+    Call c = Call("GET", bucket, "", what).with_query({{"list-type", "2"}, {"prefix", prefix}, {"encoding-type", "url"}});
+    if (!token.empty()) c.query.emplace_back("continuation-token", token);
+    if (!parse_listing(send(c), what, out, token)) break;
   }
   return out;
 }

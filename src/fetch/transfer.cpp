@@ -28,11 +28,11 @@
 #include <deque>
 #include <memory>
 #include <optional>
-#include <random>
 #include <thread>
 
 #include "dltrain/path.hpp"
 #include "http.hpp"
+#include "jobs.hpp"
 #include "web_page.hpp"
 
 namespace fs = std::filesystem;
@@ -40,11 +40,6 @@ namespace fs = std::filesystem;
 namespace dltrain::fetch_detail {
 namespace {
 
-// A failure worth another try: transport errors, 429 and 5xx (with the server's Retry-After).
-struct Retryable : Error {
-  Retryable(std::string what, double after) : Error(std::move(what)), retry_after(after) {}
-  double retry_after;
-};
 // The server ignored a range request (answered 200): start over in one stream.
 struct RangesIgnored {};
 
@@ -123,40 +118,6 @@ int64_t range_total(const std::string& content_range) {
       "the server (or a proxy) misreports the file; nothing was saved. Try again later, or another mirror");
 }
 
-// Throws for anything but 2xx: Retryable for 429/5xx, SourceError otherwise (with S3's code).
-void check_status(const HttpResponse& r, const std::string& label) {
-  if (r.status >= 200 && r.status < 300) return;
-  std::string detail;
-  const size_t code = r.error_body.find("<Code>");
-  if (code != std::string::npos)
-    detail = " (" + r.error_body.substr(code + 6, r.error_body.find("</Code>") - code - 6) + ")";
-  const std::string what = label + ": HTTP " + std::to_string(r.status) + detail;
-  if (r.status == 429 || r.status >= 500) throw Retryable(what, parse_retry_after(r.header("retry-after")));
-  throw SourceError(what);
-}
-
-template <class F>
-auto with_retries(const FetchOptions& o, const std::string& label, F&& attempt) {
-  std::mt19937_64 jitter(std::random_device{}());
-  for (int i = 0;; ++i) {
-    try {
-      return attempt();
-    } catch (const TransportError& e) {
-      if (!e.retryable || i >= o.retries) throw SourceError(label + ": " + e.what() + " (after " + std::to_string(i + 1) + " tries)");
-      std::this_thread::sleep_for(std::chrono::duration<double>(
-          std::min(30.0, o.backoff_seconds * double(1 << std::min(i, 10)) * std::uniform_real_distribution<>(0.5, 1.5)(jitter))));
-    } catch (const Retryable& e) {
-      if (i >= o.retries) throw SourceError(std::string(e.what()) + " (after " + std::to_string(i + 1) + " tries)");
-      // The server's Retry-After, but never longer than max_retry_after: a hostile or confused
-      // server must not park the fetch for hours.
-      const double wait = e.retry_after >= 0 ? std::min(e.retry_after, std::max(0.0, o.max_retry_after))
-                                             : std::min(30.0, o.backoff_seconds * double(1 << std::min(i, 10)) *
-                                                                  std::uniform_real_distribution<>(0.5, 1.5)(jitter));
-      std::this_thread::sleep_for(std::chrono::duration<double>(wait));
-    }
-  }
-}
-
 HttpRequest request_for(const Target& t, const FetchOptions& o, int64_t begin, int64_t end) {
   HttpRequest r;
   r.url = t.url;
@@ -177,7 +138,7 @@ void refuse_web_page(const HttpResponse& r, std::string start, const Target& t, 
   if (start.size() < 64) {
     try {
       start.clear();
-      http_get(request_for(t, o, 0, 4095), [&](const char* d, size_t n, long) {
+      http_request(request_for(t, o, 0, 4095), [&](const char* d, size_t n, long) {
         start.append(d, std::min(n, 4096 - start.size()));
         return start.size() < 4096;
       });
@@ -193,7 +154,7 @@ void refuse_web_page(const HttpResponse& r, std::string start, const Target& t, 
 Probe probe(const Target& t, const FetchOptions& o) {
   return with_retries(o, t.label, [&] {
     std::string start;  // the first bytes of the answer (one, when the range was honoured)
-    const HttpResponse r = http_get(request_for(t, o, 0, 0), [&](const char* d, size_t n, long) {
+    const HttpResponse r = http_request(request_for(t, o, 0, 0), [&](const char* d, size_t n, long) {
       start.assign(d, std::min<size_t>(n, 4096));
       return false;
     });
@@ -246,88 +207,66 @@ void download_parts(const Target& t, const FetchOptions& o, const Probe& p, Side
     if (side.done[size_t(i)]) meter.add(std::min(side.part_size, side.size - i * side.part_size), false);
     else pending.push_back(i), meter.add(side.got[size_t(i)], false);
   }
-  std::atomic<size_t> next{0};
-  std::atomic<bool> failed{false};
   std::mutex mu;
-  std::exception_ptr first_error;
-  bool ranges_ignored = false;
-  const int workers = int(std::min<int64_t>(std::max(1, o.concurrency), int64_t(pending.size())));
-  auto work = [&] {
-    for (size_t k; !failed && (k = next++) < pending.size();) {
-      const int64_t part = pending[k], begin = part * side.part_size, end = std::min(p.size, begin + side.part_size) - 1;
+  run_jobs(pending.size(), o.concurrency, [&](size_t k, const std::atomic<bool>& failed) {
+    const int64_t part = pending[k], begin = part * side.part_size, end = std::min(p.size, begin + side.part_size) - 1;
+    // Bytes of this part on disk (from an earlier run, too): a retry asks only for the rest.
+    int64_t got = std::clamp<int64_t>(side.got[size_t(part)], 0, end - begin + 1), noted = got;
+    int64_t ended_early_at = -1;  // see download_stream
+    with_retries(o, t.label, [&] {
+      const int64_t from = begin + got;
+      WriteBuffer out(fd);
+      HttpResponse r;
       try {
-        // Bytes of this part on disk (from an earlier run, too): a retry asks only for the rest.
-        int64_t got = std::clamp<int64_t>(side.got[size_t(part)], 0, end - begin + 1), noted = got;
-        int64_t ended_early_at = -1;  // see download_stream
-        with_retries(o, t.label, [&] {
-          const int64_t from = begin + got;
-          WriteBuffer out(fd);
-          HttpResponse r;
-          try {
-            r = http_get(request_for(t, o, from, end), [&](const char* d, size_t n, long s) {
-              if (failed || s != 206 || got + int64_t(n) > end - begin + 1) return false;
-              out.write(d, n, begin + got);
-              got += int64_t(n);
-              meter.add(int64_t(n));
-              if (got - noted >= (1 << 20)) {  // note progress, so a killed run loses at most 1 MiB per part
-                out.flush();
-                std::lock_guard lock(mu);
-                side.got[size_t(part)] = noted = got;
-                side.save(side_path, false);
-              }
-              return true;
-            });
-          } catch (const TransportError& e) {
+        r = http_request(request_for(t, o, from, end), [&](const char* d, size_t n, long s) {
+          if (failed || s != 206 || got + int64_t(n) > end - begin + 1) return false;
+          out.write(d, n, begin + got);
+          got += int64_t(n);
+          meter.add(int64_t(n));
+          if (got - noted >= (1 << 20)) {  // note progress, so a killed run loses at most 1 MiB per part
             out.flush();
-            {
-              std::lock_guard lock(mu);
-              side.got[size_t(part)] = noted = got;  // the next try, or the next run, continues here
-              side.save(side_path, false);
-            }
-            if (e.ended_early && begin + got == from && from == ended_early_at)
-              sizes_disagree(t, p.size, "yet its data ends at byte " + std::to_string(from) + " (twice)");
-            if (e.ended_early) ended_early_at = begin + got;
-            throw;
+            std::lock_guard lock(mu);
+            side.got[size_t(part)] = noted = got;
+            side.save(side_path, false);
           }
-          out.flush();
-          check_status(r, t.label);
-          if (r.status == 200) throw RangesIgnored{};
-          if (failed) return 0;
-          const std::string want = "bytes " + std::to_string(from) + "-" + std::to_string(end) + "/" + std::to_string(p.size);
-          if (const int64_t total = range_total(r.header("content-range")); total >= 0 && total != p.size)
-            sizes_disagree(t, p.size,
-                           std::to_string(total) + " bytes in the Content-Range of part " + std::to_string(part));
-          if (r.header("content-range") != want) {
-            meter.add(-got);  // mislabelled: fetch the whole part again
-            got = noted = 0;
-            throw Retryable(t.label + ": part " + std::to_string(part) + " came back mislabelled", -1);
-          }
-          if (got != end - begin + 1)
-            throw Retryable(t.label + ": part " + std::to_string(part) + " ended early; resuming it", -1);
-          return 0;
+          return true;
         });
-        if (failed) return;
-        std::lock_guard lock(mu);
-        ::fdatasync(fd);  // the sidecar never claims bytes that are not on disk
-        side.done[size_t(part)] = true;
-        side.got[size_t(part)] = 0;
-        side.save(side_path);
-      } catch (const RangesIgnored&) {
-        std::lock_guard lock(mu);
-        ranges_ignored = true;
-        failed = true;
-      } catch (...) {
-        std::lock_guard lock(mu);
-        if (!first_error) first_error = std::current_exception();
-        failed = true;
+      } catch (const TransportError& e) {
+        out.flush();
+        {
+          std::lock_guard lock(mu);
+          side.got[size_t(part)] = noted = got;  // the next try, or the next run, continues here
+          side.save(side_path, false);
+        }
+        if (e.ended_early && begin + got == from && from == ended_early_at)
+          sizes_disagree(t, p.size, "yet its data ends at byte " + std::to_string(from) + " (twice)");
+        if (e.ended_early) ended_early_at = begin + got;
+        throw;
       }
-    }
-  };
-  std::vector<std::thread> threads;
-  for (int i = 0; i < workers; ++i) threads.emplace_back(work);
-  for (std::thread& th : threads) th.join();
-  if (ranges_ignored) throw RangesIgnored{};
-  if (first_error) std::rethrow_exception(first_error);
+      out.flush();
+      check_status(r, t.label);
+      if (r.status == 200) throw RangesIgnored{};
+      if (failed) return 0;
+      const std::string want = "bytes " + std::to_string(from) + "-" + std::to_string(end) + "/" + std::to_string(p.size);
+      if (const int64_t total = range_total(r.header("content-range")); total >= 0 && total != p.size)
+        sizes_disagree(t, p.size,
+                       std::to_string(total) + " bytes in the Content-Range of part " + std::to_string(part));
+      if (r.header("content-range") != want) {
+        meter.add(-got);  // mislabelled: fetch the whole part again
+        got = noted = 0;
+        throw Retryable(t.label + ": part " + std::to_string(part) + " came back mislabelled", -1);
+      }
+      if (got != end - begin + 1)
+        throw Retryable(t.label + ": part " + std::to_string(part) + " ended early; resuming it", -1);
+      return 0;
+    });
+    if (failed) return;
+    std::lock_guard lock(mu);
+    ::fdatasync(fd);  // the sidecar never claims bytes that are not on disk
+    side.done[size_t(part)] = true;
+    side.got[size_t(part)] = 0;
+    side.save(side_path);
+  });
 }
 
 // Hashes a one-stream download while it arrives, on a helper thread (hashing overlaps receiving),
@@ -421,7 +360,7 @@ void download_stream(const Target& t, const FetchOptions& o, Sidecar& side, cons
     HttpResponse r;
     WriteBuffer out(fd, [&](std::vector<char>&& b, int64_t at) { return digest.take(std::move(b), at); });
     try {
-      r = http_get(req, [&](const char* d, size_t n, long status) {
+      r = http_request(req, [&](const char* d, size_t n, long status) {
         if (first && start > 0 && status == 200) {
           // The whole file again, from byte 0 (range ignored, or the file changed): never append it.
           if (::ftruncate(fd, 0) != 0) throw Error(std::string("cannot truncate: ") + std::strerror(errno));
@@ -554,12 +493,6 @@ FileDigest verify_and_publish(const std::string& partial, const Target& t, const
 
 }  // namespace
 
-double parse_retry_after(const std::string& v) {
-  char* end = nullptr;
-  const double s = std::strtod(v.c_str(), &end);
-  return end != v.c_str() && s >= 0 ? s : -1;  // HTTP dates: use our own backoff
-}
-
 Probe probe_from(const HttpResponse& r) {
   Probe p;
   p.validator = r.header("etag").empty() ? r.header("last-modified") : r.header("etag");
@@ -577,46 +510,17 @@ bool is_sha256_hex(const std::string& s) {
   return s.size() == 64 && std::all_of(s.begin(), s.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
 }
 
+bool is_safe_relative(const std::string& name) {
+  const fs::path p(name);
+  bool bad = name.empty() || p.is_absolute();
+  for (const fs::path& part : p) bad = bad || part == ".." || part == ".";
+  return !bad;
+}
+
 std::string blob_path(const std::string& cache, const std::string& sha256) {
   // Only a digest names a blob, so a path built here cannot leave <cache>/blobs.
   DLT_CHECK(is_sha256_hex(sha256), "'" + sha256 + "' is not a sha256 digest (64 lower-case hex digits)");
   return cache + "/blobs/" + sha256;
-}
-
-void Meter::begin_file(const std::string& label, int64_t size) {
-  std::lock_guard lock(mu_);
-  file_ = label;
-  file_total_ = size;
-  done_ = 0;
-}
-void Meter::set_file_total(int64_t size) { file_total_ = size; }
-void Meter::add(int64_t bytes, bool received) {
-  done_ += bytes;
-  emit(false);
-  if (options_.limit_rate <= 0 || bytes <= 0 || !received) return;
-  std::chrono::steady_clock::time_point due;
-  {
-    std::lock_guard lock(mu_);
-    transferred_ += bytes;
-    due = began_ + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-                       std::chrono::duration<double>(double(transferred_) / double(options_.limit_rate)));
-  }
-  std::this_thread::sleep_until(due);
-}
-void Meter::end_file(int64_t size) {
-  done_ = size;
-  file_total_ = size;
-  emit(true);
-  std::lock_guard lock(mu_);
-  all_before_ += size;
-  done_ = 0;
-}
-void Meter::emit(bool force) {
-  std::lock_guard lock(mu_);
-  const auto now = std::chrono::steady_clock::now();
-  if (!force && now - last_ < std::chrono::milliseconds(200)) return;
-  last_ = now;
-  options_.progress(FetchProgress{file_, done_, file_total_, all_before_ + done_, all_total_, force});
 }
 
 FileDigest download(const Target& t, const FetchOptions& o, const std::string& cache, Meter& meter) {
