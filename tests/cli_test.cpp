@@ -30,40 +30,13 @@ namespace dltrain {
 namespace {
 using test::TempDir;
 
-struct Result {
-  int code = -1;
-  std::string out, err;
-};
+using test::Result;
 
 // Runs dltrain with `args`; `during(pid)` (if given) runs while it executes.
 Result run(std::vector<std::string> args, std::vector<std::string> env_extra = {},
            const std::function<void(pid_t)>& during = {}) {
-  TempDir io;
-  const std::string out = io / "out", err = io / "err";
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_addopen(&fa, 1, out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  posix_spawn_file_actions_addopen(&fa, 2, err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
   args.insert(args.begin(), DLTRAIN_BINARY);
-  std::vector<char*> argv;
-  for (std::string& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  std::vector<std::string> env_store = std::move(env_extra);
-  for (char** e = environ; *e; ++e) env_store.emplace_back(*e);  // earlier entries win
-  std::vector<char*> envp;
-  for (std::string& e : env_store) envp.push_back(e.data());
-  envp.push_back(nullptr);
-  pid_t pid = 0;
-  Result r;
-  if (posix_spawn(&pid, DLTRAIN_BINARY, &fa, nullptr, argv.data(), envp.data()) != 0) return r;
-  posix_spawn_file_actions_destroy(&fa);
-  if (during) during(pid);
-  int status = 0;
-  waitpid(pid, &status, 0);
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  r.out = read_file(out);
-  r.err = read_file(err);
-  return r;
+  return test::run(std::move(args), std::move(env_extra), during);
 }
 
 #define EXPECT_HAS(text, part) EXPECT_NE((text).find(part), std::string::npos) << "missing '" << (part) << "' in:\n" << (text)

@@ -8,9 +8,11 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <string>
 
 #include "dltrain/core.hpp"
+#include "dltrain/io.hpp"
 
 namespace dltrain::test {
 
@@ -91,6 +93,7 @@ inline void write(const std::string& path, const std::string& data) {
 }  // namespace dltrain::test
 
 #include <signal.h>
+#include <fcntl.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -137,5 +140,43 @@ class ServerProcess {
 };
 
 inline std::string servers_dir() { return std::string(DLTRAIN_SOURCE_DIR) + "/tests/servers"; }
+
+struct Result {
+  int code = -1;  // exit status, or 128 + the signal that ended it
+  std::string out, err;
+};
+
+// Runs a program (argv[0] looked up on PATH) with stdout and stderr captured. `env_extra`
+// ("NAME=value") is put before the environment, so its entries win; `during(pid)` runs while the
+// program does.
+inline Result run(std::vector<std::string> args, std::vector<std::string> env_extra = {},
+                  const std::function<void(pid_t)>& during = {}) {
+  TempDir io;
+  const std::string out = io / "out", err = io / "err";
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_addopen(&fa, 1, out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  posix_spawn_file_actions_addopen(&fa, 2, err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  std::vector<char*> argv;
+  for (std::string& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  std::vector<std::string> env_store = std::move(env_extra);
+  for (char** e = environ; *e; ++e) env_store.emplace_back(*e);  // earlier entries win
+  std::vector<char*> envp;
+  for (std::string& e : env_store) envp.push_back(e.data());
+  envp.push_back(nullptr);
+  pid_t pid = 0;
+  Result r;
+  const int rc = posix_spawnp(&pid, argv[0], &fa, nullptr, argv.data(), envp.data());
+  posix_spawn_file_actions_destroy(&fa);
+  if (rc != 0) return r;
+  if (during) during(pid);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  r.out = read_file(out);
+  r.err = read_file(err);
+  return r;
+}
 
 }  // namespace dltrain::test

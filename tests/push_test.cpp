@@ -79,6 +79,14 @@ TEST_F(Push, ARunPushedAndFetchedBackPredictsTheSameClasses) {
     EXPECT_EQ(std::max_element(p.begin(), p.end()) - p.begin(), std::max_element(q.begin(), q.end()) - q.begin());
     EXPECT_EQ(p, q);
   }
+  // The CLI finds the fetched run by its name.
+  const std::string shoe = work_ / "shoe.raw";
+  write(shoe, random_bytes(28 * 28, 5));
+  const test::Result by_name = test::run({DLTRAIN_BINARY, "predict", "fashion-cnn", shoe}, {"DLTRAIN_CACHE=" + cache_.path()});
+  const test::Result by_file = test::run({DLTRAIN_BINARY, "predict", run + "/model.safetensors", shoe});
+  EXPECT_EQ(by_name.code, 0) << by_name.err;
+  EXPECT_EQ(by_name.out, by_file.out);
+  EXPECT_NE(by_name.out.find("class "), std::string::npos) << by_name.out;
 }
 
 TEST_F(Push, LargeFilesGoInPartsAndTheManifestGuardsReaders) {

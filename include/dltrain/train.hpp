@@ -104,6 +104,11 @@ struct TestEvaluation {
   ImageList files;       // image datasets: the files evaluated (labels are the model's class ids)
 };
 TestEvaluation evaluate_test_split(LoadedModel& m, const std::string& data = "", int64_t batch = 500);
+// The model file a user means: a file as given; a folder (a run folder, or one `fetch` filled)
+// holding model.safetensors; or the name of a fetched folder in the cache (`dltrain fetch
+// s3://bucket/runs/x/ --name x`, then `x`). Throws naming what was looked for.
+std::string find_model(const std::string& file_folder_or_name);
+
 // Class probabilities for one uint8 image (1,H,W,C).
 std::vector<float> predict(Model& model, const Tensor& image_u8, const Preprocessing& pre);
 

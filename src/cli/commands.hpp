@@ -32,6 +32,11 @@ struct ExitWith {
 // The command line as typed (shell-quoted for display), saved in run folders as command.txt.
 extern std::string command_line;
 
+// The model file a MODEL argument means (find_model), or a usage error (exit 2) naming it.
+std::string model_argument(const std::string& arg);
+// A usage error (exit 2) about argument `what` unless `path` is a regular file.
+void require_file_argument(const std::string& path, const std::string& what);
+
 // "1,234,567"
 std::string thousands(int64_t v);
 

@@ -41,7 +41,8 @@ void run(const EvalArgs& a) {
   ops::cpu_kernel_level();  // a DLTRAIN_CPU_ISA that cannot be followed is an error before any work
   resolve_device(a.device);
   set_num_threads(a.threads);
-  LoadedModel m = load_model(a.model_path);
+  const std::string model_path = model_argument(a.model_path);
+  LoadedModel m = load_model(model_path);
   if (a.data.empty() && m.info.dataset.empty())
     throw Error(a.model_path + ": the model does not say what it was trained on", "pass --data NAME_OR_FOLDER");
   const TestEvaluation e = evaluate_test_split(m, a.data, a.batch);
@@ -57,7 +58,8 @@ void run(const EvalArgs& a) {
 void add_eval(CLI::App& app) {
   auto a = std::make_shared<EvalArgs>();
   CLI::App* cmd = app.add_subcommand("eval", "Evaluate a trained model on a dataset's test split");
-  cmd->add_option("model", a->model_path, "model file (runs/<run>/model.safetensors)")->required()->check(CLI::ExistingFile);
+  cmd->add_option("model", a->model_path, "model file (runs/<run>/model.safetensors), run folder, or a fetched run's name")
+      ->required();
   cmd->add_option("--data,-d", a->data,
                   "dataset name, IDX folder, or image dataset (class folders, CSV, _annotations.json) "
                   "(default: the one the model was trained on)");

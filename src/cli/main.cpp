@@ -10,6 +10,8 @@
 
 #include "commands.hpp"
 #include "dltrain/core.hpp"
+#include "dltrain/path.hpp"
+#include "dltrain/train.hpp"
 
 namespace dltrain::cli {
 
@@ -19,6 +21,22 @@ std::string thousands(int64_t v) {
   std::string s = std::to_string(v);
   for (int i = int(s.size()) - 3; i > (v < 0 ? 1 : 0); i -= 3) s.insert(size_t(i), ",");
   return s;
+}
+
+std::string model_argument(const std::string& arg) {
+  try {
+    return find_model(arg);
+  } catch (const Error& e) {
+    throw CLI::ValidationError("MODEL", e.what());
+  }
+}
+
+void require_file_argument(const std::string& path, const std::string& what) {
+  try {
+    require_file(path);
+  } catch (const Error& e) {
+    throw CLI::ValidationError(what, e.what());
+  }
 }
 
 }  // namespace dltrain::cli

@@ -32,6 +32,7 @@ void run(const PredictArgs& a) {
     images.erase(images.begin());
   }
   if (!model_path.empty()) {
+    require_file_argument(model_path, a.backbone.empty() ? "MODEL" : "--backbone");
     ImportedModel imported = import_tflite(model_path);
     m.model = std::move(imported.model);
     m.info.preprocessing = imported.preprocessing;
@@ -47,12 +48,13 @@ void run(const PredictArgs& a) {
   } else {
     DLT_CHECK(images.size() >= 2, "give a model file and at least one image",
               "dltrain predict runs/<run>/model.safetensors photo.jpg, or --backbone model.tflite photo.jpg");
-    model_path = images.front();
+    model_path = model_argument(images.front());
     m = load_model(model_path);
     images.erase(images.begin());
   }
   const Shape in = m.model->input_shape();
   DLT_CHECK(in.rank() == 3, model_path + ": this model does not take images (input " + in.str() + ")");
+  for (const std::string& path : images) require_file_argument(path, "IMAGE");  // all there before the first is classified
   for (const std::string& path : images) {
     Tensor img = load_image(path, in[0], in[1], in[2], m.info.preprocessing.resize);
     if (a.invert)
@@ -73,10 +75,10 @@ void add_predict(CLI::App& app) {
   auto a = std::make_shared<PredictArgs>();
   CLI::App* cmd = app.add_subcommand(
       "predict", "Classify images (JPEG, PNG, BMP, or raw pixels) with a trained model or a TFLite classifier");
-  cmd->add_option("files", a->files, "MODEL IMAGE... (a model.safetensors from `dltrain train`, or a .tflite "
-                                     "classifier such as `dltrain export` writes), or only images with --backbone")
-      ->required()
-      ->check(CLI::ExistingFile);
+  cmd->add_option("files", a->files, "MODEL IMAGE... (a model.safetensors from `dltrain train`, its run folder, the "
+                                     "--name of a fetched run, or a .tflite classifier such as `dltrain export` "
+                                     "writes), or only images with --backbone")
+      ->required();
   cmd->add_option("--backbone", a->backbone, "classify with a TFLite model instead (e.g. mobilenet_v2_1.0_224_quant.tflite)")
       ->check(CLI::ExistingFile);
   cmd->add_option("--labels", a->labels,

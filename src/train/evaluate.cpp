@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "dltrain/path.hpp"
 #include "dltrain/train.hpp"
 
 namespace dltrain {
@@ -106,6 +107,21 @@ std::vector<float> predict(Model& model, const Tensor& image_u8, const Preproces
   Tensor probs(y.shape());
   ops::softmax(y, probs);
   return {probs.f32(), probs.f32() + probs.numel()};
+}
+
+std::string find_model(const std::string& what) {
+  const PathKind kind = naming(what, [&] { return path_kind(what); });
+  if (kind == PathKind::file) return what;
+  const std::string in_folder = what + "/model.safetensors";
+  if (kind == PathKind::directory) {
+    if (is_file(in_folder)) return in_folder;
+    throw Error(what + ": the folder holds no model.safetensors", "give a run folder, or the model file itself");
+  }
+  const bool plain_name = !what.empty() && what.find('/') == std::string::npos && what != "." && what != "..";
+  const std::string fetched = cache_dir() + "/datasets/" + what + "/model.safetensors";
+  if (plain_name && is_file(fetched)) return fetched;
+  throw Error(what + ": no such model file, folder" + (plain_name ? " or fetched name (" + fetched + ")" : ""),
+              "give runs/<run>/model.safetensors, a run folder, or the --name of a fetched run");
 }
 
 }  // namespace dltrain
