@@ -530,5 +530,20 @@ TEST(Cli, TransferLearningStory) {
   EXPECT_HAS(wrong.err, "needs --backbone");
 }
 
+TEST(Cli, TrainsOnCifarBatches) {
+  // 32x32 colour images in CIFAR-10's binary layout: the preset networks take the third channel.
+  TempDir dir;
+  auto records = [](int n, uint64_t seed) {
+    std::string s = test::random_bytes(size_t(n) * 3073, seed);
+    for (int i = 0; i < n; ++i) s[size_t(i) * 3073] = char(i % 10);
+    return s;
+  };
+  for (int b = 1; b <= 5; ++b) test::write(dir / ("data/data_batch_" + std::to_string(b) + ".bin"), records(20, uint64_t(b)));
+  test::write(dir / "data/test_batch.bin", records(20, 9));
+  const Result r = run({"train", "--data", dir / "data", "--model", "cnn", "--epochs", "1", "--runs", dir / "runs"});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_HAS(r.out, "Test accuracy");
+}
+
 }  // namespace
 }  // namespace dltrain

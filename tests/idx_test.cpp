@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <zlib.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 
@@ -159,6 +160,95 @@ TEST(Catalog, MissingDatasetSaysWhereFilesGo) {
   }
   ::unsetenv("DLTRAIN_CACHE");
   EXPECT_THROW(load_dataset("imagenet-22k"), Error);
+}
+
+// ---- CIFAR-10 binary batches ---------------------------------------------------------------------
+// A record as CIFAR-10's page describes it: the label byte, then the red, green and blue planes,
+// each 32 rows of 32 bytes. Pixel (y, x) of channel c of record i holds (i * 7 + c * 50 + y * 3 + x) % 256.
+std::string cifar_records(int first, int count, int label_base) {
+  std::string s;
+  for (int i = first; i < first + count; ++i) {
+    s.push_back(char((i + label_base) % 10));
+    for (int c = 0; c < 3; ++c)
+      for (int y = 0; y < 32; ++y)
+        for (int x = 0; x < 32; ++x) s.push_back(char((i * 7 + c * 50 + y * 3 + x) % 256));
+  }
+  return s;
+}
+
+TEST(Cifar, BatchesBecomeNhwcImagesWithTheirClassNames) {
+  TempDir dir;
+  const std::string batches = dir / "cifar-10-batches-bin";  // as the archive unpacks
+  for (int b = 1; b <= 5; ++b) test::write(batches + "/data_batch_" + std::to_string(b) + ".bin", cifar_records(3 * (b - 1), 3, 0));
+  test::write(batches + "/test_batch.bin", cifar_records(100, 2, 4));
+  test::write(batches + "/batches.meta.txt", "airplane\nautomobile\nbird\ncat\ndeer\ndog\nfrog\nhorse\nship\ntruck\n\n");
+  const DatasetSplits s = load_dataset(dir.path());
+  ASSERT_EQ(s.train.size(), 15);
+  ASSERT_EQ(s.test.size(), 2);
+  EXPECT_EQ(s.train.sample_shape(), (Shape{32, 32, 3}));
+  EXPECT_EQ(s.train.class_names.size(), 10u);
+  EXPECT_EQ(s.train.class_names[9], "truck");
+  for (int i : {0, 7, 14}) {
+    EXPECT_EQ(s.train.labels[size_t(i)], i % 10);
+    for (int y : {0, 5, 31})
+      for (int x : {0, 17, 31})
+        for (int c = 0; c < 3; ++c)
+          ASSERT_EQ(s.train.images.u8()[((i * 32 + y) * 32 + x) * 3 + c], (i * 7 + c * 50 + y * 3 + x) % 256)
+              << "record " << i << " y " << y << " x " << x << " channel " << c;
+  }
+  EXPECT_EQ(s.test.labels[1], (101 + 4) % 10);
+}
+
+TEST(Cifar, BrokenBatchesAreExplained) {
+  TempDir dir;
+  auto refused = [&](const std::string& data, const std::string& expected) {
+    test::write(dir / "data_batch_1.bin", data);
+    try {
+      read_cifar_batch(dir / "data_batch_1.bin", 10);
+      ADD_FAILURE() << "accepted: " << expected;
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find(expected), std::string::npos) << e.what();
+      EXPECT_NE(std::string(e.what()).find(dir / "data_batch_1.bin"), std::string::npos) << e.what();
+    }
+  };
+  refused(cifar_records(0, 2, 0).substr(0, 3073 + 100), "not a whole number of 3073-byte");
+  refused("", "not a whole number");
+  std::string bad_label = cifar_records(0, 2, 0);
+  bad_label[3073] = char(10);
+  refused(bad_label, "record 1 has label 10");
+  // A folder without test_batch.bin names the missing file.
+  test::write(dir / "data_batch_1.bin", cifar_records(0, 1, 0));
+  try {
+    load_dataset(dir.path());
+    FAIL() << "a folder without test_batch.bin was accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("test_batch.bin"), std::string::npos) << e.what();
+  }
+}
+
+TEST(Catalog, OneCatalogForFetchAndTraining) {
+  // Every name can be fetched (files and mirrors) and read (class names); cifar10 comes as the
+  // binary archive, unpacked.
+  for (const CatalogEntry& e : catalog()) {
+    EXPECT_FALSE(e.files.empty()) << e.name;
+    EXPECT_FALSE(e.mirrors.empty()) << e.name;
+    EXPECT_EQ(e.class_names.size(), 10u) << e.name;
+  }
+  const auto cifar = std::find_if(catalog().begin(), catalog().end(), [](const CatalogEntry& e) { return e.name == "cifar10"; });
+  ASSERT_NE(cifar, catalog().end());
+  EXPECT_EQ(cifar->format, DatasetFormat::cifar);
+  EXPECT_TRUE(cifar->extract);
+  TempDir cache;
+  ::setenv("DLTRAIN_CACHE", cache.path().c_str(), 1);
+  try {
+    load_dataset("cifar10");
+    FAIL() << "no error for a missing dataset";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find(cache.path() + "/datasets/cifar10"), std::string::npos) << e.what();
+    EXPECT_NE(e.hint().find("data_batch_1.bin"), std::string::npos) << e.hint();
+    EXPECT_NE(e.hint().find("dltrain fetch cifar10"), std::string::npos) << e.hint();
+  }
+  ::unsetenv("DLTRAIN_CACHE");
 }
 
 }  // namespace

@@ -43,15 +43,43 @@ DatasetSplits load_idx_folder(const std::string& folder, std::vector<std::string
 // The dltrain cache: $DLTRAIN_CACHE, else $XDG_CACHE_HOME/dltrain, else ~/.cache/dltrain.
 std::string cache_dir();
 
+// ---- the catalog of named datasets: what `fetch NAME` downloads, `train --data NAME` and `eval`
+// read, and `--help` lists ----------------------------------------------------------------------
+// One acceptable form of a file: its size (-1: not published) and sha256 and/or md5.
+struct FileVariant {
+  int64_t size = -1;
+  std::string sha256, md5;
+};
+struct CatalogFile {
+  std::string name;
+  std::vector<FileVariant> variants;  // e.g. the publisher's gzip and a distribution's recompression
+};
+enum class DatasetFormat : uint8_t { idx, cifar };
 struct CatalogEntry {
   std::string name;
   std::string description;
   std::vector<std::string> class_names;
   std::vector<std::string> system_folders;  // read-only places a distribution installs it
+  DatasetFormat format = DatasetFormat::idx;
+  std::vector<CatalogFile> files;           // what fetch downloads
+  std::vector<std::string> mirrors;         // base URLs; file URL = mirror + name
+  bool extract = false;                     // fetch unpacks the files (archives)
 };
 const std::vector<CatalogEntry>& catalog();
-// A catalog name ("mnist", "fashion-mnist", "kmnist") or a folder path -> loaded splits.
-// A catalog dataset that is not on disk gets an error saying where its files are expected.
+std::string catalog_names();  // "mnist, fashion-mnist, ..." for messages and --help
+
+// CIFAR-10's binary batches (data_batch_1.bin ... data_batch_5.bin, test_batch.bin): records of a
+// label byte and 3072 pixel bytes (the red, green and blue 32x32 planes, rows in order), read as
+// (N,32,32,3) images. A file must be whole records, at most 100,000 of them, with labels below
+// `n_classes`.
+Dataset read_cifar_batch(const std::string& path, int n_classes);
+// A folder holding those files (directly or in cifar-10-batches-bin/, as the archive unpacks):
+// data batches 1-5 train, test_batch tests. Class names from batches.meta.txt when it is there.
+DatasetSplits load_cifar_folder(const std::string& folder, std::vector<std::string> class_names = {});
+
+// A catalog name ("mnist", "fashion-mnist", "kmnist", "cifar10") or a folder path (IDX files or
+// CIFAR batches) -> loaded splits. A catalog dataset that is not on disk gets an error saying where
+// its files are expected and how to fetch them.
 DatasetSplits load_dataset(const std::string& name_or_folder);
 
 // One batch: x (B,H,W,C) float32 = pixel * scale + offset, and its labels.

@@ -12,6 +12,8 @@
 #include <utility>
 #include <vector>
 
+#include "dltrain/data.hpp"  // the catalog of named datasets
+
 namespace dltrain {
 
 // ---- AWS Signature Version 4 (pure functions; checked against AWS's test suite) ----------------
@@ -180,25 +182,6 @@ struct ManifestEntry {
   std::string sha256;
 };
 std::map<std::string, ManifestEntry> parse_push_manifest(const std::string& text, const std::string& what);
-
-// ---- the catalog of named datasets -----------------------------------------------------------
-// One acceptable form of a file: its size (-1: not published) and sha256 and/or md5.
-struct FileVariant {
-  int64_t size = -1;
-  std::string sha256, md5;
-  bool allow_html = false;  // keep an HTML answer for a file not named .html/.htm (else refused)
-};
-struct CatalogFile {
-  std::string name;
-  std::vector<FileVariant> variants;  // e.g. the publisher's gzip and a distribution's recompression
-};
-struct FetchCatalogEntry {
-  std::string name;
-  std::vector<CatalogFile> files;
-  std::vector<std::string> mirrors;  // base URLs; file URL = mirror + name
-  bool extract = false;
-};
-const std::vector<FetchCatalogEntry>& fetch_catalog();
 
 // ---- archives -----------------------------------------------------------------------------------
 // Unpacks a .tar, .tar.gz, .tar.xz, .zip or .gz into `dest` with libarchive. Refuses absolute

@@ -61,7 +61,8 @@ void add_eval(CLI::App& app) {
   cmd->add_option("model", a->model_path, "model file (runs/<run>/model.safetensors), run folder, or a fetched run's name")
       ->required();
   cmd->add_option("--data,-d", a->data,
-                  "dataset name, IDX folder, or image dataset (class folders, CSV, _annotations.json) "
+                  "dataset name (" + catalog_names() + "), IDX or CIFAR folder, or image dataset (class folders, CSV, "
+                  "_annotations.json) "
                   "(default: the one the model was trained on)");
   cmd->add_option("--batch,-b", a->batch, "batch size")->capture_default_str()->check(CLI::PositiveNumber);
   cmd->add_option("--threads,-j", a->threads, "threads (0: all cores)")->check(CLI::NonNegativeNumber);

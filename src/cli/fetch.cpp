@@ -55,7 +55,8 @@ void run(FetchArgs& a) {
 void add_fetch(CLI::App& app) {
   auto a = std::make_shared<FetchArgs>();
   CLI::App* cmd = app.add_subcommand("fetch", "Download datasets (catalog names, https://, s3://, Google Drive links, paths)");
-  cmd->add_option("uris", a->uris, "mnist | fashion-mnist | kmnist | cifar10 | URL | s3://bucket/key[/] | Drive link | path")
+  cmd->add_option("uris", a->uris, "a dataset name (" + catalog_names() + "), URL, s3://bucket/key[/], Google Drive "
+                                   "file or folder link, or path")
       ->required();
   FetchOptions& o = a->options;
   cmd->add_option("--sha256", o.sha256,

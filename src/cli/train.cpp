@@ -154,7 +154,7 @@ void add_train(CLI::App& app) {
   presets_help += ") or a network in the text format (see `dltrain summary --help`)";
   auto* model = cmd->add_option("--model,-m", a->config.model, presets_help)->capture_default_str();
   auto* data = cmd->add_option("--data,-d", a->config.data,
-                               "dataset name (mnist, fashion-mnist, kmnist), IDX folder, or with --backbone an image "
+                               "dataset name (" + catalog_names() + "), IDX or CIFAR folder, or with --backbone an image "
                                "dataset: a folder of class folders, a CSV of path,label[,split], or a Cloud "
                                "Annotations _annotations.json")
                    ->capture_default_str();

@@ -187,7 +187,7 @@ std::string cached_mismatch(const nlohmann::json& record, const FileDigest& d, c
 }
 
 // Catalog datasets: each file from the remembered mirror first, then the others in order.
-std::vector<Fetched> fetch_catalog_entry(const FetchCatalogEntry& e, const FetchOptions& o, const std::string& cache,
+std::vector<Fetched> fetch_catalog_entry(const CatalogEntry& e, const FetchOptions& o, const std::string& cache,
                                          Meter& meter, const std::vector<std::string>& mirrors_override) {
   std::vector<std::string> mirrors = mirrors_override.empty() ? e.mirrors : mirrors_override;
   const nlohmann::json remembered = load_json(cache + "/mirrors.json");
@@ -413,8 +413,8 @@ FetchResult fetch(const std::string& uri, const FetchOptions& o) {
   if (got.empty()) {
     switch (s.kind) {
       case SourceKind::catalog: {
-        const auto& cat = fetch_catalog();
-        const auto it = std::find_if(cat.begin(), cat.end(), [&](const FetchCatalogEntry& e) { return e.name == uri; });
+        const auto& cat = catalog();
+        const auto it = std::find_if(cat.begin(), cat.end(), [&](const CatalogEntry& e) { return e.name == uri; });
         for (const std::string& m : o.mirrors) mirror_override.push_back(m.back() == '/' ? m : m + "/");
         got = fetch_catalog_entry(*it, o, cache, meter, mirror_override);
         if (folder_name.empty()) folder_name = it->name;
@@ -487,7 +487,7 @@ FetchResult fetch(const std::string& uri, const FetchOptions& o) {
     const bool archive = rel.ends_with(".tar.gz") || rel.ends_with(".tgz") || rel.ends_with(".tar.xz") ||
                          rel.ends_with(".tar") || rel.ends_with(".zip");
     bool extract = o.extract && archive;
-    for (const FetchCatalogEntry& e : fetch_catalog()) extract = extract || (e.name == uri && e.extract && archive);
+    for (const CatalogEntry& e : catalog()) extract = extract || (e.name == uri && e.extract && archive);
     if (extract) extract_archive(blob, o.output.empty() ? result.folder : o.output, o.extract_limits);
   }
   if (!o.output.empty()) result.folder = o.output;

@@ -155,12 +155,10 @@ Source parse_source(const std::string& uri) {
     s.path = uri.rfind("file://", 0) == 0 ? uri.substr(7) : uri;
     return s;
   }
-  for (const FetchCatalogEntry& e : fetch_catalog())
+  for (const CatalogEntry& e : catalog())
     if (e.name == uri) return s;
-  std::string names;
-  for (const FetchCatalogEntry& e : fetch_catalog()) names += (names.empty() ? "" : ", ") + e.name;
   throw Error("'" + redact_url(uri) + "' is not a URL, a path or a known dataset",
-              "known datasets: " + names + "; or give https://..., s3://bucket/key, a Google Drive link or a path");
+              "known datasets: " + catalog_names() + "; or give https://..., s3://bucket/key, a Google Drive link or a path");
 }
 
 }  // namespace dltrain
