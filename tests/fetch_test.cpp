@@ -15,12 +15,14 @@
 #include <fstream>
 #include <functional>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <thread>
 
 #include "dltrain/data.hpp"
 #include "dltrain/fetch.hpp"
 #include "dltrain/io.hpp"
 #include "fetch/gdrive.hpp"
+#include "fetch/retry.hpp"
 #include "helpers.hpp"
 #include "s3_server.hpp"
 
@@ -535,6 +537,58 @@ TEST_F(Drive, SmallFilesDirectlyLargeOnesThroughTheWarningForm) {
   const FetchResult l = fetch("https://drive.google.com/uc?id=large&export=download", o_);
   EXPECT_EQ(l.files.at(0).name, "large.bin");
   EXPECT_EQ(read_file(l.files[0].path), large_);
+}
+
+TEST_F(Drive, FoldersKeepTheirTreeAndLargeFoldersAreListedWhole) {
+  const FetchResult r = fetch("https://drive.google.com/drive/folders/photos?usp=sharing", o_);
+  EXPECT_EQ(fs::path(r.folder).filename(), "photos");  // the folder's own name
+  ASSERT_EQ(r.files.size(), 63u);                      // 2 files, cats/ with 1, many/ with 60
+  std::set<std::string> names;
+  for (const FetchedFile& f : r.files) names.insert(f.name);
+  for (const char* name : {"readme.txt", "caf\xC3\xA9 & bar.txt", "cats/tom.txt", "many/item 00.txt", "many/item 59.txt"})
+    EXPECT_TRUE(names.contains(name)) << name;
+  EXPECT_EQ(read_file(r.folder + "/many/item 59.txt"), "content of item 59.txt\n");  // beyond the page's 50
+  EXPECT_EQ(read_file(r.folder + "/caf\xC3\xA9 & bar.txt"), "content of caf\xC3\xA9 & bar.txt\n");
+  try {
+    fetch("https://drive.google.com/drive/folders/private", o_);
+    FAIL() << "a folder that is not shared was fetched";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("lists no folder"), std::string::npos) << e.what();
+    EXPECT_NE(e.hint().find("Anyone with the link"), std::string::npos) << e.hint();
+  }
+}
+
+TEST(DrivePages, FolderListingsAndHostileOnes) {
+  using namespace fetch_detail;
+  EXPECT_EQ(drive_folder_id("https://drive.google.com/drive/u/0/folders/1AbC-d_9?usp=sharing"), "1AbC-d_9");
+  EXPECT_EQ(drive_folder_id("https://drive.google.com/drive/folders/XYZ"), "XYZ");
+  EXPECT_EQ(drive_folder_id("https://example.com/drive/folders/XYZ"), "");
+  EXPECT_TRUE(parse_source("https://drive.google.com/drive/folders/XYZ").drive_folder);
+  std::string name;
+  const auto entries = folder_page_entries(
+      "<title>My data - Google Drive</title><script>window['_DRIVE_ivd'] = "
+      "'\\x5b\\x5b\\x5b\\x22id1\\x22,null,\\x22a\\x2fb.png\\x22,\\x22image/png\\x22\\x5d,"
+      "\\x5b\\x22id2\\x22,null,\\x22sub\\x22,\\x22application/vnd.google-apps.folder\\x22\\x5d\\x5d\\x5d';</script>",
+      name);
+  EXPECT_EQ(name, "My data");
+  ASSERT_EQ(entries.size(), 2u);
+  EXPECT_EQ(entries[0].name, "a/b.png");
+  EXPECT_EQ(drive_path_part(entries[0].name), "a_b.png");  // never a path separator
+  EXPECT_TRUE(entries[1].folder);
+  EXPECT_THROW(drive_path_part(".."), SourceError);
+  for (const std::string& bad : {std::string("<html>sign in</html>"), std::string("window['_DRIVE_ivd'] = '\\x5b"),
+                                std::string("window['_DRIVE_ivd'] = '[[[1,2]]]'"),
+                                std::string("window['_DRIVE_ivd'] = '[[[\"../x\",0,\"n\",\"t\"]]]'")})
+    EXPECT_THROW(folder_page_entries(bad, name), SourceError) << bad;
+  const auto view = embedded_view_entries(
+      "<div class=\"flip-entry\" id=\"entry-f1\"><a href=\"https://drive.google.com/drive/folders/f1\">"
+      "<div class=\"flip-entry-title\">Cats &amp; dogs</div></a></div>"
+      "<div class=\"flip-entry\" id=\"entry-f2\"><a href=\"https://drive.google.com/file/d/f2/view\">"
+      "<div class=\"flip-entry-title\">x.jpg</div></a></div><div class=\"flip-entry\" id=\"entry-");
+  ASSERT_EQ(view.size(), 2u);
+  EXPECT_EQ(view[0].name, "Cats & dogs");
+  EXPECT_TRUE(view[0].folder);
+  EXPECT_FALSE(view[1].folder);
 }
 
 TEST_F(Drive, QuotaAndPermissionPagesAreErrorsNotFiles) {

@@ -43,7 +43,8 @@ struct Source {
   std::string uri;       // as given
   std::string url;       // http(s): the URL
   std::string bucket, key;  // s3 (key ends with '/' for a prefix)
-  std::string drive_id;  // gdrive
+  std::string drive_id;  // gdrive: a file's ID, or a folder's when drive_folder
+  bool drive_folder = false;
   std::string path;      // local
   std::string sha256, md5;  // the expected digest a URL's fragment carries (lower case), or ""
 };
@@ -71,6 +72,9 @@ DigestFragment split_digest_fragment(const std::string& uri);
 std::string digest_problem(const std::string& hex, size_t digits, const std::string& what);
 // The file ID in any common Google Drive link form, or "" when `url` is not a Drive link.
 std::string drive_file_id(const std::string& url);
+// The folder ID of a Drive folder link (https://drive.google.com/drive/folders/ID, also
+// .../drive/u/N/folders/ID, with or without ?usp=...), or "".
+std::string drive_folder_id(const std::string& url);
 
 // ---- options and progress ---------------------------------------------------------------------
 struct FetchProgress {

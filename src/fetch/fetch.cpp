@@ -326,6 +326,52 @@ std::vector<Fetched> fetch_s3(const Source& s, const FetchOptions& o, const std:
   return out;
 }
 
+// One Drive file through the download flow (its cookie jar removed afterwards).
+FileDigest fetch_drive_file(const std::string& id, const std::string& path_hint, const FetchOptions& o,
+                            const std::string& cache, Meter& meter, const std::vector<FileVariant>& expect,
+                            std::string* filename) {
+  make_folders(cache + "/partial");
+  const std::string jar = cache + "/partial/gdrive-" + id + ".cookies";
+  DriveFile df;
+  try {
+    df = resolve_drive(id, o, jar);
+  } catch (const SourceError& e) {
+    throw Error(e.what(), e.hint());
+  }
+  Target t;
+  t.url = df.url;
+  t.label = (path_hint.empty() ? df.filename : path_hint) + " (Google Drive " + id + ")";
+  t.accept = expect;
+  t.web_page_ok = o.allow_html || is_html_name(path_hint.empty() ? df.filename : path_hint);
+  if (!df.cookies.empty()) t.headers = [c = df.cookies](int64_t, int64_t) { return std::vector<std::string>{c}; };
+  const FileDigest d = fetch_one(t, o, cache, meter);
+  std::error_code ec;
+  fs::remove(jar, ec);
+  if (filename) *filename = df.filename;
+  return d;
+}
+
+// A shared folder: every file, sub-folders kept, each through the download flow. The folder's
+// name (from its page) names the dataset unless --name does.
+std::vector<Fetched> fetch_drive_folder(const Source& s, const FetchOptions& o, const std::string& cache, Meter& meter,
+                                        const std::vector<FileVariant>& expect, std::string& folder_name) {
+  if (!expect.empty())
+    throw Error("--sha256/--md5 name one file's digest, and " + s.uri + " is a folder",
+                "give a file's link, or fetch the folder without a digest");
+  std::string title;
+  std::vector<DriveListedFile> files;
+  try {
+    files = list_drive_folder(s.drive_id, o, title);
+  } catch (const SourceError& e) {
+    throw Error(e.what(), e.hint());
+  }
+  if (files.empty()) throw Error("Google Drive folder " + s.drive_id + " holds no files");
+  if (folder_name.empty()) folder_name = is_safe_relative(title) && title.find('/') == std::string::npos ? title : s.drive_id;
+  std::vector<Fetched> out;
+  for (const DriveListedFile& f : files) out.push_back({f.path, fetch_drive_file(f.id, f.path, o, cache, meter, {}, nullptr), false});
+  return out;
+}
+
 std::vector<Fetched> fetch_local(const Source& s, const std::string& cache, Meter& meter,
                                  const std::vector<FileVariant>& expect) {
   std::vector<Fetched> out;
@@ -438,23 +484,13 @@ FetchResult fetch(const std::string& uri, const FetchOptions& o) {
         }
         break;
       case SourceKind::gdrive: {
-        make_folders(cache + "/partial");
-        const std::string jar = cache + "/partial/gdrive-" + s.drive_id + ".cookies";
-        DriveFile df;
-        try {
-          df = resolve_drive(s.drive_id, o, jar);
-        } catch (const SourceError& e) {
-          throw Error(e.what(), e.hint());
+        if (s.drive_folder) {
+          got = fetch_drive_folder(s, o, cache, meter, expect, folder_name);
+          break;
         }
-        Target t;
-        t.url = df.url;
-        t.label = df.filename + " (Google Drive " + s.drive_id + ")";
-        t.accept = expect;
-        t.web_page_ok = o.allow_html || is_html_name(df.filename);
-        if (!df.cookies.empty()) t.headers = [c = df.cookies](int64_t, int64_t) { return std::vector<std::string>{c}; };
-        got.push_back({df.filename, fetch_one(t, o, cache, meter), false});
-        std::error_code ec;
-        fs::remove(jar, ec);
+        std::string filename;
+        const FileDigest d = fetch_drive_file(s.drive_id, "", o, cache, meter, expect, &filename);
+        got.push_back({filename, d, false});
         break;
       }
       case SourceKind::local:

@@ -71,6 +71,16 @@ std::string redact_url(const std::string& url) {
 
 // Plain scanning, no std::regex: libstdc++'s regex recurses once per character matched, and a
 // Drive link with a 50,000-character ID overflowed the stack (issue 16).
+std::string drive_folder_id(const std::string& url) {
+  bool drive = false;
+  for (const char* scheme : {"https://", "http://"}) drive = drive || url.rfind(std::string(scheme) + "drive.google.com/", 0) == 0;
+  const size_t at = url.find("/folders/");
+  if (!drive || at == std::string::npos) return "";
+  size_t end = at + 9;
+  while (end < url.size() && (std::isalnum(static_cast<unsigned char>(url[end])) || url[end] == '_' || url[end] == '-')) ++end;
+  return url.substr(at + 9, end - at - 9);
+}
+
 std::string drive_file_id(const std::string& url) {
   if (url.rfind("gdrive://", 0) == 0) return url.substr(9);
   bool drive = false;
@@ -116,7 +126,7 @@ DigestFragment split_digest_fragment(const std::string& uri) {
 }
 
 Source parse_source(const std::string& uri) {
-  Source s{SourceKind::catalog, uri, {}, {}, {}, {}, {}, {}, {}};
+  Source s{SourceKind::catalog, uri, {}, {}, {}, {}, false, {}, {}, {}};
   if (const DigestFragment f = split_digest_fragment(uri); f.url != uri) {
     if (!f.problem.empty())
       throw Error("'" + redact_url(uri) + "': " + f.problem,
@@ -136,6 +146,12 @@ Source parse_source(const std::string& uri) {
     DLT_CHECK(!s.bucket.empty(), "'" + redact_url(uri) + "' names no bucket", "write s3://bucket/key or s3://bucket/prefix/");
     return s;
   }
+  if (const std::string id = drive_folder_id(uri); !id.empty()) {
+    s.kind = SourceKind::gdrive;
+    s.drive_id = id;
+    s.drive_folder = true;
+    return s;
+  }
   if (const std::string id = drive_file_id(uri); !id.empty()) {
     s.kind = SourceKind::gdrive;
     s.drive_id = id;
@@ -143,7 +159,8 @@ Source parse_source(const std::string& uri) {
   }
   if (uri.rfind("https://drive.google.com/", 0) == 0 || uri.rfind("gdrive://", 0) == 0)
     throw Error("'" + redact_url(uri) + "' is a Google Drive link without a file ID",
-                "share links look like https://drive.google.com/file/d/ID/view; folders are not supported yet");
+                "share links look like https://drive.google.com/file/d/ID/view or "
+                "https://drive.google.com/drive/folders/ID");
   if (uri.rfind("http://", 0) == 0 || uri.rfind("https://", 0) == 0) {
     s.kind = SourceKind::http;
     s.url = uri;
