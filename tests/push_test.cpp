@@ -137,6 +137,17 @@ TEST_F(Push, LargeFilesGoInPartsAndTheManifestGuardsReaders) {
   }
 }
 
+TEST_F(Push, NewerChecksumHeadersOnlyOnRequest) {
+  const std::string dir = work_ / "checksums";
+  const std::string data = random_bytes(11 << 20, 14);
+  write(dir + "/w.bin", data);
+  write(dir + "/a.txt", "a\n");
+  po_.transfer.s3.checksum_sha256 = true;  // x-amz-checksum-sha256 on each PUT, ChecksumSHA256 per part
+  const PushResult r = push(dir, "s3://runs/checksums/", po_);
+  EXPECT_EQ(r.files.at(1).parts, 3);
+  EXPECT_EQ(read_file(fetch("s3://runs/checksums/", o_).folder + "/w.bin"), data);
+}
+
 // The resume record's finished parts (written by the push in progress).
 int recorded_parts(const std::string& cache) {
   int n = 0;

@@ -91,6 +91,9 @@ struct S3Options {
   std::string region;    // empty: from environment/profile, else us-east-1
   std::string profile;   // empty: $AWS_PROFILE or "default"
   bool no_sign = false;  // anonymous requests (public buckets)
+  // push: also send S3's newer x-amz-checksum-sha256 on every upload (and ChecksumSHA256 per part
+  // in CompleteMultipartUpload). Off by default: some S3-compatible stores reject these headers.
+  bool checksum_sha256 = false;
 };
 
 // How much one archive may extract to: min(max_bytes, max(ratio_floor, max_ratio * its size)).

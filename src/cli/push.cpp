@@ -56,10 +56,14 @@ void add_push(CLI::App& app) {
   cmd->add_option("path", a->path, "run folder, folder or file")->required();
   cmd->add_option("destination", a->destination, "s3://bucket/prefix/ (a file: s3://bucket/key)")->required();
   a->options.transfer.part_size = int64_t(8) << 20;
+  a->options.transfer.concurrency = 8;  // uploads gain more from parallel parts than downloads (AWS CLI: 10)
   add_transfer_flags(cmd, a->options.transfer, a->limit_rate,
                      "bytes per part of a multipart upload (larger files go in parts; grown so that no file needs "
                      "more than 10,000)",
                      int64_t(5) << 20);
+  cmd->add_flag("--checksum-sha256", a->options.transfer.s3.checksum_sha256,
+                "also send S3's newer x-amz-checksum-sha256 headers (off by default: some S3-compatible stores "
+                "reject them; Content-MD5 and the signed SHA-256 are always sent)");
   cmd->add_flag("--abort", a->abort, "abort the unfinished uploads of an earlier push to this destination, and forget it");
   cmd->add_flag("--quiet,-q", a->quiet, "print nothing but errors and warnings");
   cmd->callback([a] { run(*a); });

@@ -250,12 +250,13 @@ struct Pusher {
         id.clear();
       } else {
         // A part counts as there only when its ETag is the MD5 of the local bytes.
-        for (const S3Part& p : *listed)
-          if (p.number <= parts && p.size == bytes_of(p.number) &&
-              p.etag == body_of(read_range(f, int64_t(p.number - 1) * part, p.size)).md5) {
-            have[size_t(p.number)] = p;
-            meter.add(p.size, false);
-          }
+        for (const S3Part& p : *listed) {
+          if (p.number > parts || p.size != bytes_of(p.number)) continue;
+          const S3Client::Body local = body_of(read_range(f, int64_t(p.number - 1) * part, p.size));
+          if (p.etag != local.md5) continue;
+          have[size_t(p.number)] = {p.number, p.size, p.etag, local.sha256};
+          meter.add(p.size, false);
+        }
       }
     }
     if (id.empty()) {
@@ -276,7 +277,7 @@ struct Pusher {
         throw Error("s3://" + to.bucket + "/" + f.key + ": part " + std::to_string(n) + " arrived as other bytes (ETag " +
                     etag + ", MD5 " + body.md5 + ")");
       std::lock_guard lock(mu);
-      have[size_t(n)] = {n, bytes_of(n), etag};
+      have[size_t(n)] = {n, bytes_of(n), etag, body.sha256};
       record.part_done(f, n, etag);
     });
     client.complete_upload(to.bucket, f.key, id, {have.begin() + 1, have.end()});

@@ -66,7 +66,8 @@ void check_endpoint(const std::string& endpoint) {
                 "write e.g. https://s3.us-south.cloud-object-storage.appdomain.cloud or http://127.0.0.1:9000");
 }
 
-S3Client::S3Client(const S3Options& o, const FetchOptions& fetch) : fetch_(fetch), endpoint_(o.endpoint) {
+S3Client::S3Client(const S3Options& o, const FetchOptions& fetch)
+    : fetch_(fetch), endpoint_(o.endpoint), checksum_sha256_(o.checksum_sha256) {
   while (!endpoint_.empty() && endpoint_.back() == '/') endpoint_.pop_back();
   check_endpoint(endpoint_);
   const std::string home = env("HOME");
@@ -161,6 +162,8 @@ std::string S3Client::send(const Call& c, HttpResponse* response, bool allow_404
   const std::string payload = c.body.sha256.empty() ? empty_sha256 : c.body.sha256;
   auto headers = c.headers;
   if (!c.body.md5.empty()) headers.emplace_back("content-md5", base64_of_hex(c.body.md5));
+  if (checksum_sha256_ && c.method == "PUT" && !c.body.sha256.empty())
+    headers.emplace_back("x-amz-checksum-sha256", base64_of_hex(c.body.sha256));
   return with_retries(fetch_, c.what, [&] {
     HttpRequest req;
     req.method = c.method;

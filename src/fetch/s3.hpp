@@ -24,7 +24,8 @@ struct S3Object {
 struct S3Part {
   int number = 0;
   int64_t size = -1;
-  std::string etag;  // without quotes: the part's MD5 in hex
+  std::string etag;    // without quotes: the part's MD5 in hex
+  std::string sha256;  // hex, sent as ChecksumSHA256 when S3Options::checksum_sha256
 };
 // An unfinished multipart upload (ListMultipartUploads).
 struct S3Upload {
@@ -112,7 +113,7 @@ class S3Client {
 
   const FetchOptions& fetch_;
   std::string endpoint_, region_, access_key_, secret_key_, session_token_, credential_source_;
-  bool anonymous_ = false;
+  bool anonymous_ = false, checksum_sha256_ = false;
 };
 
 }  // namespace dltrain::fetch_detail

@@ -57,7 +57,7 @@ bool parse_parts(const std::string& page, const std::string& what, std::vector<S
   for (pugi::xml_node p : r.children("Part")) {
     const int64_t number = xml_count(p.child_value("PartNumber"), 10000), size = xml_count(p.child_value("Size"), int64_t(5) << 30);
     if (number < 1 || size < 0) throw SourceError(what + ": a part with an impossible number or size");
-    out.push_back({int(number), size, unquoted(p.child_value("ETag"))});
+    out.push_back({int(number), size, unquoted(p.child_value("ETag")), ""});
   }
   if (std::string(r.child_value("IsTruncated")) != "true") return false;
   const std::string next = r.child_value("NextPartNumberMarker");
@@ -105,10 +105,9 @@ void S3Client::delete_object(const std::string& bucket, const std::string& key) 
 
 std::string S3Client::create_upload(const std::string& bucket, const std::string& key) const {
   const std::string what = "starting the upload of s3://" + bucket + "/" + key;
-  return parse_upload_id(send(Call("POST", bucket, key, what)
-                                  .with_query({{"uploads", ""}})
-                                  .with_headers({{"content-type", "application/octet-stream"}})),
-                         what);
+  std::vector<std::pair<std::string, std::string>> headers = {{"content-type", "application/octet-stream"}};
+  if (checksum_sha256_) headers.emplace_back("x-amz-checksum-algorithm", "SHA256");
+  return parse_upload_id(send(Call("POST", bucket, key, what).with_query({{"uploads", ""}}).with_headers(headers)), what);
 }
 
 std::string S3Client::upload_part(const std::string& bucket, const std::string& key, const std::string& upload_id,
@@ -144,7 +143,9 @@ void S3Client::complete_upload(const std::string& bucket, const std::string& key
                                const std::vector<S3Part>& parts) const {
   std::string xml = "<CompleteMultipartUpload>";
   for (const S3Part& p : parts)
-    xml += "<Part><PartNumber>" + std::to_string(p.number) + "</PartNumber><ETag>\"" + p.etag + "\"</ETag></Part>";
+    xml += "<Part><PartNumber>" + std::to_string(p.number) + "</PartNumber><ETag>\"" + p.etag + "\"</ETag>" +
+           (checksum_sha256_ && !p.sha256.empty() ? "<ChecksumSHA256>" + base64_of_hex(p.sha256) + "</ChecksumSHA256>" : "") +
+           "</Part>";
   xml += "</CompleteMultipartUpload>";
   const std::string what = "completing the upload of s3://" + bucket + "/" + key;
   const Body body{xml, sha256_hex(xml), ""};
