@@ -5,16 +5,15 @@
 #include <sys/file.h>
 #include <unistd.h>
 
-#include <cerrno>
 #include <algorithm>
 #include <atomic>
-#include <cstring>
 #include <filesystem>
 #include <mutex>
 #include <nlohmann/json.hpp>
 
 #include "dltrain/data.hpp"
 #include "dltrain/path.hpp"
+#include "file_io.hpp"
 #include "jobs.hpp"
 #include "s3.hpp"
 
@@ -35,32 +34,10 @@ struct LocalFile {
   std::string sha256;
 };
 
-class Fd {
- public:
-  Fd(const std::string& path, int flags) : fd_(::open(path.c_str(), flags | O_CLOEXEC, 0644)) {
-    if (fd_ < 0) throw Error("cannot open " + path + ": " + std::strerror(errno));
-  }
-  ~Fd() { ::close(fd_); }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  int get() const { return fd_; }
-
- private:
-  int fd_;
-};
-
-// Bytes [offset, offset + n) of a file, checked to be all there (the file must not shrink while
-// it is pushed).
+// Bytes [offset, offset + n) of a file being pushed (it must not shrink meanwhile).
 std::string read_range(const LocalFile& f, int64_t offset, int64_t n) {
   Fd fd(f.path, O_RDONLY);
-  std::string out(size_t(n), '\0');
-  for (int64_t got = 0; got < n;) {
-    const ssize_t r = ::pread(fd.get(), out.data() + got, size_t(n - got), offset + got);
-    if (r < 0 && errno == EINTR) continue;
-    if (r <= 0) throw Error(f.path + ": " + (r < 0 ? std::strerror(errno) : "the file became shorter while it was pushed"));
-    got += r;
-  }
-  return out;
+  return pread_all(fd.get(), offset, n, f.path);
 }
 
 S3Client::Body body_of(std::string_view data) {

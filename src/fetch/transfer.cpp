@@ -17,22 +17,21 @@
 #include <sys/file.h>
 #include <unistd.h>
 
-#include <cerrno>
-#include <cstring>
-#include <filesystem>
-#include <nlohmann/json.hpp>
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <charconv>
-#include <condition_variable>
-#include <deque>
-#include <memory>
+#include <cstring>
+#include <filesystem>
+#include <mutex>
+#include <nlohmann/json.hpp>
 #include <optional>
-#include <thread>
 
 #include "dltrain/path.hpp"
+#include "file_io.hpp"
 #include "http.hpp"
 #include "jobs.hpp"
+#include "running_digest.hpp"
 #include "web_page.hpp"
 
 namespace fs = std::filesystem;
@@ -42,62 +41,6 @@ namespace {
 
 // The server ignored a range request (answered 200): start over in one stream.
 struct RangesIgnored {};
-
-class Fd {
- public:
-  Fd(const std::string& path, int flags) : fd_(::open(path.c_str(), flags | O_CLOEXEC, 0644)) {
-    if (fd_ < 0) throw Error("cannot open " + path + ": " + std::strerror(errno));
-  }
-  ~Fd() { ::close(fd_); }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  int get() const { return fd_; }
-
- private:
-  int fd_;
-};
-
-void pwrite_all(int fd, const char* data, size_t n, int64_t offset) {
-  while (n > 0) {
-    const ssize_t w = ::pwrite(fd, data, n, offset);
-    if (w < 0 && errno == EINTR) continue;
-    if (w <= 0) throw Error(std::string("writing the partial download failed: ") + std::strerror(errno), "is the disk full?");
-    data += w, n -= size_t(w), offset += w;
-  }
-}
-
-// Gathers libcurl's pieces into 1 MiB writes, and starts the disk writing each one at once
-// (sync_file_range, which does not wait), so the fdatasync that makes the file durable before it
-// is published has little left to do. flush() before anything relies on the disk.
-class WriteBuffer {
- public:
-  // `sink`, when set, takes each written buffer (and its file offset) and returns an empty one to
-  // fill next: the one-stream download hands its bytes to the hashing thread without a copy.
-  using Sink = std::function<std::vector<char>(std::vector<char>&&, int64_t)>;
-  explicit WriteBuffer(int fd, Sink sink = {}) : fd_(fd), sink_(std::move(sink)) { buf_.reserve(1 << 20); }
-  void write(const char* d, size_t n, int64_t offset) {
-    if (!buf_.empty() && offset != start_ + int64_t(buf_.size())) flush();
-    if (buf_.empty()) start_ = offset;
-    buf_.insert(buf_.end(), d, d + n);
-    if (buf_.size() >= (1 << 20)) flush();
-  }
-  void flush() {
-    if (!buf_.empty()) {
-      pwrite_all(fd_, buf_.data(), buf_.size(), start_);
-      ::sync_file_range(fd_, start_, off64_t(buf_.size()), SYNC_FILE_RANGE_WRITE);  // a hint; errors show at fdatasync
-      if (sink_) buf_ = sink_(std::move(buf_), start_);
-    }
-    buf_.clear();
-    buf_.reserve(1 << 20);
-  }
-  void discard() { buf_.clear(); }
-
- private:
-  int fd_;
-  Sink sink_;
-  int64_t start_ = 0;
-  std::vector<char> buf_;
-};
 
 // The total of a Content-Range ("bytes 0-99/1234" -> 1234), or -1 when it has none.
 int64_t range_total(const std::string& content_range) {
@@ -268,81 +211,6 @@ void download_parts(const Target& t, const FetchOptions& o, const Probe& p, Side
     side.save(side_path);
   });
 }
-
-// Hashes a one-stream download while it arrives, on a helper thread (hashing overlaps receiving),
-// so verifying it needs no second read. Bytes that do not continue the hashed prefix (a resumed
-// or rewound stream) make it invalid; the file is then hashed from disk at the end.
-class RunningDigest {
- public:
-  ~RunningDigest() { stop(); }
-  void restart(bool md5) {
-    stop();
-    hasher_ = std::make_unique<Hasher>(md5);
-    expected_ = 0;
-    valid_ = true;
-    done_ = false;
-    worker_ = std::thread([this] {
-      for (;;) {
-        std::vector<char> chunk;
-        {
-          std::unique_lock lock(mu_);
-          cv_.wait(lock, [&] { return done_ || !queue_.empty(); });
-          if (queue_.empty()) return;
-          chunk = std::move(queue_.front());
-          queue_.pop_front();
-        }
-        cv_.notify_all();
-        hasher_->update(chunk.data(), chunk.size());
-        chunk.clear();
-        std::lock_guard lock(mu_);
-        if (spare_.size() < 4) spare_.push_back(std::move(chunk));
-      }
-    });
-  }
-  void invalidate() { valid_ = false; }
-  // Takes a written buffer at `offset`; returns an empty buffer (one the hasher is done with, when
-  // there is one) for the writer to fill next.
-  std::vector<char> take(std::vector<char>&& chunk, int64_t offset) {
-    std::unique_lock lock(mu_);
-    if (!valid_ || offset != expected_) {
-      valid_ = false;
-      return std::move(chunk);
-    }
-    expected_ += int64_t(chunk.size());
-    cv_.wait(lock, [&] { return queue_.size() < 8; });
-    queue_.push_back(std::move(chunk));
-    cv_.notify_all();
-    if (spare_.empty()) return {};
-    std::vector<char> b = std::move(spare_.back());
-    spare_.pop_back();
-    return b;
-  }
-  // The digest of everything taken, or nothing when the stream was not one in-order run.
-  std::optional<FileDigest> finish() {
-    stop();
-    if (!valid_ || !hasher_) return std::nullopt;
-    return hasher_->finish();
-  }
-
- private:
-  void stop() {
-    if (!worker_.joinable()) return;
-    {
-      std::lock_guard lock(mu_);
-      done_ = true;
-    }
-    cv_.notify_all();
-    worker_.join();
-  }
-  std::unique_ptr<Hasher> hasher_;
-  std::thread worker_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<std::vector<char>> queue_;
-  std::vector<std::vector<char>> spare_;  // hashed buffers, for the writer to reuse
-  int64_t expected_ = 0;
-  bool valid_ = false, done_ = false;
-};
 
 void download_stream(const Target& t, const FetchOptions& o, Sidecar& side, const std::string& side_path, int fd,
                      Meter& meter, RunningDigest& digest, bool md5) {
