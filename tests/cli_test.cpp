@@ -53,6 +53,14 @@ TEST(Cli, HelpVersionAndUsageErrors) {
   EXPECT_EQ(run({"train", "--resume", "/", "--model", "mlp"}).code, 2);  // --resume excludes --model
   EXPECT_EQ(run({"eval", "/no/such/model.safetensors"}).code, 2);
   EXPECT_EQ(run({"predict", "/no/such/model.safetensors", "x.png"}).code, 2);
+  EXPECT_EQ(run({"push", "/tmp", "s3://b/p/", "--part-size", "1000"}).code, 2);  // S3 parts are 5 MiB at least
+  EXPECT_EQ(run({"push", "/tmp"}).code, 2);                                     // no destination
+  const Result nowhere = run({"push", "/no/such/run", "s3://b/p/"});
+  EXPECT_EQ(nowhere.code, 1);
+  EXPECT_HAS(nowhere.err, "/no/such/run");
+  const Result not_s3 = run({"push", DLTRAIN_SOURCE_DIR "/README.md", "https://example.org/x"});
+  EXPECT_EQ(not_s3.code, 1);
+  EXPECT_HAS(not_s3.err, "only s3:// destinations");
   Result train_help = run({"train", "--help"});
   EXPECT_HAS(train_help.out, "--optim");
   EXPECT_HAS(train_help.out, "--resume");
