@@ -169,6 +169,7 @@ struct PushedFile {
   int64_t size = 0;
   int parts = 0;           // 0: one PUT
   int64_t sent = 0;        // bytes of this file sent by this push (less when resumed)
+  bool already_there = false;  // an interrupted push had finished it
 };
 struct PushResult {
   std::string destination;  // s3://bucket/prefix/ (for a folder) or s3://bucket/key

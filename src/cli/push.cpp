@@ -41,7 +41,7 @@ void run(PushArgs& a) {
   for (const PushedFile& f : r.files) {
     total += f.size;
     std::printf("%s  %s  %s%s\n", f.sha256.substr(0, 12).c_str(), human_bytes(double(f.size)).c_str(), f.name.c_str(),
-                f.parts ? ("  (" + std::to_string(f.parts) + " parts)").c_str() : f.sent == 0 ? "  (already there)" : "");
+                f.parts ? ("  (" + std::to_string(f.parts) + " parts)").c_str() : f.already_there ? "  (already there)" : "");
   }
   std::printf("%s: %zu file(s), %s, %s sent\n", redact_url(r.destination).c_str(), r.files.size(),
               human_bytes(double(total)).c_str(), human_bytes(double(r.sent)).c_str());

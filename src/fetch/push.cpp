@@ -304,13 +304,14 @@ PushResult push(const std::string& path, const std::string& destination, const P
       const int64_t before = pusher.sent;
       meter.begin_file("s3://" + to.bucket + "/" + f.key, f.size);
       int parts = 0;
-      if (!record.done(f)) {
+      const bool already_there = record.done(f);
+      if (!already_there) {
         if (f.size <= o.transfer.part_size) pusher.small(f);
         else parts = pusher.multipart(f);
         record.file_done(f);
       }
       meter.end_file(f.size);
-      result.files.push_back({f.name, f.key, f.sha256, f.size, parts, pusher.sent - before});
+      result.files.push_back({f.name, f.key, f.sha256, f.size, parts, pusher.sent - before, already_there});
     }
     if (to.folder) {
       const std::string manifest = manifest_of(files);

@@ -52,7 +52,7 @@ def folder_page(fid):
             f"<script nonce=x>window['_DRIVE_ivd'] = '{js_escaped(data)}';</script></body></html>")
 
 
-def embedded_view(fid, port):
+def embedded_view(fid):
     title, entries = FOLDERS[fid]
     rows = []
     for eid, name, mime in entries:
@@ -139,7 +139,7 @@ class Handler(BaseHTTPRequestHandler):
             return self.page(200, '<html><head><title>Google Drive - Sign-in</title></head><body>'
                                   '<a href="https://accounts.google.com/ServiceLogin">Sign in</a></body></html>')
         if url.path == "/embeddedfolderview" and q.get("id") in FOLDERS:
-            return self.page(200, embedded_view(q["id"], port))
+            return self.page(200, embedded_view(q["id"]))
         if url.path == "/download" and q.get("id") == "large":
             if q.get("uuid") != TOKEN or f"download_warning_large={TOKEN}" not in self.headers.get("Cookie", ""):
                 return self.page(403, "<html><body>Forbidden</body></html>")
