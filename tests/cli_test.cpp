@@ -255,6 +255,10 @@ TEST(Cli, CudaRunErrorPathsAndCache) {
     Result no_gpu = run({"cuda", "run", "hello"}, {cache});
     EXPECT_EQ(no_gpu.code, 1);
     EXPECT_HAS(no_gpu.err, "--compile-only");
+    // Only building needs no GPU and no --arch: nvcc's default architecture, said as such.
+    Result build_only = run({"cuda", "run", "hello", "--compile-only"}, {cache});
+    EXPECT_EQ(build_only.code, 0) << build_only.err;
+    EXPECT_HAS(build_only.err, "compiled hello for nvcc's default architecture (no GPU found");
   }
 }
 

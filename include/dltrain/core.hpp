@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <initializer_list>
+#include <memory>
 #include <source_location>
 #include <span>
 #include <stdexcept>
@@ -89,11 +90,14 @@ class Shape {
 };
 
 // Owns one aligned allocation on one device (host memory from aligned_alloc, GPU memory from the
-// device's caching allocator). Move-only: copies are explicit (Tensor::clone, Tensor::to).
+// device's caching allocator), or borrows host memory another owner keeps alive (a NumPy array in
+// the Python module). Move-only: copies are explicit (Tensor::clone, Tensor::to).
 class Storage {
  public:
   Storage() = default;
   Storage(size_t bytes, Device device);
+  // Host memory that is not dltrain's: never freed here; `keep_alive` is released instead.
+  static Storage borrow(void* data, size_t bytes, std::shared_ptr<void> keep_alive);
   ~Storage();
   Storage(Storage&& o) noexcept;
   Storage& operator=(Storage&& o) noexcept;
@@ -108,6 +112,7 @@ class Storage {
   void* data_ = nullptr;
   size_t bytes_ = 0;
   Device device_ = Device::cpu;
+  std::shared_ptr<void> borrowed_;  // set when the memory is someone else's
 };
 
 // A dense row-major tensor. Move-only; `clone()` copies, `copy_from()` copies into existing memory.
@@ -117,6 +122,9 @@ class Tensor {
   Tensor(Shape shape, DType dtype = DType::f32, Device device = Device::cpu);
   static Tensor zeros(Shape shape, DType dtype = DType::f32);
   static Tensor from(Shape shape, std::span<const float> values);
+  // A tensor over host memory owned elsewhere, without a copy (see Storage::borrow). The memory
+  // must hold shape.numel() elements of dtype, contiguous and row-major.
+  static Tensor borrow(Shape shape, DType dtype, void* data, std::shared_ptr<void> keep_alive);
 
   const Shape& shape() const { return shape_; }
   DType dtype() const { return dtype_; }

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -95,13 +96,34 @@ std::string strip_cell_magic(const std::string& source);
 struct CudaBuild {
   std::string binary;   // path of the compiled program in the cache
   bool cached = false;  // reused from an earlier identical build
-  std::string arch;
+  std::string arch;     // empty: nvcc's default architecture
 };
-// Compiles `source` for `arch` (e.g. "sm_80") with extra nvcc flags. The binary is cached under
-// <cache>/cuda/<sha256 of source, flags, arch and nvcc version>/. Compiler messages go to the
-// terminal as nvcc prints them; a failed compile throws dltrain::Error.
+// Compiles `source` for `arch` (e.g. "sm_80"; empty: nvcc's default) with extra nvcc flags. The
+// binary is cached under <cache>/cuda/<sha256 of source, flags, arch and nvcc version>/. Compiler
+// messages go to the terminal as nvcc prints them, or into *output when given; a failed compile
+// throws dltrain::Error (holding the messages when they were captured).
 CudaBuild build_cuda(const std::string& source, const std::string& arch, const std::vector<std::string>& nvcc_flags,
-                     const NvccInfo& nvcc);
+                     const NvccInfo& nvcc, std::string* output = nullptr);
+
+// What `dltrain cuda run` and the notebook's `%%cu` do with a source: build it (cached) and, unless
+// compile_only, run it with `args`. The target is `arch`, else GPU 0's; without a GPU a compile-only
+// build is for nvcc's default architecture, and running is an Error with a hint.
+struct CudaRunOptions {
+  std::string arch;
+  std::vector<std::string> nvcc_flags, args;
+  bool compile_only = false;
+  bool capture = false;  // collect the compiler's and the program's output in CudaRunResult::output
+  // Called once built, before the program runs: (the build, its target as CudaRunResult::target).
+  std::function<void(const CudaBuild&, const std::string&)> built = [](const CudaBuild&, const std::string&) {};
+};
+struct CudaRunResult {
+  CudaBuild build;
+  std::string target;    // "sm_90", or "nvcc's default architecture (no GPU found: ...)"
+  bool ran = false;
+  int status = 0;        // the program's exit status (128 + signal when killed)
+  std::string output;    // with capture
+};
+CudaRunResult cuda_run(const std::string& source, const CudaRunOptions& options);
 
 struct CudaExample {
   std::string name, description, source;

@@ -111,6 +111,9 @@ std::string find_model(const std::string& file_folder_or_name);
 
 // Class probabilities for one uint8 image (1,H,W,C).
 std::vector<float> predict(Model& model, const Tensor& image_u8, const Preprocessing& pre);
+// Class probabilities (N, classes) for images (N,H,W,C), `batch` at a time: uint8 pixels are
+// preprocessed as `pre` says, float32 values are the model's input as they are.
+Tensor predict_batch(Model& model, const Tensor& images, const Preprocessing& pre, int64_t batch = 500);
 
 // Transfer learning (train/transfer.cpp). The backbone's frozen layers run once per image; their
 // outputs become the float32 samples the trainable layers (unfrozen blocks + head) train on.
@@ -166,6 +169,9 @@ class Trainer {
   static std::unique_ptr<Trainer> resume(const std::string& run_dir, int64_t epochs = 0,
                                          const FeatureProgress& progress = [](int64_t, int64_t) {},
                                          int64_t tensorboard = -1);
+  // The same for a run that trained on data given in memory (named array_data_name): the caller
+  // passes that data again.
+  static std::unique_ptr<Trainer> resume(const std::string& run_dir, DatasetSplits data, int64_t epochs);
   ~Trainer();
 
   // Trains until config.epochs are done. Returns false when stopped by the callbacks (the last
@@ -207,6 +213,19 @@ class Trainer {
   std::vector<EpochStats> history_;
   Tensor dlogits_;
 };
+
+// The dataset name of runs whose data was given in memory (NumPy arrays from Python): such a run
+// resumes only with its data passed again (Trainer::resume(run_dir, data, epochs)).
+inline constexpr const char* array_data_name = "arrays";
+
+// A new run's settings as both front ends complete them: the data and backbone paths made absolute
+// (so a resume works from any folder); with a backbone, the transfer model and adam:lr=0.001 unless
+// given. A transfer model without a backbone, or a backbone under another model, is refused.
+void complete_new_run(TrainConfig& config, bool model_given, bool optim_given);
+// Starts the run `config` describes in `run_dir`, loading its data: a catalog name or IDX/CIFAR
+// folder, or with a backbone an image dataset whose features are computed (or read from the cache).
+std::unique_ptr<Trainer> start_training(const TrainConfig& config, const std::string& run_dir,
+                                        const FeatureProgress& progress = [](int64_t, int64_t) {});
 
 // runs/<model>-<data>-<YYYYmmdd-HHMMSS>[-N]: a fresh run folder name under `root`.
 std::string new_run_dir(const std::string& root, const TrainConfig& config);

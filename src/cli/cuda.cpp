@@ -36,33 +36,19 @@ std::string load_source(const std::string& what) {
 }
 
 void run(const RunArgs& a) {
-  const NvccInfo nvcc = find_nvcc();
-  if (nvcc.path.empty())
-    throw Error(std::getenv("DLTRAIN_NVCC") ? std::string("DLTRAIN_NVCC does not name an executable nvcc")
-                                            : std::string("nvcc not found (looked in PATH and /usr/local/cuda/bin)"),
-                "install the CUDA toolkit, or point DLTRAIN_NVCC at nvcc");
-  std::string arch = a.arch;
-  const CudaInfo cuda = inspect_cuda();
-  if (arch.empty()) {
-    if (cuda.gpus.empty())
-      throw Error("no NVIDIA GPU to compile for (" + cuda.driver_error + ")",
-                  "name a target with --arch, e.g. --arch sm_80, and add --compile-only to only build");
-    arch = cuda.gpus[0].arch();
-  }
-  std::vector<std::string> flags;
+  CudaRunOptions o;
+  o.arch = a.arch;
+  o.compile_only = a.compile_only;
+  o.args = a.args;
   std::istringstream ss(a.nvcc_flags);
-  for (std::string f; ss >> f;) flags.push_back(f);  // split on spaces; no shell is involved
-  const CudaBuild b = build_cuda(load_source(a.file), arch, flags, nvcc);
-  std::fprintf(stderr, "dltrain: %s %s for %s: %s\n", b.cached ? "using the cached build of" : "compiled", a.file.c_str(),
-               b.arch.c_str(), b.binary.c_str());
-  if (a.compile_only) return;
-  if (cuda.gpus.empty())
-    throw Error("compiled, but there is no NVIDIA GPU to run on (" + cuda.driver_error + ")",
-                "use --compile-only to only build");
-  std::vector<std::string> argv = {b.binary};
-  argv.insert(argv.end(), a.args.begin(), a.args.end());
-  std::fflush(stdout);
-  const int rc = run_program(argv);
+  for (std::string f; ss >> f;) o.nvcc_flags.push_back(f);  // split on spaces; no shell is involved
+  o.built = [&](const CudaBuild& b, const std::string& target) {
+    std::fprintf(stderr, "dltrain: %s %s for %s: %s\n", b.cached ? "using the cached build of" : "compiled",
+                 a.file.c_str(), target.c_str(), b.binary.c_str());
+    std::fflush(stdout);
+  };
+  const CudaRunResult r = cuda_run(load_source(a.file), o);
+  const int rc = r.status;
   if (rc > 128)
     std::fprintf(stderr, "dltrain: the program crashed (signal %d, %s)\n", rc - 128, strsignal(rc - 128));
   if (rc != 0) throw ExitWith{rc};
@@ -78,7 +64,8 @@ void add_cuda(CLI::App& app) {
   r->add_option("file", a->file, "a .cu file or notebook cell (a first line %%cu is ignored), or an example name")
       ->required();
   r->add_option("args", a->args, "arguments for the program (after --)");
-  r->add_option("--arch", a->arch, "target GPU architecture, e.g. sm_80 (default: GPU 0's)");
+  r->add_option("--arch", a->arch, "target GPU architecture, e.g. sm_80 (default: GPU 0's; without a GPU, "
+                                   "--compile-only builds for nvcc's default)");
   r->add_option("--nvcc-flags", a->nvcc_flags, "extra nvcc flags, space-separated, e.g. \"-O3 -lineinfo\"");
   r->add_flag("--compile-only", a->compile_only, "build (and cache) without running");
   r->callback([a] { run(*a); });

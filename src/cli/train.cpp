@@ -32,8 +32,6 @@ struct TrainArgs {
   int64_t tensorboard_every = 50;
 };
 
-bool is_transfer_model(const std::string& m) { return m == "mobilenet_v2-transfer" || m == "transfer"; }
-
 // "features 320/2000" while the backbone runs over the images.
 FeatureProgress feature_progress(bool terminal, bool quiet) {
   auto last = std::make_shared<int64_t>(-1);
@@ -60,32 +58,12 @@ void run(const TrainArgs& a, const CLI::App& cmd) {
   } else {
     TrainConfig config = a.config;
     if (a.tensorboard) config.tensorboard = a.tensorboard_every;
-    namespace fs = std::filesystem;
-    // Paths are saved absolute so that `--resume` works from any directory.
-    if (path_exists(config.data))
-      config.data = fs::absolute(config.data).lexically_normal().string();
-    if (!config.backbone.empty()) {
-      config.backbone = fs::absolute(config.backbone).lexically_normal().string();
-      if (cmd.count("--model") == 0) config.model = "mobilenet_v2-transfer";
-      if (cmd.count("--optim") == 0) config.optim = "adam:lr=0.001";  // the usual choice for a head on features
-      if (!is_transfer_model(config.model))
-        throw Error("--backbone trains a head on a pretrained model: use --model mobilenet_v2-transfer (not '" +
-                    config.model + "')");
-    } else if (is_transfer_model(config.model)) {
-      throw Error("--model " + config.model + " needs --backbone FILE.tflite",
-                  "e.g. --backbone mobilenet_v2_1.0_224_quant.tflite --data ./photos");
-    }
+    complete_new_run(config, cmd.count("--model") > 0, cmd.count("--optim") > 0);
     const std::string dir = a.run_dir.empty() ? new_run_dir(a.runs_root, config) : a.run_dir;
-    if (config.backbone.empty()) {
-      trainer = std::make_unique<Trainer>(config, load_dataset(config.data), dir);
-    } else {
-      const ImageSplits images = load_image_dataset(config.data, config.val_split, config.seed);
-      if (!a.quiet)
-        std::printf("Backbone %s: computing features of %lld training and %lld test images (cached for later runs)\n",
-                    std::filesystem::path(config.backbone).filename().c_str(), (long long)images.train.size(),
-                    (long long)images.test.size());
-      trainer = std::make_unique<Trainer>(config, prepare_transfer(config, images, feature_progress(terminal, a.quiet)), dir);
-    }
+    if (!config.backbone.empty() && !a.quiet)
+      std::printf("Backbone %s: computing the images' features (cached for later runs)\n",
+                  std::filesystem::path(config.backbone).filename().c_str());
+    trainer = start_training(config, dir, feature_progress(terminal, a.quiet));
     write_file_atomic(dir + "/command.txt", command_line + "\n");
   }
   const TrainConfig& c = trainer->config();

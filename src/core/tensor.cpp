@@ -52,17 +52,30 @@ Storage::Storage(size_t bytes, Device device) : bytes_(bytes), device_(device) {
   if (!data_) throw Error("out of memory allocating " + std::to_string(bytes) + " bytes");
 }
 
-Storage::~Storage() { free_storage(data_, device_); }
+Storage Storage::borrow(void* data, size_t bytes, std::shared_ptr<void> keep_alive) {
+  DLT_CHECK(data != nullptr && keep_alive != nullptr, "borrowed memory needs an address and an owner");
+  Storage s;
+  s.data_ = data;
+  s.bytes_ = bytes;
+  s.borrowed_ = std::move(keep_alive);
+  return s;
+}
+
+Storage::~Storage() {
+  if (!borrowed_) free_storage(data_, device_);
+}
 
 Storage::Storage(Storage&& o) noexcept
-    : data_(std::exchange(o.data_, nullptr)), bytes_(std::exchange(o.bytes_, 0)), device_(o.device_) {}
+    : data_(std::exchange(o.data_, nullptr)), bytes_(std::exchange(o.bytes_, 0)), device_(o.device_),
+      borrowed_(std::move(o.borrowed_)) {}
 
 Storage& Storage::operator=(Storage&& o) noexcept {
   if (this != &o) {
-    free_storage(data_, device_);
+    if (!borrowed_) free_storage(data_, device_);
     data_ = std::exchange(o.data_, nullptr);
     bytes_ = std::exchange(o.bytes_, 0);
     device_ = o.device_;
+    borrowed_ = std::move(o.borrowed_);
   }
   return *this;
 }
@@ -97,6 +110,15 @@ Tensor Tensor::from(Shape shape, std::span<const float> values) {
   DLT_CHECK(static_cast<int64_t>(values.size()) == shape.numel(), "value count does not match shape " + shape.str());
   Tensor t(shape);
   std::memcpy(t.f32(), values.data(), values.size() * sizeof(float));
+  return t;
+}
+
+Tensor Tensor::borrow(Shape shape, DType dtype, void* data, std::shared_ptr<void> keep_alive) {
+  Tensor t;
+  const size_t bytes = checked_bytes(shape, dtype);
+  t.shape_ = shape;
+  t.dtype_ = dtype;
+  t.storage_ = Storage::borrow(data, bytes, std::move(keep_alive));
   return t;
 }
 

@@ -109,6 +109,31 @@ std::vector<float> predict(Model& model, const Tensor& image_u8, const Preproces
   return {probs.f32(), probs.f32() + probs.numel()};
 }
 
+Tensor predict_batch(Model& model, const Tensor& images, const Preprocessing& pre, int64_t batch) {
+  DLT_CHECK(images.shape().rank() >= 2 && images.shape().without_batch() == model.input_shape(),
+            "images are " + images.shape().str() + ", the model takes (N, " + model.input_shape().str().substr(1));
+  DLT_CHECK(images.dtype() != DType::i32, "images must be uint8 pixels or float32 values");
+  DLT_CHECK(batch >= 1, "batch size must be at least 1");
+  const int64_t n = images.shape()[0], k = model.n_classes();
+  Tensor out(Shape{n, k});
+  if (n == 0) return out;
+  Dataset view;  // the images as they are (BatchLoader reads a Dataset), no copy
+  const void* pixels = images.dtype() == DType::u8 ? static_cast<const void*>(images.u8()) : images.f32();
+  view.images = Tensor::borrow(images.shape(), images.dtype(), const_cast<void*>(pixels), std::make_shared<int>(0));
+  view.labels.assign(size_t(n), 0);
+  BatchLoader loader(view, batch, sequential_order(n), pre.scale, pre.offset);
+  Tensor probs;
+  int64_t row = 0;
+  while (const Batch* b = loader.next()) {
+    const Tensor& logits = model.forward(b->x, Context{Mode::infer, 0, 0}, Output::logits);
+    probs.ensure(logits.shape());
+    ops::softmax(logits, probs);
+    std::copy_n(probs.f32(), probs.numel(), out.f32() + row * k);
+    row += logits.shape()[0];
+  }
+  return out;
+}
+
 std::string find_model(const std::string& what) {
   const PathKind kind = naming(what, [&] { return path_kind(what); });
   if (kind == PathKind::file) return what;

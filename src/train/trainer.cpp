@@ -105,6 +105,9 @@ std::unique_ptr<Trainer> Trainer::resume(const std::string& run_dir, int64_t epo
                 "a run folder gets its checkpoint when its first epoch finishes");
   auto lock = std::make_unique<RunLock>(run_dir);  // before the data is loaded: a second one fails at once
   TrainConfig config = TrainConfig::read(run_dir + "/config.json");
+  if (config.data == array_data_name)
+    throw Error(run_dir + " trained on NumPy arrays, which only the program that has them can pass again",
+                "continue it from Python: model.fit(x, y, epochs=N, run_dir=\"" + run_dir + "\", resume=True)");
   if (epochs > 0) config.epochs = epochs;
   if (tensorboard >= 0) config.tensorboard = tensorboard;
   std::unique_ptr<Trainer> t;
@@ -118,6 +121,45 @@ std::unique_ptr<Trainer> Trainer::resume(const std::string& run_dir, int64_t epo
   t->restore_checkpoint();
   write_file_atomic(run_dir + "/config.json", config.to_json() + "\n");
   return t;
+}
+
+std::unique_ptr<Trainer> Trainer::resume(const std::string& run_dir, DatasetSplits data, int64_t epochs) {
+  if (!path_exists(run_dir + "/checkpoint.safetensors"))
+    throw Error(run_dir + " has no checkpoint.safetensors to resume from",
+                "a run folder gets its checkpoint when its first epoch finishes");
+  auto lock = std::make_unique<RunLock>(run_dir);
+  TrainConfig config = TrainConfig::read(run_dir + "/config.json");
+  if (config.data != array_data_name || !config.backbone.empty())
+    throw Error(run_dir + " trained on " + config.data + ", not on arrays", "resume it with `dltrain train --resume " + run_dir + "`");
+  if (epochs > 0) config.epochs = epochs;
+  std::unique_ptr<Trainer> t(new Trainer(config, std::move(data), run_dir, nullptr, std::move(lock)));
+  t->restore_checkpoint();
+  write_file_atomic(run_dir + "/config.json", config.to_json() + "\n");
+  return t;
+}
+
+void complete_new_run(TrainConfig& config, bool model_given, bool optim_given) {
+  const auto is_transfer = [](const std::string& m) { return m == "mobilenet_v2-transfer" || m == "transfer"; };
+  if (config.data != array_data_name && path_exists(config.data))
+    config.data = fs::absolute(config.data).lexically_normal().string();
+  if (!config.backbone.empty()) {
+    config.backbone = fs::absolute(config.backbone).lexically_normal().string();
+    if (!model_given) config.model = "mobilenet_v2-transfer";
+    if (!optim_given) config.optim = "adam:lr=0.001";  // the usual choice for a head on features
+    if (!is_transfer(config.model))
+      throw Error("--backbone trains a head on a pretrained model: use --model mobilenet_v2-transfer (not '" +
+                  config.model + "')");
+  } else if (is_transfer(config.model)) {
+    throw Error("--model " + config.model + " needs --backbone FILE.tflite",
+                "e.g. --backbone mobilenet_v2_1.0_224_quant.tflite --data ./photos");
+  }
+}
+
+std::unique_ptr<Trainer> start_training(const TrainConfig& config, const std::string& run_dir,
+                                        const FeatureProgress& progress) {
+  if (config.backbone.empty()) return std::make_unique<Trainer>(config, load_dataset(config.data), run_dir);
+  const ImageSplits images = load_image_dataset(config.data, config.val_split, config.seed);
+  return std::make_unique<Trainer>(config, prepare_transfer(config, images, progress), run_dir);
 }
 
 bool Trainer::fit(const TrainCallbacks& cb) {
