@@ -24,6 +24,7 @@ struct Dataset {
   int64_t size() const { return int64_t(labels.size()); }
   Shape sample_shape() const { return images.shape().without_batch(); }
   Dataset head(int64_t count) const;  // the first `count` samples, copied
+  Dataset view() const;               // the same samples; the images not copied (this must outlive it)
 };
 
 struct DatasetSplits {

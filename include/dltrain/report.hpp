@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "dltrain/data.hpp"
 #include "dltrain/train.hpp"
 
 namespace dltrain {
@@ -37,6 +38,9 @@ struct ReportOptions {
   int64_t batch = 500;        // evaluation batch
   int64_t sample_grid = 8;    // samples.png: grid x grid test images
   int64_t worst = 16;         // worst.png: this many highest-loss test images
+  // uint8 images to evaluate instead of the run's test split: runs that trained on arrays in
+  // memory (Python) have no dataset on disk to read it from.
+  const Dataset* test = nullptr;
 };
 
 // (Re)writes <run>/curves.svg+png, confusion.svg+png, samples.png, worst.png and report.html.

@@ -77,6 +77,15 @@ Dataset Dataset::head(int64_t count) const {
   return d;
 }
 
+Dataset Dataset::view() const {
+  Dataset d;
+  const void* pixels = images.dtype() == DType::u8 ? static_cast<const void*>(images.u8()) : images.f32();
+  d.images = Tensor::borrow(images.shape(), images.dtype(), const_cast<void*>(pixels), std::make_shared<int>(0));
+  d.labels = labels;
+  d.class_names = class_names;
+  return d;
+}
+
 DatasetSplits load_idx_folder(const std::string& folder, std::vector<std::string> class_names) {
   require_folder(folder);
   DatasetSplits s;

@@ -28,7 +28,18 @@ std::string write_report(const std::string& run_dir, const ReportOptions& option
   LoadedModel m = load_model(p.run.model_path);
   p.info = m.info;
   p.model_summary = summary(*m.model);
-  p.eval = evaluate_test_split(m, "", options.batch);
+  if (options.test) {
+    if (options.test->images.dtype() != DType::u8)
+      throw Error("a report's test images must be uint8 pixels", "pass the images as they were before scaling");
+    p.eval.data = "the test arrays given";
+    p.eval.test = options.test->view();
+    p.eval.result = evaluate(*m.model, p.eval.test, m.info.preprocessing, options.batch);
+  } else if (m.info.dataset == array_data_name) {
+    throw Error(run_dir + " trained on NumPy arrays, so its test images are not on disk",
+                "pass them: dltrain.report(run_dir, data=(x_test, y_test))");
+  } else {
+    p.eval = evaluate_test_split(m, "", options.batch);
+  }
   const std::string& dir = p.run.dir;
 
   const report::Figure curves = report::curves_figure({p.run});

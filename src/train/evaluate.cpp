@@ -117,11 +117,11 @@ Tensor predict_batch(Model& model, const Tensor& images, const Preprocessing& pr
   const int64_t n = images.shape()[0], k = model.n_classes();
   Tensor out(Shape{n, k});
   if (n == 0) return out;
-  Dataset view;  // the images as they are (BatchLoader reads a Dataset), no copy
+  Dataset whole;  // BatchLoader reads a Dataset: the images as they are, no copy
   const void* pixels = images.dtype() == DType::u8 ? static_cast<const void*>(images.u8()) : images.f32();
-  view.images = Tensor::borrow(images.shape(), images.dtype(), const_cast<void*>(pixels), std::make_shared<int>(0));
-  view.labels.assign(size_t(n), 0);
-  BatchLoader loader(view, batch, sequential_order(n), pre.scale, pre.offset);
+  whole.images = Tensor::borrow(images.shape(), images.dtype(), const_cast<void*>(pixels), std::make_shared<int>(0));
+  whole.labels.assign(size_t(n), 0);
+  BatchLoader loader(whole, batch, sequential_order(n), pre.scale, pre.offset);
   Tensor probs;
   int64_t row = 0;
   while (const Batch* b = loader.next()) {
