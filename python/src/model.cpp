@@ -208,25 +208,26 @@ nb::dict PyModel::fit(const HostArray& x, const HostArray& y, const std::optiona
                       const std::optional<HostArray>& y_val, const std::vector<std::string>& class_names,
                       TrainConfig config, std::string run_dir, bool resume, nb::callable on_event) {
   if (x_val.has_value() != y_val.has_value()) throw Error("validation_data must be (x, y)");
-  // The arrays stay referenced by this call's arguments while the tensors below borrow them.
-  DatasetSplits data;
-  data.name = array_data_name;
-  data.train = array_split(x, y, "x", "y", class_names);
-  if (x_val) data.test = array_split(*x_val, *y_val, "validation x", "validation y", class_names);
-  config.data = array_data_name;
-  config.validate = x_val.has_value();
   const bool continuing = resume || (!run_dir_.empty() && run_dir.empty());
   if (!continuing && spec_.empty())
     throw Error("this model was loaded from a file; dltrain trains a model from its definition",
                 "dltrain.Model(loaded.spec) starts a new run of the same network");
+  config.data = array_data_name;
+  config.validate = x_val.has_value();
+  if (!continuing) config.model = spec_;
   if (run_dir.empty()) run_dir = continuing ? run_dir_ : new_run_dir("runs", config);
   if (continuing && run_dir.empty()) throw Error("resume=True needs run_dir (the run folder to continue)");
+  // A continued run keeps its classes (a fresh Model() resuming a folder does not know them).
+  std::vector<std::string> names = class_names;
+  if (continuing && is_file(run_dir + "/model.safetensors")) names = load_model(run_dir + "/model.safetensors").info.labels;
+  // The arrays stay referenced by this call's arguments while the tensors below borrow them.
+  DatasetSplits data;
+  data.name = array_data_name;
+  data.train = array_split(x, y, "x", "y", names);
+  if (x_val) data.test = array_split(*x_val, *y_val, "validation x", "validation y", names);
   // Continuing this model's own run trains `epochs` more; resume=True completes the run's total.
   const int64_t total = resume ? config.epochs : epochs_done_ + config.epochs;
-  if (!continuing) {
-    config.model = spec_;
-    complete_new_run(config, true, true);
-  }
+  if (!continuing) complete_new_run(config, true, true);
 
   Channel channel;
   std::vector<EpochStats> history;

@@ -142,3 +142,13 @@ def test_doctor_matches_the_cli(cli):
     assert d["cpu"]["model"] == c["cpu"]["model"]
     assert d["kernels"]["gemm"] == c["kernels"]["gemm"] in ("sse2", "avx2", "avx512")
     assert isinstance(d["cuda"]["gpus"], list)
+
+
+def test_a_fresh_model_resumes_a_folder_with_its_classes(fashion, tmp_path):
+    x, y, *_ = fashion
+    three = y < 3  # a 3-class run: a fresh Model() (10 default labels) must take the folder's 3
+    xs, ys = x[three][:600], y[three][:600]
+    dltrain.Model("mlp", labels=["a", "b", "c"]).fit(xs, ys, epochs=1, run_dir=tmp_path / "r", verbose=0)
+    model = dltrain.Model("mlp")
+    model.fit(xs, ys, epochs=2, run_dir=tmp_path / "r", resume=True, verbose=0)
+    assert model.labels == ["a", "b", "c"] and model.predict(xs[:2]).shape == (2, 3)
