@@ -80,13 +80,16 @@ class Model:
         print_fn(self._core.summary().rstrip("\n"))
 
     def fit(self, x, y, epochs=1, batch_size=32, optimizer="sgd:lr=0.01,momentum=0.9", *, schedule="constant",
-            validation_data=None, seed=None, threads=0, run_dir=None, resume=False, verbose=1, callbacks=()):
+            validation_data=None, seed=None, threads=0, device="auto", run_dir=None, resume=False, verbose=1,
+            callbacks=()):
         """Train on arrays; each finished epoch is saved in ``run_dir`` (default runs/<model>-arrays-<time>).
 
         A second ``fit`` continues the same run for ``epochs`` more. ``resume=True`` continues the run
         in ``run_dir`` (e.g. after Ctrl-C) until ``epochs`` epochs in all are done. uint8 images are
         pixels (scaled by 1/255); float32 images are used as they are. Ctrl-C stops at the next
-        batch and raises KeyboardInterrupt; the last finished epoch stays resumable.
+        batch and raises KeyboardInterrupt; the last finished epoch stays resumable. ``device`` is
+        `dltrain train --device`'s: "auto", "cpu", "cuda" or "cuda:N" (training runs on the CPU until
+        the GPU trainer lands; a GPU that cannot be used is an error).
         """
         x = _images(x, "x")
         y = _labels(y, "y", len(x))
@@ -118,7 +121,7 @@ class Model:
         before = self._core.epochs_done
         result = self._core.fit(x, y, xv, yv, names, int(epochs), int(batch_size), optimizer, schedule,
                                 self._seed if seed is None else int(seed), int(threads),
-                                str(run_dir) if run_dir else "", bool(resume), on_event)
+                                str(run_dir) if run_dir else "", bool(resume), str(device), on_event)
         self._fixed_labels = True
         new = [e for e in result["history"] if e["epoch"] > before]  # this call's epochs, as Keras reports them
         return History(new, result["run_dir"], result["done"])

@@ -50,7 +50,8 @@ nb::dict step_dict(const StepStats& s) {
 }
 
 // What the training thread tells the Python thread. Step stats are coalesced (only the newest is
-// kept); epoch ends wait until Python has seen them, so a callback may stop the run at that point.
+// kept, read when the Python thread looks, every 50 ms: a wake-up per step cost a training thread
+// its core); epoch ends wait until Python has seen them, so a callback may stop the run there.
 class Channel {
  public:
   struct EpochBegin {
@@ -61,10 +62,9 @@ class Channel {
     begins_.push_back(b);
     cv_.notify_all();
   }
-  void step(const StepStats& s) {
+  void step(const StepStats& s) {  // no wake-up: the Python thread picks the newest up at its next look
     std::lock_guard lk(mu_);
     step_ = s;
-    cv_.notify_all();
   }
   void epoch_end(const EpochStats& e) {
     std::unique_lock lk(mu_);
@@ -95,7 +95,7 @@ class Channel {
   };
   News take(std::chrono::milliseconds wait) {
     std::unique_lock lk(mu_);
-    cv_.wait_for(lk, wait, [&] { return done_ || !begins_.empty() || step_ || end_; });
+    cv_.wait_for(lk, wait, [&] { return done_ || !begins_.empty() || end_; });
     News n;
     n.begins.assign(begins_.begin(), begins_.end());
     begins_.clear();
@@ -333,13 +333,14 @@ void bind_model(nb::module_& m) {
            [](PyModel& self, const HostArray& x, const HostArray& y, const std::optional<HostArray>& x_val,
               const std::optional<HostArray>& y_val, const std::vector<std::string>& class_names, int64_t epochs,
               int64_t batch, const std::string& optim, const std::string& schedule, uint64_t seed, int threads,
-              const std::string& run_dir, bool resume, nb::callable on_event) {
+              const std::string& run_dir, bool resume, const std::string& device, nb::callable on_event) {
+             resolve_device(device);  // as `train --device`: an unusable GPU is an Error with doctor's hint
              return self.fit(x, y, x_val, y_val, class_names, train_config(epochs, batch, optim, schedule, seed, threads),
                              run_dir, resume, on_event);
            },
            nb::arg("x"), nb::arg("y"), nb::arg("x_val").none(), nb::arg("y_val").none(), nb::arg("class_names"),
            nb::arg("epochs"), nb::arg("batch"), nb::arg("optim"), nb::arg("schedule"), nb::arg("seed"),
-           nb::arg("threads"), nb::arg("run_dir"), nb::arg("resume"), nb::arg("on_event"));
+           nb::arg("threads"), nb::arg("run_dir"), nb::arg("resume"), nb::arg("device"), nb::arg("on_event"));
 }
 
 }  // namespace dltrain::python

@@ -59,3 +59,5 @@ def test_library_errors_carry_their_hint(tmp_path):
         dltrain.Model("mlp").fit(np.zeros((4, 28, 28), np.uint8), np.arange(4) % 2, optimizer="sgd:lr=oops",
                                  run_dir=tmp_path / "r", verbose=0)
     assert not (tmp_path / "r").exists()  # refused before the run folder is made
+    with pytest.raises(dltrain.Error, match="unknown device"):
+        dltrain.Model("mlp").fit(np.zeros((4, 28, 28), np.uint8), np.arange(4) % 2, device="tpu", verbose=0)
