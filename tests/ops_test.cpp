@@ -357,10 +357,15 @@ TEST(Loss, SoftmaxAndCrossEntropyMatchReference) {
   for (int64_t i = 0; i < rows; ++i) labels[size_t(i)] = int32_t(i * 7 % cols);
   Tensor d({rows, cols}), d_ref({rows, cols});
   const LossStats s = ops::softmax_cross_entropy(logits, labels, &d);
-  const LossStats s_ref = cpu::ref::softmax_cross_entropy(logits.f32(), labels.data(), d_ref.f32(), rows, cols);
+  const LossStats s_ref = cpu::ref::softmax_cross_entropy(logits.f32(), labels.data(), d_ref.f32(), rows, cols, rows);
   EXPECT_NEAR(s.loss_sum, s_ref.loss_sum, 1e-4 * s_ref.loss_sum);
   EXPECT_EQ(s.correct, s_ref.correct);
   EXPECT_TRUE(close(d, d_ref, 1e-5));
+  // A micro-batch of a 4x larger step: the same loss, a quarter of the gradient.
+  Tensor quarter({rows, cols});
+  const LossStats s4 = ops::softmax_cross_entropy(logits, labels, &quarter, 4 * rows);
+  EXPECT_EQ(s4.loss_sum, s.loss_sum);
+  for (int64_t i = 0; i < rows * cols; ++i) ASSERT_NEAR(quarter.f32()[i] * 4, d.f32()[i], 1e-7) << i;
   EXPECT_THROW(ops::softmax_cross_entropy(logits, std::vector<int32_t>(size_t(rows), 10), nullptr), Error);
   Tensor dy = random_tensor({rows, cols}, 2), dx({rows, cols}), dx_ref({rows, cols});
   ops::softmax_backward(p, dy, dx);

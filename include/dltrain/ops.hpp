@@ -136,13 +136,15 @@ void accumulate(const Tensor& x, Tensor& y);
 void softmax(const Tensor& x, Tensor& y);
 // Through a softmax: dx = y * (dy - sum(dy * y)) per row, y = softmax output.
 void softmax_backward(const Tensor& y, const Tensor& dy, Tensor& dx);
-// Fused softmax + cross-entropy: logits (N,K), labels in [0,K). Writes dlogits = (p - onehot) / N
-// when dlogits is not null.
-LossStats softmax_cross_entropy(const Tensor& logits, std::span<const int32_t> labels, Tensor* dlogits);
+// Fused softmax + cross-entropy: logits (N,K), labels in [0,K). Writes dlogits = (p - onehot) / M
+// when dlogits is not null, M = mean_over, or N when 0 (a micro-batch of a larger step passes the
+// step's sample count, so the summed gradients are the step's mean).
+LossStats softmax_cross_entropy(const Tensor& logits, std::span<const int32_t> labels, Tensor* dlogits,
+                                int64_t mean_over = 0);
 // The same with the labels as an int32 (N) tensor on the logits' device (a batch's labels already
 // uploaded to the GPU). Host labels are range-checked here; on a GPU a label outside [0,K) makes
 // the loss NaN.
-LossStats softmax_cross_entropy(const Tensor& logits, const Tensor& labels, Tensor* dlogits);
+LossStats softmax_cross_entropy(const Tensor& logits, const Tensor& labels, Tensor* dlogits, int64_t mean_over = 0);
 
 // Optimizer updates, PyTorch's definitions (see optim.hpp).
 void sgd_update(Tensor& w, const Tensor& g, Tensor& velocity, float lr, float momentum, float weight_decay,

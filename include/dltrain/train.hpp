@@ -21,11 +21,15 @@ Device resolve_device(std::string_view request);
 // Whether the Trainer, evaluate and predict can run on a GPU (false: only the kernels exist yet).
 bool trainer_runs_on_gpu();
 
+// --grad-accum: at most this many micro-batches per step.
+constexpr int64_t max_grad_accum = 4096;
+
 struct TrainConfig {
   std::string model = "cnn";                       // preset name or text format
   std::string data = "fashion-mnist";              // catalog name or IDX folder
   int64_t epochs = 5;
   int64_t batch = 32;
+  int64_t grad_accum = 1;                          // micro-batches of `batch` per optimizer step
   std::string optim = "sgd:lr=0.01,momentum=0.9";
   std::string schedule = "constant";
   uint64_t seed = 1;
@@ -193,6 +197,8 @@ class Trainer {
   void start_new_run();
   Model& saved_model();
   EpochStats run_epoch(const TrainCallbacks& cb, bool& stopped);
+  LossStats train_step(const Batch& b, float lr);        // one batch, one update
+  LossStats accumulated_step(const Batch& b, float lr);  // --grad-accum micro-batches, one update
   void save_epoch();
   void restore_checkpoint();
 
@@ -212,6 +218,7 @@ class Trainer {
   int64_t global_step_ = 0;
   std::vector<EpochStats> history_;
   Tensor dlogits_;
+  std::vector<Tensor> grad_sum_;       // --grad-accum: the earlier micro-batches' gradients
 };
 
 // The dataset name of runs whose data was given in memory (NumPy arrays from Python): such a run

@@ -79,7 +79,8 @@ class Model:
     def summary(self, print_fn=print):
         print_fn(self._core.summary().rstrip("\n"))
 
-    def fit(self, x, y, epochs=1, batch_size=32, optimizer="sgd:lr=0.01,momentum=0.9", *, schedule="constant",
+    def fit(self, x, y, epochs=1, batch_size=32, optimizer="sgd:lr=0.01,momentum=0.9", *, grad_accum=1,
+            schedule="constant",
             validation_data=None, seed=None, threads=0, device="auto", run_dir=None, resume=False, verbose=1,
             callbacks=()):
         """Train on arrays; each finished epoch is saved in ``run_dir`` (default runs/<model>-arrays-<time>).
@@ -89,7 +90,8 @@ class Model:
         pixels (scaled by 1/255); float32 images are used as they are. Ctrl-C stops at the next
         batch and raises KeyboardInterrupt; the last finished epoch stays resumable. ``device`` is
         `dltrain train --device`'s: "auto", "cpu", "cuda" or "cuda:N" (training runs on the CPU until
-        the GPU trainer lands; a GPU that cannot be used is an error).
+        the GPU trainer lands; a GPU that cannot be used is an error). ``grad_accum=K`` sums K
+        micro-batches of ``batch_size`` per update, as `train --grad-accum`.
         """
         x = _images(x, "x")
         y = _labels(y, "y", len(x))
@@ -119,7 +121,7 @@ class Model:
                     hook(payload["epoch"] - 1, logs)
 
         before = self._core.epochs_done
-        result = self._core.fit(x, y, xv, yv, names, int(epochs), int(batch_size), optimizer, schedule,
+        result = self._core.fit(x, y, xv, yv, names, int(epochs), int(batch_size), int(grad_accum), optimizer, schedule,
                                 self._seed if seed is None else int(seed), int(threads),
                                 str(run_dir) if run_dir else "", bool(resume), str(device), on_event)
         self._fixed_labels = True

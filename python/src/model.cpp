@@ -300,11 +300,12 @@ nb::dict PyModel::fit(const HostArray& x, const HostArray& y, const std::optiona
   return out;
 }
 
-TrainConfig train_config(int64_t epochs, int64_t batch, const std::string& optim, const std::string& schedule,
-                         uint64_t seed, int threads) {
+TrainConfig train_config(int64_t epochs, int64_t batch, int64_t grad_accum, const std::string& optim,
+                         const std::string& schedule, uint64_t seed, int threads) {
   TrainConfig c;
   c.epochs = epochs;
   c.batch = batch;
+  c.grad_accum = grad_accum;
   c.optim = optim;
   c.schedule = schedule;
   c.seed = seed;
@@ -332,14 +333,14 @@ void bind_model(nb::module_& m) {
       .def("fit",
            [](PyModel& self, const HostArray& x, const HostArray& y, const std::optional<HostArray>& x_val,
               const std::optional<HostArray>& y_val, const std::vector<std::string>& class_names, int64_t epochs,
-              int64_t batch, const std::string& optim, const std::string& schedule, uint64_t seed, int threads,
+              int64_t batch, int64_t grad_accum, const std::string& optim, const std::string& schedule, uint64_t seed, int threads,
               const std::string& run_dir, bool resume, const std::string& device, nb::callable on_event) {
              resolve_device(device);  // as `train --device`: an unusable GPU is an Error with doctor's hint
-             return self.fit(x, y, x_val, y_val, class_names, train_config(epochs, batch, optim, schedule, seed, threads),
+             return self.fit(x, y, x_val, y_val, class_names, train_config(epochs, batch, grad_accum, optim, schedule, seed, threads),
                              run_dir, resume, on_event);
            },
            nb::arg("x"), nb::arg("y"), nb::arg("x_val").none(), nb::arg("y_val").none(), nb::arg("class_names"),
-           nb::arg("epochs"), nb::arg("batch"), nb::arg("optim"), nb::arg("schedule"), nb::arg("seed"),
+           nb::arg("epochs"), nb::arg("batch"), nb::arg("grad_accum"), nb::arg("optim"), nb::arg("schedule"), nb::arg("seed"),
            nb::arg("threads"), nb::arg("run_dir"), nb::arg("resume"), nb::arg("device"), nb::arg("on_event"));
 }
 

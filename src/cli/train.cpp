@@ -72,8 +72,11 @@ void run(const TrainArgs& a, const CLI::App& cmd) {
                 a.resume.empty() ? "Training" : "Resuming", trainer->info().title.c_str(),
                 thousands(count_params(trainer->model(), true)).c_str(), trainer->data().name.c_str(),
                 thousands(trainer->train_images()).c_str(), thousands(trainer->data().test.size()).c_str());
-    std::printf("  %lld epochs (%lld done), batch %lld, %s, schedule %s, seed %llu, %d threads\n  run folder: %s\n",
-                (long long)c.epochs, (long long)trainer->epochs_done(), (long long)c.batch, c.optim.c_str(),
+    const std::string batch = c.grad_accum == 1 ? std::to_string(c.batch)
+                                                : std::to_string(c.batch * c.grad_accum) + " (" + std::to_string(c.grad_accum) +
+                                                      " micro-batches of " + std::to_string(c.batch) + ")";
+    std::printf("  %lld epochs (%lld done), batch %s, %s, schedule %s, seed %llu, %d threads\n  run folder: %s\n",
+                (long long)c.epochs, (long long)trainer->epochs_done(), batch.c_str(), c.optim.c_str(),
                 c.schedule.c_str(), (unsigned long long)c.seed, num_threads(), trainer->run_dir().c_str());
     std::fflush(stdout);
   }
@@ -158,7 +161,12 @@ void add_train(CLI::App& app) {
   auto* nocache = cmd->add_flag("--no-feature-cache", [a](int64_t) { a->config.feature_cache = false; },
                                 "compute backbone features again instead of reading them from the cache");
   cmd->add_option("--epochs,-e", a->config.epochs, "total epochs")->capture_default_str()->check(CLI::PositiveNumber);
-  auto* batch = cmd->add_option("--batch,-b", a->config.batch, "batch size")->capture_default_str()->check(CLI::PositiveNumber);
+  auto* batch = cmd->add_option("--batch,-b", a->config.batch, "batch size (with --grad-accum: of each micro-batch)")
+                    ->capture_default_str()->check(CLI::PositiveNumber);
+  auto* accum = cmd->add_option("--grad-accum", a->config.grad_accum,
+                                "micro-batches per step: their gradients are summed and averaged over the step's "
+                                "images, as one batch of K x --batch (batch-norm statistics stay per micro-batch)")
+                    ->capture_default_str()->check(CLI::Range(int64_t(1), max_grad_accum));
   auto* optim = cmd->add_option("--optim", a->config.optim, "optimizer: sgd|adam|adamw[:lr=,momentum=,nesterov=,weight_decay=,beta1=,beta2=,eps=] "
                                                             "(with --backbone: adam:lr=0.001)")
                     ->capture_default_str();
@@ -175,7 +183,7 @@ void add_train(CLI::App& app) {
   auto* root = cmd->add_option("--runs", a->runs_root, "where new run folders go")->capture_default_str();
   cmd->add_option("--resume", a->resume, "continue the run in this folder from its last finished epoch")
       ->check(CLI::ExistingDirectory)
-      ->excludes(model, data, batch, optim, sched, seed, threads, limit, noval, dir, root, backbone, head, unfreeze,
+      ->excludes(model, data, batch, accum, optim, sched, seed, threads, limit, noval, dir, root, backbone, head, unfreeze,
                  val_split, nocache, augment, resize);
   cmd->add_flag("--quiet,-q", a->quiet, "print nothing but errors");
   cmd->add_flag("--tensorboard", a->tensorboard,

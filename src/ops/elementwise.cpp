@@ -97,7 +97,8 @@ void softmax_backward(const Tensor& y, const Tensor& dy, Tensor& dx) {
   be.softmax_backward(y.f32(), dy.f32(), dx.f32(), y.shape()[0], y.shape()[1]);
 }
 
-LossStats softmax_cross_entropy(const Tensor& logits, std::span<const int32_t> labels, Tensor* dlogits) {
+LossStats softmax_cross_entropy(const Tensor& logits, std::span<const int32_t> labels, Tensor* dlogits,
+                                int64_t mean_over) {
   const Backend& be = backend("softmax_cross_entropy", logits);
   DLT_CHECK(logits.shape().rank() == 2, "cross-entropy takes logits (N,K), got " + logits.shape().str());
   const int64_t rows = logits.shape()[0], cols = logits.shape()[1];
@@ -109,13 +110,16 @@ LossStats softmax_cross_entropy(const Tensor& logits, std::span<const int32_t> l
               "the dataset has more classes than the model's last layer");
   if (dlogits) require_shape("softmax_cross_entropy", "dlogits", *dlogits, logits.shape());
   if (logits.device().is_cuda())  // the kernels read labels where the logits are
-    return softmax_cross_entropy(logits, Tensor::from_labels(labels).to(logits.device()), dlogits);
-  return be.softmax_cross_entropy(logits.f32(), labels.data(), dlogits ? dlogits->f32() : nullptr, rows, cols);
+    return softmax_cross_entropy(logits, Tensor::from_labels(labels).to(logits.device()), dlogits, mean_over);
+  DLT_CHECK(mean_over >= 0, "cross-entropy: the count to average over cannot be negative");
+  return be.softmax_cross_entropy(logits.f32(), labels.data(), dlogits ? dlogits->f32() : nullptr, rows, cols,
+                                  mean_over ? mean_over : std::max<int64_t>(rows, 1));
 }
 
-LossStats softmax_cross_entropy(const Tensor& logits, const Tensor& labels, Tensor* dlogits) {
+LossStats softmax_cross_entropy(const Tensor& logits, const Tensor& labels, Tensor* dlogits, int64_t mean_over) {
   if (!labels.device().is_cuda() && labels.dtype() == DType::i32)
-    return softmax_cross_entropy(logits, std::span<const int32_t>(labels.i32(), size_t(labels.numel())), dlogits);
+    return softmax_cross_entropy(logits, std::span<const int32_t>(labels.i32(), size_t(labels.numel())), dlogits,
+                                 mean_over);
   const Backend& be = backend("softmax_cross_entropy", logits);
   DLT_CHECK(logits.shape().rank() == 2, "cross-entropy takes logits (N,K), got " + logits.shape().str());
   const int64_t rows = logits.shape()[0], cols = logits.shape()[1];
@@ -126,7 +130,9 @@ LossStats softmax_cross_entropy(const Tensor& logits, const Tensor& labels, Tens
     require_on(logits.device(), "softmax_cross_entropy", *dlogits);
     require_shape("softmax_cross_entropy", "dlogits", *dlogits, logits.shape());
   }
-  return be.softmax_cross_entropy(logits.f32(), labels.i32(), dlogits ? dlogits->f32() : nullptr, rows, cols);
+  DLT_CHECK(mean_over >= 0, "cross-entropy: the count to average over cannot be negative");
+  return be.softmax_cross_entropy(logits.f32(), labels.i32(), dlogits ? dlogits->f32() : nullptr, rows, cols,
+                                  mean_over ? mean_over : std::max<int64_t>(rows, 1));
 }
 
 void sgd_update(Tensor& w, const Tensor& g, Tensor& velocity, float lr, float momentum, float weight_decay,

@@ -42,7 +42,7 @@ std::string TrainConfig::to_json() const {
                                 {"train_limit", train_limit}, {"backbone", backbone},
                                 {"head", head},         {"unfreeze", unfreeze}, {"val_split", val_split},
                                 {"feature_cache", feature_cache}, {"augment", augment}, {"resize", resize},
-                                {"tensorboard", tensorboard}}
+                                {"tensorboard", tensorboard}, {"grad_accum", grad_accum}}
       .dump(2);
 }
 
@@ -72,6 +72,7 @@ TrainConfig TrainConfig::from_json(const std::string& json) {
     c.augment = integer(j, "augment", c.augment);
     c.resize = field<std::string>(j, "resize", c.resize);
     c.tensorboard = integer(j, "tensorboard", c.tensorboard, 0);
+    c.grad_accum = integer(j, "grad_accum", c.grad_accum, 1, max_grad_accum);
   } catch (const nlohmann::json::exception& e) {
     throw Error(std::string("malformed training configuration (") + e.what() + ")");
   }

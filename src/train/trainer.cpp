@@ -27,6 +27,9 @@ Trainer::Trainer(TrainConfig config, DatasetSplits data, std::string run_dir, st
   ops::cpu_kernel_level();  // a bad DLTRAIN_CPU_ISA is refused before the run folder is touched
   DLT_CHECK(config_.epochs >= 1, "epochs must be at least 1");
   DLT_CHECK(config_.batch >= 1, "batch size must be at least 1");
+  DLT_CHECK(config_.grad_accum >= 1 && config_.grad_accum <= max_grad_accum,
+            "--grad-accum must be from 1 to " + std::to_string(max_grad_accum));
+  DLT_CHECK(config_.batch <= (int64_t(1) << 40) / config_.grad_accum, "--batch times --grad-accum is too large");
   DLT_CHECK(config_.train_limit >= 0, "the training-sample limit cannot be negative");
   set_num_threads(config_.threads);
   if (transfer_) data_ = std::move(transfer_->features), views_ = transfer_->views;
@@ -183,7 +186,9 @@ EpochStats Trainer::run_epoch(const TrainCallbacks& cb, bool& stopped) {
     for (int64_t& i : order)
       i += int64_t(hash_uniform(config_.seed ^ uint64_t(epochs_done_ + 1) << 32, uint64_t(i)) * double(views_)) *
            (train.size() / views_);
-  BatchLoader loader(train, config_.batch, std::move(order), info_.preprocessing.scale, info_.preprocessing.offset);
+  // A step's batch: --grad-accum micro-batches of --batch rows each.
+  BatchLoader loader(train, config_.batch * config_.grad_accum, std::move(order), info_.preprocessing.scale,
+                     info_.preprocessing.offset);
   EpochStats e;
   e.epoch = epochs_done_ + 1;
   e.steps = loader.steps();
@@ -194,20 +199,12 @@ EpochStats Trainer::run_epoch(const TrainCallbacks& cb, bool& stopped) {
   while (const Batch* b = loader.next()) {
     ++step;
     lr = schedule_.lr(optimizer_->base_lr(), global_step_, e.steps, config_.epochs);
-    const Context ctx{Mode::train, config_.seed, uint64_t(global_step_)};
-    const Tensor& logits = model_->forward(b->x, ctx, Output::logits);
-    dlogits_.ensure_on(logits.device(), logits.shape());
-    const LossStats st = ops::softmax_cross_entropy(logits, b->labels, &dlogits_);
+    const LossStats st = config_.grad_accum == 1 ? train_step(*b, lr) : accumulated_step(*b, lr);
     if (!std::isfinite(st.loss_sum))
       throw Error("training diverged: the loss is " + std::to_string(st.loss_sum) + " at epoch " +
                       std::to_string(e.epoch) + ", step " + std::to_string(step),
                   "lower the learning rate (e.g. --optim sgd:lr=0.001); the last finished epoch is saved in " +
                       run_dir_ + "/checkpoint.safetensors");
-    // Each layer's parameters are updated as soon as its backward is done, while their values and
-    // gradients are still in cache (a whole-model update afterwards read them all back from memory).
-    optimizer_->begin_step();
-    model_->backward(dlogits_, [&](const std::vector<Param*>& ready) { optimizer_->update_ready(ready, lr); });
-    optimizer_->finish_step(lr);
     ++global_step_;
     loss_sum += st.loss_sum;
     correct += st.correct;
@@ -231,6 +228,61 @@ EpochStats Trainer::run_epoch(const TrainCallbacks& cb, bool& stopped) {
     e.val_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() - e.seconds;
   }
   return e;
+}
+
+LossStats Trainer::train_step(const Batch& b, float lr) {
+  const Context ctx{Mode::train, config_.seed, uint64_t(global_step_)};
+  const Tensor& logits = model_->forward(b.x, ctx, Output::logits);
+  dlogits_.ensure_on(logits.device(), logits.shape());
+  const LossStats st = ops::softmax_cross_entropy(logits, b.labels, &dlogits_);
+  if (!std::isfinite(st.loss_sum)) return st;  // diverged: no update
+  // Each layer's parameters are updated as soon as its backward is done, while their values and
+  // gradients are still in cache (a whole-model update afterwards read them all back from memory).
+  optimizer_->begin_step();
+  model_->backward(dlogits_, [&](const std::vector<Param*>& ready) { optimizer_->update_ready(ready, lr); });
+  optimizer_->finish_step(lr);
+  return st;
+}
+
+LossStats Trainer::accumulated_step(const Batch& b, float lr) {
+  // Micro-batches of config.batch rows, each one's loss gradient divided by the whole step's row
+  // count, so that the summed gradients are the step's mean; then one update. Dropout draws per
+  // micro-batch (key global_step * K + k).
+  const int64_t n = int64_t(b.labels.size()), per_row = b.x.numel() / n;
+  const std::vector<Param*> params = model_->trainable_params();
+  if (grad_sum_.size() != params.size()) {
+    grad_sum_.clear();
+    for (const Param* p : params) grad_sum_.emplace_back(p->grad.shape(), DType::f32, p->grad.device());
+  }
+  const auto keep = std::make_shared<int>(0);  // the rows are b.x's, which outlives each micro-batch
+  LossStats total;
+  int64_t k = 0;
+  for (int64_t r0 = 0; r0 < n; r0 += config_.batch, ++k) {
+    const int64_t m = std::min(config_.batch, n - r0);
+    const Tensor x = Tensor::borrow(b.x.shape().without_batch().with_batch(m), DType::f32,
+                                    const_cast<float*>(b.x.f32()) + r0 * per_row, keep);
+    const Context ctx{Mode::train, config_.seed, uint64_t(global_step_ * config_.grad_accum + k)};
+    const Tensor& logits = model_->forward(x, ctx, Output::logits);
+    dlogits_.ensure_on(logits.device(), logits.shape());
+    const LossStats st = ops::softmax_cross_entropy(
+        logits, std::span<const int32_t>(b.labels).subspan(size_t(r0), size_t(m)), &dlogits_, n);
+    total.loss_sum += st.loss_sum;
+    total.correct += st.correct;
+    if (!std::isfinite(st.loss_sum)) return total;
+    model_->backward(dlogits_);
+    const bool first = k == 0, last = r0 + m >= n;
+    for (size_t i = 0; i < params.size(); ++i) {
+      if (last) {
+        if (!first) ops::accumulate(grad_sum_[i], params[i]->grad);
+      } else if (first) {
+        grad_sum_[i].copy_from(params[i]->grad);
+      } else {
+        ops::accumulate(params[i]->grad, grad_sum_[i]);
+      }
+    }
+  }
+  optimizer_->step(lr);
+  return total;
 }
 
 std::string new_run_dir(const std::string& root, const TrainConfig& config) {

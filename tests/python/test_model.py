@@ -152,3 +152,13 @@ def test_a_fresh_model_resumes_a_folder_with_its_classes(fashion, tmp_path):
     model = dltrain.Model("mlp")
     model.fit(xs, ys, epochs=2, run_dir=tmp_path / "r", resume=True, verbose=0)
     assert model.labels == ["a", "b", "c"] and model.predict(xs[:2]).shape == (2, 3)
+
+
+def test_grad_accum_is_the_larger_batch(fashion, tmp_path):
+    x, y, *_ = fashion
+    a = dltrain.Model("mlp", seed=2)
+    a.fit(x[:640], y[:640], epochs=1, batch_size=32, threads=1, run_dir=tmp_path / "a", verbose=0)
+    b = dltrain.Model("mlp", seed=2)
+    b.fit(x[:640], y[:640], epochs=1, batch_size=16, grad_accum=2, threads=1, run_dir=tmp_path / "b", verbose=0)
+    ta, tb = tensors(tmp_path / "a" / "model.safetensors"), tensors(tmp_path / "b" / "model.safetensors")
+    assert max(float(np.abs(ta[k] - tb[k]).max()) for k in ta) < 1e-5

@@ -37,9 +37,9 @@ void softmax_backward(const float* y, const float* dy, float* dx, int64_t rows, 
 }
 
 LossStats softmax_cross_entropy(const float* logits, const int32_t* labels, float* dlogits, int64_t rows,
-                                int64_t cols) {
+                                int64_t cols, int64_t mean_over) {
   std::vector<LossStats> part(static_cast<size_t>(chunk_count(rows, row_grain)));
-  const float inv_rows = 1.0f / float(rows);
+  const float inv_rows = 1.0f / float(mean_over);
   parallel_chunks(rows, row_grain, [&](int64_t r0, int64_t r1, int64_t t) {
     LossStats& st = part[size_t(t)];
     for (int64_t r = r0; r < r1; ++r) {

@@ -29,7 +29,7 @@ __global__ void softmax_backward_kernel(const float* y, const float* dy, float* 
 
 // loss[r] and hit[r] per row; a label outside [0, cols) gives a NaN loss.
 __global__ void cross_entropy_kernel(const float* logits, const int32_t* labels, float* dlogits, double* loss,
-                                     int32_t* hit, int64_t rows, int64_t cols) {
+                                     int32_t* hit, int64_t rows, int64_t cols, int64_t mean_over) {
   DLT_CUDA_FOR(r, rows) {
     const float* xr = logits + r * cols;
     const int32_t label = labels[r];
@@ -43,7 +43,7 @@ __global__ void cross_entropy_kernel(const float* logits, const int32_t* labels,
     hit[r] = valid && arg == label;
     if (dlogits)
       for (int64_t j = 0; j < cols; ++j)
-        dlogits[r * cols + j] = float((exp(xr[j] - m) / s - (j == label)) / double(rows));
+        dlogits[r * cols + j] = float((exp(xr[j] - m) / s - (j == label)) / double(mean_over));
   }
 }
 
@@ -60,10 +60,10 @@ void softmax_backward(const float* y, const float* dy, float* dx, int64_t rows, 
 }
 
 LossStats softmax_cross_entropy(const float* logits, const int32_t* labels, float* dlogits, int64_t rows,
-                                int64_t cols) {
+                                int64_t cols, int64_t mean_over) {
   Scratch loss(size_t(rows) * sizeof(double)), hit(size_t(rows) * sizeof(int32_t));
   cross_entropy_kernel<<<blocks(rows), threads>>>(logits, labels, dlogits, loss.as<double>(), hit.as<int32_t>(), rows,
-                                                  cols);
+                                                  cols, mean_over);
   check_launch("softmax_cross_entropy");
   std::vector<double> l(static_cast<size_t>(rows));
   std::vector<int32_t> h(static_cast<size_t>(rows));

@@ -24,7 +24,7 @@ void softmax_backward(const float* y, const float* dy, float* dx, int64_t rows, 
 }
 
 LossStats softmax_cross_entropy(const float* logits, const int32_t* labels, float* dlogits, int64_t rows,
-                                int64_t cols) {
+                                int64_t cols, int64_t mean_over) {
   LossStats st;
   for (int64_t r = 0; r < rows; ++r) {
     const float* xr = logits + r * cols;
@@ -37,7 +37,7 @@ LossStats softmax_cross_entropy(const float* logits, const int32_t* labels, floa
     st.correct += arg == labels[r];
     if (dlogits)
       for (int64_t j = 0; j < cols; ++j)
-        dlogits[r * cols + j] = float((std::exp(xr[j] - m) / s - (j == labels[r])) / double(rows));
+        dlogits[r * cols + j] = float((std::exp(xr[j] - m) / s - (j == labels[r])) / double(mean_over));
   }
   return st;
 }
