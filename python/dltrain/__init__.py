@@ -49,6 +49,8 @@ def report(run_dir, data=None):
 
     if data is None:
         return _core.write_report(str(run_dir), None, None)
+    if len(data) != 2:
+        raise ValueError("data must be (x_test, y_test)")
     x = _images(data[0], "x_test")
     return _core.write_report(str(run_dir), x, _labels(data[1], "y_test", len(x)))
 

@@ -13,7 +13,10 @@ _CU_USAGE = "%%cu [--compile-only] [--arch sm_XX] [--nvcc-flags \"FLAGS\"] [-- p
 
 def parse_cu_line(line):
     """The %%cu line's options: (compile_only, arch, nvcc_flags, args)."""
-    words = shlex.split(line)
+    try:
+        words = shlex.split(line)
+    except ValueError as e:  # an unbalanced quote
+        raise UsageError(f"%%cu: {e}; usage: {_CU_USAGE}") from None
     compile_only, arch, flags, args = False, "", [], []
     i = 0
     while i < len(words):
@@ -23,16 +26,19 @@ def parse_cu_line(line):
             break
         if w == "--compile-only":
             compile_only = True
-        elif w in ("--arch", "--nvcc-flags") and i + 1 < len(words):
-            i += 1
-            if w == "--arch":
-                arch = words[i]
+        elif w in ("--arch", "--nvcc-flags") or w.startswith(("--arch=", "--nvcc-flags=")):
+            name, sep, value = w.partition("=")
+            if not sep:
+                if i + 1 >= len(words) or (name == "--arch" and words[i + 1].startswith("-")):
+                    raise UsageError(f"%%cu: {name} needs a value; usage: {_CU_USAGE}")
+                i += 1
+                value = words[i]
+            if name == "--arch":
+                if not value:
+                    raise UsageError(f"%%cu: --arch needs a value such as sm_80; usage: {_CU_USAGE}")
+                arch = value
             else:
-                flags = words[i].split()
-        elif w.startswith("--arch="):
-            arch = w.split("=", 1)[1]
-        elif w.startswith("--nvcc-flags="):
-            flags = w.split("=", 1)[1].split()
+                flags = value.split()
         else:
             raise UsageError(f"%%cu: unknown option {w!r}; usage: {_CU_USAGE}")
         i += 1

@@ -30,6 +30,10 @@ def _images(x, what):
     return np.ascontiguousarray(x)  # the same array when it already is: fit and predict read it in place
 
 
+# Classes a model gets from its data's largest label when neither labels= nor classes= says.
+MAX_CLASSES_FROM_LABELS = 65536
+
+
 def _labels(y, what, n):
     y = np.asarray(y)
     if y.ndim == 2 and y.shape[1] == 1:
@@ -41,7 +45,14 @@ def _labels(y, what, n):
         raise ValueError(f"{what} holds {len(y)} labels for {n} images")
     if len(y) and y.min() < 0:
         raise ValueError(f"{what} holds a negative class id ({y.min()})")
-    return y
+    if len(y) and y.max() > 2**31 - 1:
+        raise ValueError(f"{what} holds the class id {y.max()}, beyond any model's classes")
+    return y.astype(np.int64, copy=False)  # native int64: byte order and width never reach the C++ side
+
+
+def _same_images(a, b):
+    """Image shapes equal, (H, W) being (H, W, 1)."""
+    return (a.shape[1:] + (1,))[:3] == (b.shape[1:] + (1,))[:3]
 
 
 def _callback(cb):
@@ -61,7 +72,9 @@ class Model:
     def __init__(self, spec="cnn", *, input_shape=(28, 28, 1), classes=None, labels=None, seed=1):
         self._fixed_labels = labels is not None or classes is not None
         if labels is None:
-            labels = [str(i) for i in range(classes or 10)]
+            labels = [str(i) for i in range(10 if classes is None else int(classes))]
+        if len(set(map(str, labels))) != len(labels):
+            raise ValueError("labels must be distinct class names")
         self._seed = seed
         self._core = _core.Model(spec, [int(d) for d in input_shape], [str(l) for l in labels], seed)
 
@@ -85,8 +98,11 @@ class Model:
             callbacks=()):
         """Train on arrays; each finished epoch is saved in ``run_dir`` (default runs/<model>-arrays-<time>).
 
-        A second ``fit`` continues the same run for ``epochs`` more. ``resume=True`` continues the run
-        in ``run_dir`` (e.g. after Ctrl-C) until ``epochs`` epochs in all are done. uint8 images are
+        A second ``fit`` (with no ``run_dir``, or the same one) continues the same run for ``epochs``
+        more, with the run's settings (optimizer, batch size, schedule, seed are those it started
+        with); another ``run_dir`` starts a new run from the seed. ``resume=True`` continues the run
+        in ``run_dir`` (e.g. after Ctrl-C) until ``epochs`` epochs in all are done. ``x`` is read in
+        place until fit returns: do not change it meanwhile. uint8 images are
         pixels (scaled by 1/255); float32 images are used as they are. Ctrl-C stops at the next
         batch and raises KeyboardInterrupt; the last finished epoch stays resumable. ``device`` is
         `dltrain train --device`'s: "auto", "cpu", "cuda" or "cuda:N" (training runs on the CPU until
@@ -101,10 +117,17 @@ class Model:
                 raise ValueError("validation_data must be (x, y)")
             xv = _images(validation_data[0], "validation x")
             yv = _labels(validation_data[1], "validation y", len(xv))
+            if not len(xv):
+                raise ValueError("validation_data holds no images (leave it out to skip validation)")
+            if not _same_images(xv, x):
+                raise ValueError(f"validation x holds images of {xv.shape[1:]}, x of {x.shape[1:]}")
         if self._fixed_labels or self._core.run_dir or resume:
             names = self.labels
         else:  # sized to the data, as `dltrain train` sizes a preset to its dataset
             top = max([int(y.max()) if len(y) else 0] + ([int(yv.max())] if yv is not None and len(yv) else []))
+            if top >= MAX_CLASSES_FROM_LABELS:
+                raise ValueError(f"the labels go up to {top}: for a model with that many outputs, say so with "
+                                 "dltrain.Model(..., classes=N) or labels=[...]")
             names = [str(i) for i in range(max(top + 1, 2))]
         bar = ProgressBar(verbose)
         hooks = [_callback(c) for c in callbacks]

@@ -5,6 +5,7 @@
 #include <nanobind/stl/string.h>
 #include <nanobind/stl/vector.h>
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <deque>
@@ -134,6 +135,9 @@ class PyModel {
     m_.info.labels = labels;
   }
   explicit PyModel(LoadedModel loaded) : m_(std::move(loaded)) {}
+  // What load() returns is moved into its Python object (a fresh lock; it is not training).
+  PyModel(PyModel&& o) noexcept
+      : spec_(std::move(o.spec_)), m_(std::move(o.m_)), run_dir_(std::move(o.run_dir_)), epochs_done_(o.epochs_done_) {}
 
   static PyModel load(const std::string& what) { return PyModel(load_model(find_model(what))); }
 
@@ -149,21 +153,26 @@ class PyModel {
   int64_t epochs_done() const { return epochs_done_; }
 
   void save(const std::string& path) {
+    refuse_while_training("save");
     nb::gil_scoped_release nogil;
+    std::lock_guard lk(mu_);
     save_model(path, *m_.model, m_.info);
   }
 
   nb::object predict(const HostArray& x, int64_t batch) {
+    refuse_while_training("predict");
     Tensor images = image_tensor(x, "x");
     Tensor probs;
     {
       nb::gil_scoped_release nogil;
+      std::lock_guard lk(mu_);  // the model's layers keep their activations: one caller at a time
       probs = predict_batch(*m_.model, images, m_.info.preprocessing, batch);
     }
     return to_numpy(std::move(probs));
   }
 
   nb::dict evaluate(const HostArray& x, const HostArray& y, int64_t batch) {
+    refuse_while_training("evaluate");
     Dataset d;
     d.images = image_tensor(x, "x");
     d.labels = labels_vector(y, "y", m_.model->n_classes());
@@ -172,6 +181,7 @@ class PyModel {
     EvalResult r;
     {
       nb::gil_scoped_release nogil;
+      std::lock_guard lk(mu_);
       r = dltrain::evaluate(*m_.model, d, m_.info.preprocessing, batch);
     }
     nb::dict out;
@@ -186,10 +196,21 @@ class PyModel {
                std::string run_dir, bool resume, nb::callable on_event);
 
  private:
+  // While fit runs, the model object is about to be replaced by the run's: using it (from a
+  // callback, or another thread) would see the weights from before fit, so it is refused.
+  void refuse_while_training(const char* what) const {
+    if (training_)
+      throw Error(std::string("this model is training: ") + what + " waits until fit returns",
+                  "in a callback, logs holds the epoch's figures; the run folder's model.safetensors is the last "
+                  "finished epoch (dltrain.load(run_dir))");
+  }
+
   std::string spec_;  // as given (a preset name stays a name); empty for a loaded model
   LoadedModel m_;
   std::string run_dir_;
   int64_t epochs_done_ = 0;
+  std::mutex mu_;                   // held (without the GIL) while the network computes or is replaced
+  std::atomic<bool> training_{false};
 };
 
 Dataset array_split(const HostArray& x, const HostArray& y, const char* xs, const char* ys,
@@ -208,7 +229,12 @@ nb::dict PyModel::fit(const HostArray& x, const HostArray& y, const std::optiona
                       const std::optional<HostArray>& y_val, const std::vector<std::string>& class_names,
                       TrainConfig config, std::string run_dir, bool resume, nb::callable on_event) {
   if (x_val.has_value() != y_val.has_value()) throw Error("validation_data must be (x, y)");
-  const bool continuing = resume || (!run_dir_.empty() && run_dir.empty());
+  if (training_.exchange(true)) throw Error("this model is already training (fit was called again before it returned)");
+  struct Done {
+    std::atomic<bool>& flag;
+    ~Done() { flag = false; }
+  } done_training{training_};
+  const bool continuing = resume || (!run_dir_.empty() && (run_dir.empty() || run_dir == run_dir_));
   if (!continuing && spec_.empty())
     throw Error("this model was loaded from a file; dltrain trains a model from its definition",
                 "dltrain.Model(loaded.spec) starts a new run of the same network");
@@ -231,12 +257,13 @@ nb::dict PyModel::fit(const HostArray& x, const HostArray& y, const std::optiona
 
   Channel channel;
   std::vector<EpochStats> history;
-  bool done = false;
+  bool done = false, started = false;
   std::exception_ptr failure;
   std::thread worker([&] {
     try {
       std::unique_ptr<Trainer> t = continuing ? Trainer::resume(run_dir, std::move(data), total)
                                               : std::make_unique<Trainer>(config, std::move(data), run_dir);
+      started = true;  // the folder is this model's run from here on
       TrainCallbacks cb;
       cb.epoch_begin = [&](int64_t e, int64_t n, int64_t steps) { channel.epoch_begin({e, n, steps}); };
       cb.step = [&](const StepStats& s) { channel.step(s); };
@@ -260,32 +287,45 @@ nb::dict PyModel::fit(const HostArray& x, const HostArray& y, const std::optiona
       channel.request_stop();
     }
   };
-  for (bool finished = false; !finished;) {
-    Channel::News news;
-    {
-      nb::gil_scoped_release nogil;
-      news = channel.take(std::chrono::milliseconds(50));
+  const auto follow = [&] {  // until the training thread ends
+    for (bool finished = false; !finished;) {
+      Channel::News news;
+      {
+        nb::gil_scoped_release nogil;
+        news = channel.take(std::chrono::milliseconds(50));
+      }
+      if (PyErr_CheckSignals() != 0 && !python_failure) {  // KeyboardInterrupt: stop at the next batch
+        python_failure.emplace();
+        channel.request_stop();
+      }
+      for (const auto& b : news.begins) call("epoch_begin", nb::make_tuple(b.epoch, b.epochs, b.steps));
+      if (news.step) call("step", step_dict(*news.step));
+      if (news.end) {
+        call("epoch_end", epoch_dict(*news.end));
+        channel.seen_epoch_end();
+      }
+      finished = news.done;
     }
-    if (PyErr_CheckSignals() != 0 && !python_failure) {  // KeyboardInterrupt: stop at the next batch
-      python_failure.emplace();
-      channel.request_stop();
-    }
-    for (const auto& b : news.begins) call("epoch_begin", nb::make_tuple(b.epoch, b.epochs, b.steps));
-    if (news.step) call("step", step_dict(*news.step));
-    if (news.end) {
-      call("epoch_end", epoch_dict(*news.end));
-      channel.seen_epoch_end();
-    }
-    finished = news.done;
+  };
+  try {
+    follow();
+  } catch (...) {  // anything else going wrong here (a MemoryError): stop the training, then report it
+    channel.request_stop();
+    nb::gil_scoped_release nogil;
+    worker.join();
+    throw;
   }
   {
     nb::gil_scoped_release nogil;
     worker.join();
   }
-  // Whatever happened, this object now stands for the run's last saved state.
-  if (is_file(run_dir + "/checkpoint.safetensors")) {
+  // Once the run started, this object stands for its last saved state, however it ended.
+  if (started && is_file(run_dir + "/checkpoint.safetensors")) {
+    LoadedModel saved = load_model(run_dir + "/model.safetensors");
+    nb::gil_scoped_release nogil;
+    std::lock_guard lk(mu_);
+    m_ = std::move(saved);
     run_dir_ = run_dir;
-    m_ = load_model(run_dir + "/model.safetensors");
     epochs_done_ = int64_t(read_history(run_dir).size());
   }
   if (spec_.empty()) spec_ = m_.model->spec;

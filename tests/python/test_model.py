@@ -162,3 +162,67 @@ def test_grad_accum_is_the_larger_batch(fashion, tmp_path):
     b.fit(x[:640], y[:640], epochs=1, batch_size=16, grad_accum=2, threads=1, run_dir=tmp_path / "b", verbose=0)
     ta, tb = tensors(tmp_path / "a" / "model.safetensors"), tensors(tmp_path / "b" / "model.safetensors")
     assert max(float(np.abs(ta[k] - tb[k]).max()) for k in ta) < 1e-5
+
+
+def test_the_model_is_not_used_while_it_trains(fashion, tmp_path):
+    x, y, xt, *_ = fashion
+    model = dltrain.Model("mlp")
+    seen = []
+
+    def peek(epoch, logs):
+        with pytest.raises(dltrain.Error, match="is training"):
+            model.predict(xt[:2])
+        with pytest.raises(dltrain.Error, match="already training"):
+            model.fit(x[:64], y[:64], verbose=0)
+        seen.append(epoch)
+
+    model.fit(x[:256], y[:256], epochs=2, run_dir=tmp_path / "r", verbose=0, callbacks=[peek])
+    assert seen == [0, 1] and model.predict(xt[:2]).shape == (2, 10)
+
+
+def test_threads_predicting_on_one_model_get_its_answers(fashion, tmp_path):
+    import threading
+
+    x, y, xt, *_ = fashion
+    model = dltrain.Model("mlp")
+    model.fit(x[:256], y[:256], epochs=1, run_dir=tmp_path / "r", verbose=0)
+    want = [model.predict(xt[i * 500:(i + 1) * 500]) for i in range(4)]
+    got = [None] * 4
+
+    def work(i):
+        got[i] = model.predict(xt[i * 500:(i + 1) * 500])
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert all(g.tobytes() == w.tobytes() for g, w in zip(got, want))
+
+
+def test_a_refused_fit_leaves_other_runs_alone(fashion, tmp_path):
+    x, y, *_ = fashion
+    dltrain.Model("mlp").fit(x[:64], y[:64], epochs=1, run_dir=tmp_path / "taken", verbose=0)
+    other = dltrain.Model("cnn")
+    with pytest.raises(dltrain.Error, match="already holds a run"):
+        other.fit(x[:64], y[:64], epochs=1, run_dir=tmp_path / "taken", verbose=0)
+    assert other.run_dir is None and other.spec == "cnn"
+    # The model's own folder again (a notebook cell run twice) continues its run.
+    mine = dltrain.Model("mlp")
+    mine.fit(x[:64], y[:64], epochs=1, run_dir=tmp_path / "mine", verbose=0)
+    mine.fit(x[:64], y[:64], epochs=1, run_dir=tmp_path / "mine", verbose=0)
+    assert len((tmp_path / "mine" / "history.csv").read_text().splitlines()) == 3
+
+
+def test_label_mistakes_are_caught_before_any_work(fashion):
+    x, *_ = fashion
+    with pytest.raises(ValueError, match="classes=N"):
+        dltrain.Model("mlp").fit(x[:4], np.array([0, 1, 2, 2**31 - 1]), verbose=0)
+    with pytest.raises(ValueError, match="beyond any model"):
+        dltrain.Model("mlp").fit(x[:2], np.array([0, 2**63], dtype=np.uint64), verbose=0)
+    with pytest.raises(ValueError, match="distinct"):
+        dltrain.Model("mlp", labels=["a", "a"])
+    with pytest.raises(ValueError, match="validation x holds images of"):
+        dltrain.Model("mlp").fit(x[:4], np.arange(4) % 2, validation_data=(np.zeros((2, 32, 32, 3), np.uint8), [0, 1]))
+    big_endian = (np.arange(4) % 2).astype(">i4")
+    assert dltrain.Model("mlp").evaluate(x[:4], big_endian)[1] >= 0

@@ -51,3 +51,13 @@ def test_cu_compile_errors_name_the_cells_lines(tmp_path, monkeypatch):
         ip.run_cell_magic("cu", "--compile-only", "#include <cstdio>\n\nint main() { undefined_thing(); }\n")
     assert "cell(3)" in str(e.value) and "undefined_thing" in str(e.value)
     ip.run_cell_magic("cu", "--compile-only", "int main() { return 0; }\n")  # builds for nvcc's default target
+
+
+@pytest.mark.parametrize("line", ["--arch", "--arch --compile-only", "--arch=", "--nvcc-flags", "--arch 'sm_80"])
+def test_cu_line_mistakes_are_usage_errors(line):
+    from IPython.core.error import UsageError
+
+    from dltrain.magics import parse_cu_line
+
+    with pytest.raises(UsageError):
+        parse_cu_line(line)
