@@ -2,6 +2,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -14,9 +15,11 @@
 namespace dltrain {
 
 void write_file_atomic(const std::string& path, std::string_view content, bool durable) {
+  // pid and a per-process count: two threads writing the same file never share a temporary.
+  static std::atomic<uint64_t> writes{0};
   const std::filesystem::path target(path);
   const std::string tmp = (target.parent_path() / ("." + target.filename().string() + ".tmp." +
-                                                   std::to_string(::getpid()))).string();
+                                                   std::to_string(::getpid()) + "." + std::to_string(++writes))).string();
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) throw Error("cannot write " + path + ": " + std::strerror(errno), "check that the folder exists and is writable");
   size_t done = 0;
