@@ -11,6 +11,7 @@ packages=(
   libgtest-dev libbenchmark-dev
   clang-19 libclang-rt-19-dev libomp-19-dev llvm-19
   fonts-dejavu-core
+  libopenmpi-dev openmpi-bin
   dataset-fashion-mnist chromium
 )
 

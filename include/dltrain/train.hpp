@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "dltrain/comm.hpp"
 #include "dltrain/data.hpp"
 #include "dltrain/io.hpp"
 #include "dltrain/models.hpp"
@@ -30,6 +31,7 @@ struct TrainConfig {
   int64_t epochs = 5;
   int64_t batch = 32;
   int64_t grad_accum = 1;                          // micro-batches of `batch` per optimizer step
+  int64_t ranks = 1;                               // processes training together (mpirun -np N)
   std::string optim = "sgd:lr=0.01,momentum=0.9";
   std::string schedule = "constant";
   uint64_t seed = 1;
@@ -62,6 +64,7 @@ struct EpochStats {
   double lr = 0;
   double seconds = 0;      // training steps only
   double val_seconds = 0;  // the evaluation after the epoch
+  double comm_seconds = 0; // of `seconds`, spent in the gradient all-reduce (several ranks)
 };
 
 struct StepStats {
@@ -156,7 +159,10 @@ class RunLock {
   int fd_ = -1;
 };
 
-// A training run bound to its folder. Each finished epoch atomically rewrites
+// A training run bound to its folder. Under mpirun the ranks train one model data-parallel: each
+// step's rows are split over the ranks in rank order, gradients are all-reduced (communicator())
+// before the update so every rank holds the same weights (checked after every epoch), and only
+// rank 0 locks and writes the folder. Each finished epoch atomically rewrites
 // model.safetensors, checkpoint.safetensors (weights, optimizer state, epoch, RNG) and
 // history.csv/.jsonl; resuming from the checkpoint reproduces an uninterrupted run bit for bit
 // (same seed and thread count). The folder is locked (RunLock) while the Trainer exists. The model's
@@ -197,8 +203,11 @@ class Trainer {
   void start_new_run();
   Model& saved_model();
   EpochStats run_epoch(const TrainCallbacks& cb, bool& stopped);
+  bool lead() const { return comm_.rank() == 0; }       // the rank that writes the run folder
   LossStats train_step(const Batch& b, float lr);        // one batch, one update
-  LossStats accumulated_step(const Batch& b, float lr);  // --grad-accum micro-batches, one update
+  // --grad-accum micro-batches and/or several ranks: gradients summed over both, one update.
+  // `step_rows`: the step's rows on all ranks. `stop` becomes whether any rank wanted to stop.
+  LossStats accumulated_step(const Batch& b, float lr, int64_t step_rows, bool want_stop, bool& stop);
   void save_epoch();
   void restore_checkpoint();
 
@@ -219,6 +228,9 @@ class Trainer {
   std::vector<EpochStats> history_;
   Tensor dlogits_;
   std::vector<Tensor> grad_sum_;       // --grad-accum: the earlier micro-batches' gradients
+  Communicator& comm_;
+  std::vector<float> flat_;            // several ranks: every gradient (and a stop flag), all-reduced at once
+  double comm_seconds_ = 0;            // in the all-reduce, this epoch
 };
 
 // The dataset name of runs whose data was given in memory (NumPy arrays from Python): such a run
@@ -234,7 +246,8 @@ void complete_new_run(TrainConfig& config, bool model_given, bool optim_given);
 std::unique_ptr<Trainer> start_training(const TrainConfig& config, const std::string& run_dir,
                                         const FeatureProgress& progress = [](int64_t, int64_t) {});
 
-// runs/<model>-<data>-<YYYYmmdd-HHMMSS>[-N]: a fresh run folder name under `root`.
+// runs/<model>-<data>-<YYYYmmdd-HHMMSS>[-N]: a fresh run folder name under `root` (rank 0's, on
+// every rank of a data-parallel run).
 std::string new_run_dir(const std::string& root, const TrainConfig& config);
 
 // history.csv and history.jsonl from epoch stats (written atomically), and reading them back.

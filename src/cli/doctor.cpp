@@ -7,6 +7,7 @@
 
 #include "commands.hpp"
 #include "dltrain/core.hpp"
+#include "dltrain/comm.hpp"
 #include "dltrain/system.hpp"
 
 namespace dltrain::cli {
@@ -45,6 +46,13 @@ void print_report(const SystemReport& r) {
                                               : "the CUDA kernels are built (ctest -L gpu checks them), but the "
                                                 "Trainer does not run on a GPU yet";
   std::printf("Training %s\n", c.gpus.empty() ? "on the CPU" : ("on the CPU (" + why + ")").c_str());
+  // Data-parallel: what this build can do, and where this process stands when mpirun started it.
+  const std::string mpi = mpi_library_version();
+  std::printf("MPI      %s\n", mpi.empty() ? "none: dltrain was built without Open MPI (mpirun refused)"
+                                            : (mpi + " built in; " +
+                                               (launched_as_rank() ? communicator().describe()
+                                                                   : std::string("not started by mpirun"))).c_str());
+  std::printf("NCCL     not used yet (GPU data-parallel comes with the GPU trainer)\n");
   for (const Problem& p : r.problems) std::printf("\nProblem: %s\n  hint: %s\n", p.problem.c_str(), p.hint.c_str());
 }
 

@@ -9,6 +9,7 @@
 #include <memory>
 
 #include "commands.hpp"
+#include "dltrain/comm.hpp"
 #include "dltrain/io.hpp"
 #include "dltrain/models.hpp"
 #include "dltrain/report.hpp"
@@ -46,8 +47,12 @@ FeatureProgress feature_progress(bool terminal, bool quiet) {
   };
 }
 
-void run(const TrainArgs& a, const CLI::App& cmd) {
+void run(const TrainArgs& args, const CLI::App& cmd) {
   ops::cpu_kernel_level();  // a DLTRAIN_CPU_ISA that cannot be followed is an error before any work
+  // Under mpirun every rank trains; rank 0 alone prints and writes (the Trainer knows it too).
+  const Communicator& comm = communicator();
+  TrainArgs a = args;
+  if (comm.rank() != 0) a.quiet = true, a.report = false;
   resolve_device(a.device);  // an unusable GPU is an error before any work (only the CPU trains yet)
   std::unique_ptr<Trainer> trainer;
   const bool terminal = ::isatty(STDOUT_FILENO);
@@ -64,7 +69,7 @@ void run(const TrainArgs& a, const CLI::App& cmd) {
       std::printf("Backbone %s: computing the images' features (cached for later runs)\n",
                   std::filesystem::path(config.backbone).filename().c_str());
     trainer = start_training(config, dir, feature_progress(terminal, a.quiet));
-    write_file_atomic(dir + "/command.txt", command_line + "\n");
+    if (comm.rank() == 0) write_file_atomic(dir + "/command.txt", command_line + "\n");
   }
   const TrainConfig& c = trainer->config();
   if (!a.quiet) {
@@ -78,6 +83,9 @@ void run(const TrainArgs& a, const CLI::App& cmd) {
     std::printf("  %lld epochs (%lld done), batch %s, %s, schedule %s, seed %llu, %d threads\n  run folder: %s\n",
                 (long long)c.epochs, (long long)trainer->epochs_done(), batch.c_str(), c.optim.c_str(),
                 c.schedule.c_str(), (unsigned long long)c.seed, num_threads(), trainer->run_dir().c_str());
+    if (comm.size() > 1)
+      std::printf("  data-parallel on %d processes (%s), batch %lld per process\n", comm.size(),
+                  comm.describe().c_str(), (long long)(c.batch * c.grad_accum));
     std::fflush(stdout);
   }
   Progress progress(terminal, a.quiet);
@@ -88,7 +96,7 @@ void run(const TrainArgs& a, const CLI::App& cmd) {
   cb.stop_requested = [] { return stop_flag.load(); };
   // TensorBoard: as the run was started (config.json), or asked for now (also on --resume).
   const int64_t tb_every = a.tensorboard ? a.tensorboard_every : c.tensorboard;
-  if (tb_every > 0) cb = tensorboard_callbacks(trainer->run_dir(), cb, tb_every);
+  if (tb_every > 0 && comm.rank() == 0) cb = tensorboard_callbacks(trainer->run_dir(), cb, tb_every);
   stop_flag = false;
   std::signal(SIGINT, on_sigint);
   const bool done = trainer->fit(cb);
@@ -100,6 +108,11 @@ void run(const TrainArgs& a, const CLI::App& cmd) {
   }
   if (!a.quiet) {
     const auto& h = trainer->history();
+    if (comm.size() > 1 && !h.empty())
+      std::printf("All-reduce of %s gradients: %.2f ms per step, %.1f%% of the last epoch's training time.\n",
+                  thousands(count_params(trainer->model(), true)).c_str(),
+                  1e3 * h.back().comm_seconds / double(std::max<int64_t>(h.back().steps, 1)),
+                  100 * h.back().comm_seconds / std::max(h.back().seconds, 1e-9));
     if (!h.empty() && h.back().validated)
       std::printf("Test accuracy %.4f, loss %.4f after %lld epochs.\n", h.back().val_accuracy, h.back().val_loss,
                   (long long)h.back().epoch);

@@ -27,7 +27,29 @@ uint64_t meta_number(const SafetensorsFile& f, const std::string& key, const std
 }
 }  // namespace
 
+namespace {
+// FNV-1a over every trainable parameter's bytes: ranks compare it after each epoch. (Batch-norm
+// moving statistics are each rank's own; rank 0's are saved.)
+uint64_t weights_digest(Model& m) {
+  uint64_t h = 1469598103934665603ULL;
+  for (const Param* p : m.trainable_params()) {
+    const auto* bytes = reinterpret_cast<const unsigned char*>(p->value.f32());
+    for (size_t i = 0; i < p->value.bytes(); ++i) h = (h ^ bytes[i]) * 1099511628211ULL;
+  }
+  return h;
+}
+}  // namespace
+
 void Trainer::save_epoch() {
+  if (comm_.size() > 1) {
+    const std::vector<uint64_t> all = comm_.allgather(weights_digest(*model_));
+    for (size_t r = 1; r < all.size(); ++r)
+      if (all[r] != all[0])
+        throw Error("after epoch " + std::to_string(epochs_done_) + ", rank " + std::to_string(r) +
+                        "'s weights differ from rank 0's",
+                    "the ranks must run the same dltrain build on the same data; please report this");
+  }
+  if (!lead()) return;
   std::vector<TensorRef> tensors = model_tensors(*model_);
   const std::vector<std::string> slots = optimizer_->slot_names();
   const std::vector<std::string> keys = trainable_keys(*model_);

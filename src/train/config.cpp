@@ -42,7 +42,7 @@ std::string TrainConfig::to_json() const {
                                 {"train_limit", train_limit}, {"backbone", backbone},
                                 {"head", head},         {"unfreeze", unfreeze}, {"val_split", val_split},
                                 {"feature_cache", feature_cache}, {"augment", augment}, {"resize", resize},
-                                {"tensorboard", tensorboard}, {"grad_accum", grad_accum}}
+                                {"tensorboard", tensorboard}, {"grad_accum", grad_accum}, {"ranks", ranks}}
       .dump(2);
 }
 
@@ -73,6 +73,7 @@ TrainConfig TrainConfig::from_json(const std::string& json) {
     c.resize = field<std::string>(j, "resize", c.resize);
     c.tensorboard = integer(j, "tensorboard", c.tensorboard, 0);
     c.grad_accum = integer(j, "grad_accum", c.grad_accum, 1, max_grad_accum);
+    c.ranks = integer(j, "ranks", c.ranks, 1, 1 << 20);
   } catch (const nlohmann::json::exception& e) {
     throw Error(std::string("malformed training configuration (") + e.what() + ")");
   }

@@ -1,8 +1,10 @@
 // Trainer: the epoch loop (forward, fused loss, backward, update), validation and the per-epoch
 // writes of the run folder.
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <filesystem>
+#include <thread>
 
 #include "dltrain/models.hpp"
 #include "dltrain/path.hpp"
@@ -14,6 +16,33 @@ namespace dltrain {
 namespace {
 constexpr uint64_t shuffle_stream = 0x5348554646ULL;  // keeps the shuffle stream apart from init
 
+// A run continues on as many ranks as it started with: the steps' rows depend on it.
+void check_ranks(const TrainConfig& c, const std::string& run_dir) {
+  const int n = communicator().size();
+  if (c.ranks != n)
+    throw Error(run_dir + " trained on " + std::to_string(c.ranks) + " process" + (c.ranks == 1 ? "" : "es") +
+                    ", this resume runs on " + std::to_string(n),
+                c.ranks == 1 ? "resume it without mpirun" : "resume it with mpirun -np " + std::to_string(c.ranks));
+}
+
+// This rank's rows of each step: the step's rows (ranks x rows_per_rank, fewer in the last one)
+// split over the ranks in rank order, and each step's row count on all ranks together (what the
+// loss gradient is averaged over). A last step with fewer rows than ranks is left out.
+struct RankShare {
+  std::vector<int64_t> order, step_rows;
+};
+RankShare rank_share(const std::vector<int64_t>& order, int64_t rows_per_rank, int rank, int ranks) {
+  RankShare s;
+  const auto n = int64_t(order.size()), step = rows_per_rank * ranks;
+  for (int64_t lo = 0; lo < n; lo += step) {
+    const int64_t len = std::min(step, n - lo);
+    if (len < ranks) break;
+    s.order.insert(s.order.end(), order.begin() + lo + len * rank / ranks, order.begin() + lo + len * (rank + 1) / ranks);
+    s.step_rows.push_back(len);
+  }
+  return s;
+}
+
 // Where a setting came from, for its errors: "--optim", or "run/config.json: 'optim'".
 std::string setting(const TrainConfig& c, const std::string& key) {
   return c.source.empty() ? "--" + key : c.source + ": '" + key + "'";
@@ -23,7 +52,8 @@ std::string setting(const TrainConfig& c, const std::string& key) {
 Trainer::Trainer(TrainConfig config, DatasetSplits data, std::string run_dir, std::unique_ptr<TransferData> transfer,
                  std::unique_ptr<RunLock> lock)
     : config_(std::move(config)), data_(std::move(data)), run_dir_(std::move(run_dir)), lock_(std::move(lock)),
-      transfer_(std::move(transfer)), schedule_(naming(setting(config_, "schedule"), [&] { return Schedule(config_.schedule); })), rng_(config_.seed ^ shuffle_stream) {
+      transfer_(std::move(transfer)), schedule_(naming(setting(config_, "schedule"), [&] { return Schedule(config_.schedule); })), rng_(config_.seed ^ shuffle_stream),
+      comm_(communicator()) {
   ops::cpu_kernel_level();  // a bad DLTRAIN_CPU_ISA is refused before the run folder is touched
   DLT_CHECK(config_.epochs >= 1, "epochs must be at least 1");
   DLT_CHECK(config_.batch >= 1, "batch size must be at least 1");
@@ -31,7 +61,9 @@ Trainer::Trainer(TrainConfig config, DatasetSplits data, std::string run_dir, st
             "--grad-accum must be from 1 to " + std::to_string(max_grad_accum));
   DLT_CHECK(config_.batch <= (int64_t(1) << 40) / config_.grad_accum, "--batch times --grad-accum is too large");
   DLT_CHECK(config_.train_limit >= 0, "the training-sample limit cannot be negative");
-  set_num_threads(config_.threads);
+  // Several ranks on one machine share its cores unless told otherwise.
+  const int cores = int(std::max(1u, std::thread::hardware_concurrency()));
+  set_num_threads(config_.threads == 0 && comm_.local_size() > 1 ? std::max(1, cores / comm_.local_size()) : config_.threads);
   if (transfer_) data_ = std::move(transfer_->features), views_ = transfer_->views;
   DLT_CHECK(config_.train_limit == 0 || views_ == 1, "--limit and --augment cannot be combined");
   if (config_.train_limit > 0) data_.train = data_.train.head(config_.train_limit);
@@ -68,7 +100,7 @@ Trainer::Trainer(TrainConfig config, DatasetSplits data, std::string run_dir, st
   optimizer_ = naming(setting(config_, "optim"), [&] { return make_optimizer(config_.optim, model_->trainable_params()); });
   // Locked after every check above (a refused run leaves no folder) and before the run folder is
   // read or written.
-  if (!lock_) lock_ = std::make_unique<RunLock>(run_dir_);
+  if (!lock_ && lead()) lock_ = std::make_unique<RunLock>(run_dir_);
 }
 
 Trainer::Trainer(TrainConfig config, DatasetSplits data, std::string run_dir)
@@ -90,7 +122,8 @@ void Trainer::start_new_run() {
     const size_t n = transfer_->imported.backbone_nodes - transfer_->frozen_nodes;
     copy_weights(*transfer_->imported.model, transfer_->frozen_nodes, *model_, 0, n);
   }
-  write_file_atomic(run_dir_ + "/config.json", config_.to_json() + "\n");
+  config_.ranks = comm_.size();
+  if (lead()) write_file_atomic(run_dir_ + "/config.json", config_.to_json() + "\n");
 }
 
 Model& Trainer::saved_model() {
@@ -106,8 +139,10 @@ std::unique_ptr<Trainer> Trainer::resume(const std::string& run_dir, int64_t epo
   if (!path_exists(run_dir + "/checkpoint.safetensors"))
     throw Error(run_dir + " has no checkpoint.safetensors to resume from",
                 "a run folder gets its checkpoint when its first epoch finishes");
-  auto lock = std::make_unique<RunLock>(run_dir);  // before the data is loaded: a second one fails at once
+  // Locked before the data is loaded: a second one fails at once.
+  auto lock = communicator().rank() == 0 ? std::make_unique<RunLock>(run_dir) : nullptr;
   TrainConfig config = TrainConfig::read(run_dir + "/config.json");
+  check_ranks(config, run_dir);
   if (config.data == array_data_name)
     throw Error(run_dir + " trained on NumPy arrays, which only the program that has them can pass again",
                 "continue it from Python: model.fit(x, y, epochs=N, run_dir=\"" + run_dir + "\", resume=True)");
@@ -122,7 +157,7 @@ std::unique_ptr<Trainer> Trainer::resume(const std::string& run_dir, int64_t epo
                         std::make_unique<TransferData>(prepare_transfer(config, images, progress)), std::move(lock)));
   }
   t->restore_checkpoint();
-  write_file_atomic(run_dir + "/config.json", config.to_json() + "\n");
+  if (t->lead()) write_file_atomic(run_dir + "/config.json", config.to_json() + "\n");
   return t;
 }
 
@@ -130,14 +165,15 @@ std::unique_ptr<Trainer> Trainer::resume(const std::string& run_dir, DatasetSpli
   if (!path_exists(run_dir + "/checkpoint.safetensors"))
     throw Error(run_dir + " has no checkpoint.safetensors to resume from",
                 "a run folder gets its checkpoint when its first epoch finishes");
-  auto lock = std::make_unique<RunLock>(run_dir);
+  auto lock = communicator().rank() == 0 ? std::make_unique<RunLock>(run_dir) : nullptr;
   TrainConfig config = TrainConfig::read(run_dir + "/config.json");
+  check_ranks(config, run_dir);
   if (config.data != array_data_name || !config.backbone.empty())
     throw Error(run_dir + " trained on " + config.data + ", not on arrays", "resume it with `dltrain train --resume " + run_dir + "`");
   if (epochs > 0) config.epochs = epochs;
   std::unique_ptr<Trainer> t(new Trainer(config, std::move(data), run_dir, nullptr, std::move(lock)));
   t->restore_checkpoint();
-  write_file_atomic(run_dir + "/config.json", config.to_json() + "\n");
+  if (t->lead()) write_file_atomic(run_dir + "/config.json", config.to_json() + "\n");
   return t;
 }
 
@@ -186,20 +222,30 @@ EpochStats Trainer::run_epoch(const TrainCallbacks& cb, bool& stopped) {
     for (int64_t& i : order)
       i += int64_t(hash_uniform(config_.seed ^ uint64_t(epochs_done_ + 1) << 32, uint64_t(i)) * double(views_)) *
            (train.size() / views_);
-  // A step's batch: --grad-accum micro-batches of --batch rows each.
-  BatchLoader loader(train, config_.batch * config_.grad_accum, std::move(order), info_.preprocessing.scale,
-                     info_.preprocessing.offset);
+  // A step's batch on this rank: --grad-accum micro-batches of --batch rows each.
+  const int64_t rows_per_rank = config_.batch * config_.grad_accum;
+  RankShare share = rank_share(order, rows_per_rank, comm_.rank(), comm_.size());
+  if (share.order.empty())
+    throw Error(config_.data + ": " + std::to_string(order.size()) + " training images cannot be shared by " +
+                std::to_string(comm_.size()) + " processes", "use fewer processes");
+  const bool together = comm_.size() > 1 || config_.grad_accum > 1;
+  BatchLoader loader(train, rows_per_rank, std::move(share.order), info_.preprocessing.scale, info_.preprocessing.offset);
   EpochStats e;
   e.epoch = epochs_done_ + 1;
   e.steps = loader.steps();
   cb.epoch_begin(e.epoch, config_.epochs, e.steps);
   double loss_sum = 0;
   int64_t correct = 0, seen = 0, step = 0;
+  comm_seconds_ = 0;
   float lr = 0;
   while (const Batch* b = loader.next()) {
     ++step;
     lr = schedule_.lr(optimizer_->base_lr(), global_step_, e.steps, config_.epochs);
-    const LossStats st = config_.grad_accum == 1 ? train_step(*b, lr) : accumulated_step(*b, lr);
+    // Several ranks stop together: each one's wish travels with the gradients.
+    const bool want_stop = comm_.size() > 1 && cb.stop_requested();
+    bool stop = false;
+    const LossStats st = together ? accumulated_step(*b, lr, share.step_rows[size_t(step - 1)], want_stop, stop)
+                                  : train_step(*b, lr);
     if (!std::isfinite(st.loss_sum))
       throw Error("training diverged: the loss is " + std::to_string(st.loss_sum) + " at epoch " +
                       std::to_string(e.epoch) + ", step " + std::to_string(step),
@@ -211,14 +257,17 @@ EpochStats Trainer::run_epoch(const TrainCallbacks& cb, bool& stopped) {
     seen += int64_t(b->labels.size());
     const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     cb.step(StepStats{e.epoch, config_.epochs, step, e.steps, loss_sum / double(seen), double(correct) / double(seen), secs, lr});
-    if (cb.stop_requested()) {
+    if (comm_.size() > 1 ? stop : cb.stop_requested()) {
       stopped = true;
       return e;
     }
   }
-  e.loss = loss_sum / double(seen);
-  e.accuracy = double(correct) / double(seen);
+  double totals[3] = {loss_sum, double(correct), double(seen)};  // over all ranks
+  comm_.allreduce_sum(totals, 3);
+  e.loss = totals[0] / totals[2];
+  e.accuracy = totals[1] / totals[2];
   e.lr = lr;
+  e.comm_seconds = comm_seconds_;
   e.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   if (config_.validate && data_.test.size() > 0) {
     const EvalResult v = evaluate(*model_, data_.test, info_.preprocessing);
@@ -244,11 +293,12 @@ LossStats Trainer::train_step(const Batch& b, float lr) {
   return st;
 }
 
-LossStats Trainer::accumulated_step(const Batch& b, float lr) {
+LossStats Trainer::accumulated_step(const Batch& b, float lr, int64_t step_rows, bool want_stop, bool& stop) {
   // Micro-batches of config.batch rows, each one's loss gradient divided by the whole step's row
-  // count, so that the summed gradients are the step's mean; then one update. Dropout draws per
-  // micro-batch (key global_step * K + k).
+  // count (on all ranks), so that the summed gradients are the step's mean; then one update.
+  // Dropout draws per micro-batch and rank (key (global_step * K + k) * ranks + rank).
   const int64_t n = int64_t(b.labels.size()), per_row = b.x.numel() / n;
+  DLT_CHECK(n >= 1 && step_rows >= n, "a step's rows on all ranks cannot be fewer than this rank's");
   const std::vector<Param*> params = model_->trainable_params();
   if (grad_sum_.size() != params.size()) {
     grad_sum_.clear();
@@ -261,11 +311,12 @@ LossStats Trainer::accumulated_step(const Batch& b, float lr) {
     const int64_t m = std::min(config_.batch, n - r0);
     const Tensor x = Tensor::borrow(b.x.shape().without_batch().with_batch(m), DType::f32,
                                     const_cast<float*>(b.x.f32()) + r0 * per_row, keep);
-    const Context ctx{Mode::train, config_.seed, uint64_t(global_step_ * config_.grad_accum + k)};
+    const Context ctx{Mode::train, config_.seed,
+                      uint64_t((global_step_ * config_.grad_accum + k) * comm_.size() + comm_.rank())};
     const Tensor& logits = model_->forward(x, ctx, Output::logits);
     dlogits_.ensure_on(logits.device(), logits.shape());
     const LossStats st = ops::softmax_cross_entropy(
-        logits, std::span<const int32_t>(b.labels).subspan(size_t(r0), size_t(m)), &dlogits_, n);
+        logits, std::span<const int32_t>(b.labels).subspan(size_t(r0), size_t(m)), &dlogits_, step_rows);
     total.loss_sum += st.loss_sum;
     total.correct += st.correct;
     if (!std::isfinite(st.loss_sum)) return total;
@@ -281,6 +332,23 @@ LossStats Trainer::accumulated_step(const Batch& b, float lr) {
       }
     }
   }
+  if (comm_.size() > 1) {  // one all-reduce of every gradient, in parameter order
+    int64_t count = 0;
+    for (const Param* p : params) count += p->grad.numel();
+    flat_.resize(size_t(count) + 1);
+    float* at = flat_.data();
+    for (const Param* p : params) at = std::copy_n(p->grad.f32(), p->grad.numel(), at);
+    *at = want_stop ? 1.0f : 0.0f;
+    const auto t0 = std::chrono::steady_clock::now();
+    comm_.allreduce_sum(flat_.data(), count + 1);
+    comm_seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    const float* from = flat_.data();
+    for (Param* p : params) {
+      std::copy_n(from, p->grad.numel(), p->grad.f32());
+      from += p->grad.numel();
+    }
+    stop = *from > 0;
+  }
   optimizer_->step(lr);
   return total;
 }
@@ -295,7 +363,7 @@ std::string new_run_dir(const std::string& root, const TrainConfig& config) {
   const std::string base = root + "/" + model + "-" + data + "-" + stamp;
   std::string dir = base;
   for (int i = 2; path_exists(dir); ++i) dir = base + "-" + std::to_string(i);
-  return dir;
+  return communicator().broadcast(dir);  // the ranks' clocks may straddle a second
 }
 
 }  // namespace dltrain

@@ -1,0 +1,65 @@
+#!/usr/bin/env python3
+"""Data-parallel scaling on this machine, in one run: a `cnn` epoch on Fashion-MNIST (60,000
+images, global batch 64, SGD 0.01/0.9) as 1 process x 2 threads and as 2 processes x 1 thread
+(`mpirun -np 2`, batch 32 each), and what the gradient all-reduce costs per step.
+
+  cmake --workflow --preset release && python3 bench/scaling.py [--epochs 2] [--rounds 2]
+
+Epoch seconds are history.csv's (training steps only); the fastest epoch of each counts. The
+all-reduce time is what rank 0 spent in it (waiting for the other rank included), from
+`dltrain train`'s closing line. Root needs OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1.
+"""
+import argparse
+import csv
+import os
+import re
+import subprocess
+import tempfile
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def cpu_model():
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    return "unknown CPU"
+
+
+def epochs(run_dir):
+    with open(os.path.join(run_dir, "history.csv")) as f:
+        return [float(r["seconds"]) for r in csv.DictReader(f)]
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--epochs", type=int, default=2)
+    ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument("--binary", default=os.path.join(ROOT, "build", "dltrain"))
+    a = ap.parse_args()
+    common = ["train", "--model", "cnn", "--data", "fashion-mnist", "--epochs", str(a.epochs), "--no-validation",
+              "--no-report"]
+    one, two, comm = [], [], []
+    with tempfile.TemporaryDirectory() as tmp:
+        for r in range(a.rounds):
+            subprocess.run([a.binary] + common + ["--batch", "64", "--threads", "2", "-q", "--run-dir", f"{tmp}/one{r}"],
+                           check=True)
+            one += epochs(f"{tmp}/one{r}")
+            out = subprocess.run(["mpirun", "-np", "2", "--oversubscribe", "--bind-to", "core", a.binary] + common +
+                                 ["--batch", "32", "--threads", "1", "--run-dir", f"{tmp}/two{r}"],
+                                 check=True, capture_output=True, text=True).stdout
+            two += epochs(f"{tmp}/two{r}")
+            m = re.search(r"All-reduce of ([\d,]+) gradients: ([\d.]+) ms per step, ([\d.]+)%", out)
+            comm.append((m.group(1), float(m.group(2)), float(m.group(3))))
+    o, t = min(one), min(two)
+    print(f"{cpu_model()}; cnn on Fashion-MNIST, global batch 64, {a.epochs} epochs x {a.rounds} rounds")
+    print(f"1 process x 2 threads: {o:.3f} s/epoch; 2 processes x 1 thread: {t:.3f} s/epoch "
+          f"({o / t:.2f}x; all epochs {', '.join(f'{s:.2f}' for s in one)} | {', '.join(f'{s:.2f}' for s in two)})")
+    best = min(comm, key=lambda c: c[1])
+    print(f"all-reduce of {best[0]} floats per step: {best[1]:.2f} ms, {best[2]:.1f}% of the epoch "
+          f"(each round: {', '.join(f'{c[1]:.2f} ms / {c[2]:.1f}%' for c in comm)})")
+
+
+if __name__ == "__main__":
+    main()
