@@ -22,6 +22,8 @@ import sys
 import tempfile
 import time
 
+from machine import cpu_model
+
 DATA = "/usr/share/datasets/fashion-mnist"
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TRAIN = 60000
@@ -146,14 +148,6 @@ def peer(python, kind, model_name, threads, epochs, batch):
         print(f"  ({kind} in {python} failed: {out.stderr.strip().splitlines()[-1:]})")
         return None
     return json.loads(out.stdout.strip().splitlines()[-1])
-
-
-def cpu_model():
-    with open("/proc/cpuinfo") as f:
-        for line in f:
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    return "unknown CPU"
 
 
 def fma_peak(threads):

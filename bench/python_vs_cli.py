@@ -12,7 +12,6 @@ same clock for both; the fastest epoch of each side counts. The targets: the Pyt
 most 2% to an epoch, and predict is within 5% of eval.
 """
 import argparse
-import csv
 import os
 import subprocess
 import sys
@@ -22,19 +21,7 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "build", "python"))
 import dltrain  # noqa: E402
-
-
-def cpu_model():
-    with open("/proc/cpuinfo") as f:
-        for line in f:
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    return "unknown CPU"
-
-
-def epoch_seconds(run_dir):
-    with open(os.path.join(run_dir, "history.csv")) as f:
-        return [float(r["seconds"]) for r in csv.DictReader(f)]
+from machine import cpu_model, epoch_seconds  # noqa: E402
 
 
 def main():

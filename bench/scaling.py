@@ -10,26 +10,14 @@ all-reduce time is what rank 0 spent in it (waiting for the other rank included)
 `dltrain train`'s closing line. Root needs OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1.
 """
 import argparse
-import csv
 import os
 import re
 import subprocess
 import tempfile
 
+from machine import cpu_model, epoch_seconds
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-def cpu_model():
-    with open("/proc/cpuinfo") as f:
-        for line in f:
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    return "unknown CPU"
-
-
-def epochs(run_dir):
-    with open(os.path.join(run_dir, "history.csv")) as f:
-        return [float(r["seconds"]) for r in csv.DictReader(f)]
 
 
 def main():
@@ -45,11 +33,11 @@ def main():
         for r in range(a.rounds):
             subprocess.run([a.binary] + common + ["--batch", "64", "--threads", "2", "-q", "--run-dir", f"{tmp}/one{r}"],
                            check=True)
-            one += epochs(f"{tmp}/one{r}")
+            one += epoch_seconds(f"{tmp}/one{r}")
             out = subprocess.run(["mpirun", "-np", "2", "--oversubscribe", "--bind-to", "core", a.binary] + common +
                                  ["--batch", "32", "--threads", "1", "--run-dir", f"{tmp}/two{r}"],
                                  check=True, capture_output=True, text=True).stdout
-            two += epochs(f"{tmp}/two{r}")
+            two += epoch_seconds(f"{tmp}/two{r}")
             m = re.search(r"All-reduce of ([\d,]+) gradients: ([\d.]+) ms per step, ([\d.]+)%", out)
             comm.append((m.group(1), float(m.group(2)), float(m.group(3))))
     o, t = min(one), min(two)

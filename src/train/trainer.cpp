@@ -16,13 +16,25 @@ namespace dltrain {
 namespace {
 constexpr uint64_t shuffle_stream = 0x5348554646ULL;  // keeps the shuffle stream apart from init
 
-// A run continues on as many ranks as it started with: the steps' rows depend on it.
-void check_ranks(const TrainConfig& c, const std::string& run_dir) {
+// A run folder opened to continue its run: the checkpoint is there, the lock is taken (by rank 0)
+// before any data is loaded, so a second training fails at once, and the run continues on as many
+// ranks as it started with (the steps' rows depend on it).
+struct OpenedRun {
+  std::unique_ptr<RunLock> lock;
+  TrainConfig config;
+};
+OpenedRun open_run(const std::string& run_dir) {
+  if (!path_exists(run_dir + "/checkpoint.safetensors"))
+    throw Error(run_dir + " has no checkpoint.safetensors to resume from",
+                "a run folder gets its checkpoint when its first epoch finishes");
+  OpenedRun r{communicator().rank() == 0 ? std::make_unique<RunLock>(run_dir) : nullptr,
+              TrainConfig::read(run_dir + "/config.json")};
   const int n = communicator().size();
-  if (c.ranks != n)
-    throw Error(run_dir + " trained on " + std::to_string(c.ranks) + " process" + (c.ranks == 1 ? "" : "es") +
-                    ", this resume runs on " + std::to_string(n),
-                c.ranks == 1 ? "resume it without mpirun" : "resume it with mpirun -np " + std::to_string(c.ranks));
+  if (r.config.ranks != n)
+    throw Error(run_dir + " trained on " + std::to_string(r.config.ranks) + " process" +
+                    (r.config.ranks == 1 ? "" : "es") + ", this resume runs on " + std::to_string(n),
+                r.config.ranks == 1 ? "resume it without mpirun" : "resume it with mpirun -np " + std::to_string(r.config.ranks));
+  return r;
 }
 
 // This rank's rows of each step: the step's rows (ranks x rows_per_rank, fewer in the last one)
@@ -136,13 +148,7 @@ Trainer::~Trainer() = default;
 
 std::unique_ptr<Trainer> Trainer::resume(const std::string& run_dir, int64_t epochs, const FeatureProgress& progress,
                                          int64_t tensorboard) {
-  if (!path_exists(run_dir + "/checkpoint.safetensors"))
-    throw Error(run_dir + " has no checkpoint.safetensors to resume from",
-                "a run folder gets its checkpoint when its first epoch finishes");
-  // Locked before the data is loaded: a second one fails at once.
-  auto lock = communicator().rank() == 0 ? std::make_unique<RunLock>(run_dir) : nullptr;
-  TrainConfig config = TrainConfig::read(run_dir + "/config.json");
-  check_ranks(config, run_dir);
+  auto [lock, config] = open_run(run_dir);
   if (config.data == array_data_name)
     throw Error(run_dir + " trained on NumPy arrays, which only the program that has them can pass again",
                 "continue it from Python: model.fit(x, y, epochs=N, run_dir=\"" + run_dir + "\", resume=True)");
@@ -162,12 +168,7 @@ std::unique_ptr<Trainer> Trainer::resume(const std::string& run_dir, int64_t epo
 }
 
 std::unique_ptr<Trainer> Trainer::resume(const std::string& run_dir, DatasetSplits data, int64_t epochs) {
-  if (!path_exists(run_dir + "/checkpoint.safetensors"))
-    throw Error(run_dir + " has no checkpoint.safetensors to resume from",
-                "a run folder gets its checkpoint when its first epoch finishes");
-  auto lock = communicator().rank() == 0 ? std::make_unique<RunLock>(run_dir) : nullptr;
-  TrainConfig config = TrainConfig::read(run_dir + "/config.json");
-  check_ranks(config, run_dir);
+  auto [lock, config] = open_run(run_dir);
   if (config.data != array_data_name || !config.backbone.empty())
     throw Error(run_dir + " trained on " + config.data + ", not on arrays", "resume it with `dltrain train --resume " + run_dir + "`");
   if (epochs > 0) config.epochs = epochs;
