@@ -57,7 +57,8 @@ def same_as_one_process(tmp):
     assert far > 1e-3, far
     config = json.load(open(f"{tmp}/two/config.json"))
     assert config["ranks"] == 2
-    # Each rank's weights were compared after the epoch (the run fails otherwise); rank 0 alone wrote.
+    # The ranks' weights were compared after the epoch (the run fails otherwise), and the folder holds
+    # what a one-process run's holds (which rank wrote it is not visible from here).
     assert sorted(os.listdir(f"{tmp}/two")) == sorted(os.listdir(f"{tmp}/one"))
 
 
