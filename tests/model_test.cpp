@@ -2,6 +2,7 @@
 // initializers, residual graphs, and fused execution matching layer-by-layer ops.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 
@@ -159,6 +160,42 @@ TEST(Graph, FusedExecutionMatchesLayerByLayerOps) {
   ops::activation_forward(Act::relu, h, h);
   ops::dense_forward(h, m->layer(4).params()[0].value, m->layer(4).params()[1].value, out);
   EXPECT_TRUE(close(logits, out, 1e-5));
+}
+
+// Each input through its own thread's replica gives what the model itself gives for that input,
+// with every kind of layer a backbone has (the fused expand/depthwise/project chain included).
+TEST(Graph, ParallelInferenceMatchesTheModel) {
+  const std::string text =
+      "conv:16x3x3,stride=2,same,relu6 res{ conv:48x1x1,relu6 dwconv:3x3,same,relu6 conv:16x1x1 } "
+      "conv:40x1x1,relu6 dwconv:3x3,stride=2,same,relu6 conv:24x1x1 bn gap dense:10,softmax";
+  auto m = parse_model(text, {19, 17, 3});
+  m->init_params(5);
+  for (Param* p : m->params()) p->value = random_tensor(p->value.shape(), 13, 0.1f, 0.3f);
+  const int64_t n = 9, per = m->input_shape().numel(), k = m->output_shape().numel();
+  const Tensor x = random_tensor(m->input_shape().with_batch(n), 4, -1, 1);
+  const int threads = num_threads();
+  set_num_threads(2);
+  ParallelInference replicas(*m);
+  EXPECT_EQ(replicas.threads(), 2);
+  std::vector<float> out(size_t(n * k));
+  replicas.run(0, n, [&](int64_t i, float* d) { std::copy_n(x.f32() + i * per, per, d); }, out.data());
+  for (int64_t i = 0; i < n; ++i) {
+    Tensor one(m->input_shape().with_batch(1));
+    std::copy_n(x.f32() + i * per, per, one.f32());
+    const Tensor& y = m->forward(one, Context{}, Output::probabilities);
+    for (int64_t j = 0; j < k; ++j) EXPECT_EQ(out[size_t(i * k + j)], y.f32()[j]) << "input " << i << " class " << j;
+  }
+  // A failing input is rethrown after the others have run, the lowest index first.
+  try {
+    replicas.run(0, n, [&](int64_t i, float* d) {
+      if (i == 3 || i == 6) throw Error("input " + std::to_string(i) + " is broken");
+      std::copy_n(x.f32() + i * per, per, d);
+    }, out.data());
+    ADD_FAILURE() << "no error";
+  } catch (const Error& e) {
+    EXPECT_STREQ(e.what(), "input 3 is broken");
+  }
+  set_num_threads(threads);
 }
 
 TEST(Initializers, FollowKerasLimits) {

@@ -213,6 +213,25 @@ void copy_weights(const Model& src, size_t src_from, Model& dst, size_t dst_from
 //   conv:32x3x3,relu,he_uniform maxpool:2 flatten dense:100,relu,he_uniform dense:10,softmax
 // Throws dltrain::Error naming the token on a mistake.
 std::unique_ptr<Model> parse_model(const std::string& text, const Shape& input_shape);
+// Inference on many inputs, one input at a time per thread, each thread on its own replica of a
+// model (weights copied once, when this is made): one input's activations stay in the core's
+// caches, where a whole batch's would stream through memory layer by layer, and no layer waits for
+// the other threads. The replicas read the model's weights as they are when this is made.
+class ParallelInference {
+ public:
+  explicit ParallelInference(Model& model);
+  // For i in [begin, end): input(i, x) fills x (one input, model.input_shape()), then the model's
+  // output (probabilities) goes to out + (i - begin) * output numel. An exception from input or
+  // the model is rethrown here, the one of the lowest i first, after every thread has stopped.
+  using Input = std::function<void(int64_t i, float* x)>;
+  void run(int64_t begin, int64_t end, const Input& input, float* out);
+  int threads() const { return int(replicas_.size()) + 1; }
+
+ private:
+  Model& model_;
+  std::vector<std::unique_ptr<Model>> replicas_;  // for threads 1..N-1; thread 0 runs model_
+};
+
 // The format's reference, for --help.
 std::string model_format_help();
 

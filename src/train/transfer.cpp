@@ -76,25 +76,19 @@ Tensor compute_features(Model& frozen, const Preprocessing& pre, const ImageList
   const Shape in = frozen.input_shape(), out = frozen.output_shape();
   Tensor features(out.with_batch(images.size()));
   const int64_t per_in = in.numel(), per_out = out.numel();
-  Tensor x;
+  ParallelInference replicas(frozen);  // decoding runs on the replicas' threads too
+  const auto input = [&](int64_t i, float* x) {
+    Tensor img;
+    try {
+      img = input_image(images.paths[size_t(i)], in, pre, augment_key, i);
+    } catch (const Error& e) {
+      throw Error(e.what(), "remove or replace the file; the dataset's other images are fine");
+    }
+    for (int64_t j = 0; j < per_in; ++j) x[j] = float(img.u8()[j]) * pre.scale + pre.offset;
+  };
   for (int64_t b0 = 0; b0 < images.size(); b0 += batch) {
     const int64_t n = std::min(batch, images.size() - b0);
-    x.ensure(in.with_batch(n));
-    std::vector<std::string> errors(static_cast<size_t>(n));
-#pragma omp parallel for schedule(dynamic)
-    for (int64_t i = 0; i < n; ++i) {
-      try {
-        const Tensor img = input_image(images.paths[size_t(b0 + i)], in, pre, augment_key, b0 + i);
-        float* d = x.f32() + i * per_in;
-        for (int64_t j = 0; j < per_in; ++j) d[j] = float(img.u8()[j]) * pre.scale + pre.offset;
-      } catch (const Error& e) {
-        errors[size_t(i)] = e.what();
-      }
-    }
-    for (const std::string& e : errors)
-      if (!e.empty()) throw Error(e, "remove or replace the file; the dataset's other images are fine");
-    const Tensor& y = frozen.forward(x, Context{}, Output::probabilities);
-    std::copy(y.f32(), y.f32() + n * per_out, features.f32() + b0 * per_out);
+    replicas.run(b0, b0 + n, input, features.f32() + b0 * per_out);
     progress(b0 + n, images.size());
   }
   return features;

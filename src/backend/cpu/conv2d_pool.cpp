@@ -1,7 +1,7 @@
 // Fast fused conv -> activation -> max-pool for narrow convolutions (few input channels, e.g. a
 // first layer on grayscale images). Such a conv is memory-bound: computing each pooled pixel's
 // window in registers and keeping only the pooled value and a one-byte argmax avoids writing and
-// re-reading the full-resolution map several times per step. Channels go 16 at a time in vector
+// re-reading the full-resolution map several times per step. Channels go a vector at a time in
 // registers; a K below 64 that is not a multiple of 16 (LeNet-5's 6 filters) runs padded with
 // zero filters to the next multiple and is compacted after. Parallel over images.
 #include <algorithm>
@@ -24,67 +24,69 @@ void gather_window(const float* x, const Window& g, int64_t pool, int64_t n, int
     im2col_pixel(x, g, n, py * pool + q / pool, px * pool + q % pool, cols + q * g.cols());
 }
 
-// Register-blocked kernels for a fixed tap count T and KB blocks of 16 channels: the weights stay
-// in registers, each conv output costs T broadcasts and T*KB FMAs. `img` is one image whose rows
-// are `row` floats apart and needs no padding (the caller pads a copy when the conv pads);
-// off[t] is tap t's offset from a window's corner.
+// Register-blocked kernels for a fixed tap count T and KB vectors of channels: channels
+// [c0, c0 + KB * lanes) of nk, where w, b, y and argmax (or dy, dw and db) already point at
+// channel c0. The weights stay in registers, each conv output costs T broadcasts and T*KB FMAs.
+// `img` is one image whose rows are `row` floats apart and needs no padding (the caller pads a
+// copy when the conv pads); off[t] is tap t's offset from a window's corner.
 template <int T, int KB>
-void forward_image(const float* img, int64_t row, const int64_t* off, const float* w, const float* b,
-                   const Window& g, int64_t pool, vf16 lo, vf16 hi, float* y, uint8_t* argmax) {
-  vf16 wr[T][KB], br[KB];
+void forward_image(const float* img, int64_t row, const int64_t* off, const float* w, const float* b, int64_t nk,
+                   const Window& g, int64_t pool, vf lo, vf hi, float* y, uint8_t* argmax) {
+  vf wr[T][KB], br[KB];
   for (int t = 0; t < T; ++t)
-    for (int k = 0; k < KB; ++k) wr[t][k] = load16(w + t * KB * 16 + k * 16);
-  for (int k = 0; k < KB; ++k) br[k] = load16(b + k * 16);
+    for (int k = 0; k < KB; ++k) wr[t][k] = loadv(w + t * nk + k * lanes);
+  for (int k = 0; k < KB; ++k) br[k] = loadv(b + k * lanes);
   const int64_t ph = g.oh / pool, pw = g.ow / pool;
   for (int64_t py = 0; py < ph; ++py)
     for (int64_t px = 0; px < pw; ++px) {
-      vf16 best[KB] = {};
-      vi16 arg[KB] = {};
+      vf best[KB] = {};
+      vi arg[KB] = {};
       for (int64_t q = 0; q < pool * pool; ++q) {
         const float* corner = img + (py * pool + q / pool) * g.sh * row + (px * pool + q % pool) * g.sw * g.c;
-        vf16 acc[KB];
+        vf acc[KB];
         for (int k = 0; k < KB; ++k) acc[k] = br[k];
         for (int t = 0; t < T; ++t) {
           const float v = corner[off[t]];
           for (int k = 0; k < KB; ++k) acc[k] += v * wr[t][k];
         }
         for (int k = 0; k < KB; ++k) {
-          const vi16 better = q == 0 ? vi16{} - 1 : acc[k] > best[k];  // first maximum wins ties
+          const vi better = q == 0 ? vi{} - 1 : acc[k] > best[k];  // first maximum wins ties
           best[k] = better ? acc[k] : best[k];
-          arg[k] = better ? vi16{} + int32_t(q) : arg[k];
+          arg[k] = better ? vi{} + int32_t(q) : arg[k];
         }
       }
-      const int64_t o = (py * pw + px) * KB * 16;
+      const int64_t o = (py * pw + px) * nk;
       for (int k = 0; k < KB; ++k) {
-        store16(y + o + k * 16, best[k] < lo ? lo : best[k] > hi ? hi : best[k]);
-        store16_u8(argmax + o + k * 16, (best[k] > lo) & (best[k] < hi) ? arg[k] : vi16{} + 255);
+        storev(y + o + k * lanes, best[k] < lo ? lo : best[k] > hi ? hi : best[k]);
+        storev_u8(argmax + o + k * lanes, (best[k] > lo) & (best[k] < hi) ? arg[k] : vi{} + 255);
       }
     }
 }
 
-// Adds one image's weight and bias gradients into dw (T,KB*16) and db (KB*16).
+// Adds one image's weight and bias gradients of channels [c0, c0 + KB * lanes) into dw (T,nk)
+// and db (nk), all pointers at channel c0.
 template <int T, int KB>
 void grad_image(const float* img, int64_t row, const int64_t* off, const float* dy, const uint8_t* argmax,
-                const Window& g, int64_t pool, float* dw, float* db) {
-  vf16 acc[T][KB], bacc[KB];
+                int64_t nk, const Window& g, int64_t pool, float* dw, float* db) {
+  vf acc[T][KB], bacc[KB];
   for (int t = 0; t < T; ++t)
-    for (int k = 0; k < KB; ++k) acc[t][k] = load16(dw + t * KB * 16 + k * 16);
-  for (int k = 0; k < KB; ++k) bacc[k] = load16(db + k * 16);
+    for (int k = 0; k < KB; ++k) acc[t][k] = loadv(dw + t * nk + k * lanes);
+  for (int k = 0; k < KB; ++k) bacc[k] = loadv(db + k * lanes);
   const int64_t ph = g.oh / pool, pw = g.ow / pool;
   for (int64_t py = 0; py < ph; ++py)
     for (int64_t px = 0; px < pw; ++px) {
-      const int64_t o = (py * pw + px) * KB * 16;
-      vf16 d[KB];
-      vi16 a[KB];
+      const int64_t o = (py * pw + px) * nk;
+      vf d[KB];
+      vi a[KB];
       for (int k = 0; k < KB; ++k) {
-        d[k] = load16(dy + o + k * 16);
-        a[k] = load16_u8(argmax + o + k * 16);
-        bacc[k] += a[k] != 255 ? d[k] : vf16{};
+        d[k] = loadv(dy + o + k * lanes);
+        a[k] = loadv_u8(argmax + o + k * lanes);
+        bacc[k] += a[k] != 255 ? d[k] : vf{};
       }
       for (int64_t q = 0; q < pool * pool; ++q) {
         const float* corner = img + (py * pool + q / pool) * g.sh * row + (px * pool + q % pool) * g.sw * g.c;
-        vf16 m[KB];
-        for (int k = 0; k < KB; ++k) m[k] = a[k] == int32_t(q) ? d[k] : vf16{};
+        vf m[KB];
+        for (int k = 0; k < KB; ++k) m[k] = a[k] == int32_t(q) ? d[k] : vf{};
         for (int t = 0; t < T; ++t) {
           const float v = corner[off[t]];
           for (int k = 0; k < KB; ++k) acc[t][k] += v * m[k];
@@ -92,31 +94,39 @@ void grad_image(const float* img, int64_t row, const int64_t* off, const float* 
       }
     }
   for (int t = 0; t < T; ++t)
-    for (int k = 0; k < KB; ++k) store16(dw + t * KB * 16 + k * 16, acc[t][k]);
-  for (int k = 0; k < KB; ++k) store16(db + k * 16, bacc[k]);
+    for (int k = 0; k < KB; ++k) storev(dw + t * nk + k * lanes, acc[t][k]);
+  for (int k = 0; k < KB; ++k) storev(db + k * lanes, bacc[k]);
 }
 
 using ForwardFn = decltype(&forward_image<9, 1>);
 using GradFn = decltype(&grad_image<9, 1>);
+struct Specialised {
+  ForwardFn forward = nullptr;
+  GradFn grad = nullptr;
+  int64_t channels = 0;  // per call: KB * lanes
+};
 
 template <int T>
-std::pair<ForwardFn, GradFn> pick_blocks(int64_t kb) {
+Specialised pick_blocks(int64_t nk) {
+  // As many vectors of channels as the registers hold: T weight vectors, a bias, an accumulator,
+  // the running maximum and its argmax per vector, plus a broadcast. Whole calls only.
+  int kb = std::clamp((vector_registers - 1) / (T + 4), 1, 4);
+  while (kb > 1 && (nk / lanes) % kb != 0) kb /= 2;
   switch (kb) {
-    case 1: return {forward_image<T, 1>, grad_image<T, 1>};
-    case 2: return {forward_image<T, 2>, grad_image<T, 2>};
-    case 4: return {forward_image<T, 4>, grad_image<T, 4>};
-    default: return {nullptr, nullptr};
+    case 4: return {forward_image<T, 4>, grad_image<T, 4>, 4 * lanes};
+    case 2: return {forward_image<T, 2>, grad_image<T, 2>, 2 * lanes};
+    default: return {forward_image<T, 1>, grad_image<T, 1>, lanes};
   }
 }
 
 // The specialised kernels for this geometry, or nulls.
-std::pair<ForwardFn, GradFn> pick(const Window& g) {
-  if (g.k % 16 != 0) return {nullptr, nullptr};
+Specialised pick(const Window& g) {
+  if (g.k % 16 != 0) return {};
   switch (g.cols()) {
-    case 9: return pick_blocks<9>(g.k / 16);    // 3x3 on one channel
-    case 25: return pick_blocks<25>(g.k / 16);  // 5x5 on one channel
-    case 27: return pick_blocks<27>(g.k / 16);  // 3x3 on RGB
-    default: return {nullptr, nullptr};
+    case 9: return pick_blocks<9>(g.k);    // 3x3 on one channel
+    case 25: return pick_blocks<25>(g.k);  // 5x5 on one channel
+    case 27: return pick_blocks<27>(g.k);  // 3x3 on RGB
+    default: return {};
   }
 }
 
@@ -211,12 +221,14 @@ void conv2d_pool_forward(const float* x, const float* w, const float* b, Act act
     return;
   }
   const int64_t ph = g.oh / pool, pw = g.ow / pool, rc = g.cols(), nk = g.k, np = pool * pool;
-  const vf16 lo = splat(act == Act::none ? -std::numeric_limits<float>::infinity() : 0.0f);
-  const vf16 hi = splat(act == Act::relu6 ? 6.0f : std::numeric_limits<float>::infinity());
-  if (const ForwardFn f = pick(g).first) {
+  const vf lo = splat(act == Act::none ? -std::numeric_limits<float>::infinity() : 0.0f);
+  const vf hi = splat(act == Act::relu6 ? 6.0f : std::numeric_limits<float>::infinity());
+  if (const Specialised f = pick(g); f.forward) {
     parallel_chunks(g.n, 1, [&](int64_t n0, int64_t n1, int64_t) {
       for_each_image(x, g, n0, n1, [&](const float* img, int64_t row, const int64_t* off, int64_t n) {
-        f(img, row, off, w, b, g, pool, lo, hi, y + n * ph * pw * nk, argmax + n * ph * pw * nk);
+        const int64_t o = n * ph * pw * nk;
+        for (int64_t c0 = 0; c0 < nk; c0 += f.channels)
+          f.forward(img, row, off, w + c0, b + c0, nk, g, pool, lo, hi, y + o + c0, argmax + o + c0);
       });
     });
     return;
@@ -228,19 +240,19 @@ void conv2d_pool_forward(const float* x, const float* w, const float* b, Act act
         for (int64_t px = 0; px < pw; ++px) {
           gather_window(x, g, pool, n, py, px, cols.data());
           const int64_t o = ((n * ph + py) * pw + px) * nk;
-          for (int64_t j = 0; j < nk; j += 16) {
-            vf16 best{};
-            vi16 arg{};
+          for (int64_t j = 0; j < nk; j += lanes) {
+            vf best{};
+            vi arg{};
             for (int64_t q = 0; q < np; ++q) {
-              vf16 acc = load16(b + j);
+              vf acc = loadv(b + j);
               const float* c = cols.data() + q * rc;
-              for (int64_t t = 0; t < rc; ++t) acc += c[t] * load16(w + t * nk + j);
-              const vi16 better = q == 0 ? vi16{} - 1 : acc > best;  // first maximum wins ties
+              for (int64_t t = 0; t < rc; ++t) acc += c[t] * loadv(w + t * nk + j);
+              const vi better = q == 0 ? vi{} - 1 : acc > best;  // first maximum wins ties
               best = better ? acc : best;
-              arg = better ? vi16{} + int32_t(q) : arg;
+              arg = better ? vi{} + int32_t(q) : arg;
             }
-            store16(y + o + j, best < lo ? lo : best > hi ? hi : best);
-            store16_u8(argmax + o + j, (best > lo) & (best < hi) ? arg : vi16{} + 255);
+            storev(y + o + j, best < lo ? lo : best > hi ? hi : best);
+            storev_u8(argmax + o + j, (best > lo) & (best < hi) ? arg : vi{} + 255);
           }
         }
   });
@@ -266,12 +278,14 @@ void conv2d_pool_backward(const float* x, const float* w, const uint8_t* argmax,
   const int64_t ph = g.oh / pool, pw = g.ow / pool, rc = g.cols(), nk = g.k, np = pool * pool, nw = rc * nk;
   const int64_t chunks = chunk_count(g.n, 1);
   std::vector<float> partial(static_cast<size_t>(chunks * (nw + nk)), 0.0f);
-  const GradFn grad = dx ? nullptr : pick(g).second;
+  const Specialised f = dx ? Specialised{} : pick(g);
   parallel_chunks(g.n, 1, [&](int64_t n0, int64_t n1, int64_t t) {
-    if (grad) {
+    if (f.grad) {
+      float* pdw = partial.data() + t * (nw + nk);
       for_each_image(x, g, n0, n1, [&](const float* img, int64_t row, const int64_t* off, int64_t n) {
-        grad(img, row, off, dy + n * ph * pw * nk, argmax + n * ph * pw * nk, g, pool, partial.data() + t * (nw + nk),
-             partial.data() + t * (nw + nk) + nw);
+        const int64_t o = n * ph * pw * nk;
+        for (int64_t c0 = 0; c0 < nk; c0 += f.channels)
+          f.grad(img, row, off, dy + o + c0, argmax + o + c0, nk, g, pool, pdw + c0, pdw + nw + c0);
       });
       return;
     }
@@ -279,29 +293,29 @@ void conv2d_pool_backward(const float* x, const float* w, const uint8_t* argmax,
     float* pdw = partial.data() + t * (nw + nk);
     float* pdb = pdw + nw;
     std::vector<float> cols(static_cast<size_t>(np * rc)), dcols(static_cast<size_t>(np * rc));
-    vf16 m[max_window];
+    vf m[max_window];
     for (int64_t n = n0; n < n1; ++n)
       for (int64_t py = 0; py < ph; ++py)
         for (int64_t px = 0; px < pw; ++px) {
           gather_window(x, g, pool, n, py, px, cols.data());
           const int64_t o = ((n * ph + py) * pw + px) * nk;
           if (dx) std::fill(dcols.begin(), dcols.end(), 0.0f);
-          for (int64_t j = 0; j < nk; j += 16) {
-            const vf16 d = load16(dy + o + j);
-            const vi16 a = load16_u8(argmax + o + j);
-            for (int64_t q = 0; q < np; ++q) m[q] = a == int32_t(q) ? d : vf16{};
-            store16(pdb + j, load16(pdb + j) + (a != 255 ? d : vf16{}));
+          for (int64_t j = 0; j < nk; j += lanes) {
+            const vf d = loadv(dy + o + j);
+            const vi a = loadv_u8(argmax + o + j);
+            for (int64_t q = 0; q < np; ++q) m[q] = a == int32_t(q) ? d : vf{};
+            storev(pdb + j, loadv(pdb + j) + (a != 255 ? d : vf{}));
             for (int64_t tap = 0; tap < rc; ++tap) {
-              vf16 acc = load16(pdw + tap * nk + j);
+              vf acc = loadv(pdw + tap * nk + j);
               for (int64_t q = 0; q < np; ++q) acc += cols[size_t(q * rc + tap)] * m[q];
-              store16(pdw + tap * nk + j, acc);
+              storev(pdw + tap * nk + j, acc);
             }
             if (!dx) continue;
             for (int64_t q = 0; q < np; ++q)
               for (int64_t tap = 0; tap < rc; ++tap) {
-                const vf16 p = load16(w + tap * nk + j) * m[q];
+                const vf p = loadv(w + tap * nk + j) * m[q];
                 float s = 0;
-                for (int l = 0; l < 16; ++l) s += p[l];
+                for (int l = 0; l < lanes; ++l) s += p[l];
                 dcols[size_t(q * rc + tap)] += s;
               }
           }

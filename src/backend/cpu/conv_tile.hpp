@@ -3,6 +3,8 @@
 // rows, or the input itself for a 1x1 convolution). Shared by the conv kernel and the fused chain.
 #pragma once
 
+#include <algorithm>
+
 #include "epilogue.hpp"
 #include "gemm/gemm.hpp"
 #include "simd.hpp"
@@ -10,40 +12,42 @@
 namespace dltrain::cpu {
 
 constexpr int64_t narrow_cols = 32;   // at most this many taps per output: the register kernel
-constexpr int64_t narrow_max_k = 64;  // narrow rows keep K/16 accumulators in registers
+constexpr int64_t narrow_max_k = 64;  // narrow rows keep K/lanes accumulators per row in registers
 
-// Narrow rows, K = 16 * Q outputs: the outputs of R rows at a time stay in R * Q vector registers
-// over all taps (R independent accumulator chains hide the FMA latency).
+// Narrow rows, K = lanes * Q outputs: the outputs of R rows at a time stay in R * Q vector
+// registers over all taps (R independent accumulator chains hide the FMA latency): about 128
+// accumulated floats, and no more rows than the registers hold next to one tap's Q weight vectors
+// and a broadcast.
 template <int Q>
 inline void narrow_rows(const float* cols, const float* w, const float* b, float* y, int64_t rows, int64_t rc, Act act) {
-  constexpr int64_t k = 16 * Q;
-  constexpr int R = Q == 1 ? 8 : Q == 2 ? 4 : 2;
+  constexpr int64_t k = lanes * Q;
+  constexpr int R = std::clamp(std::min(128 / (lanes * Q), (vector_registers - Q - 1) / Q), 1, 8);
   int64_t r = 0;
   for (; r + R <= rows; r += R) {
-    vf16 acc[R][Q];
+    vf acc[R][Q];
     for (int i = 0; i < R; ++i)
-      for (int q = 0; q < Q; ++q) acc[i][q] = load16(b + 16 * q);
+      for (int q = 0; q < Q; ++q) acc[i][q] = loadv(b + lanes * q);
     for (int64_t t = 0; t < rc; ++t) {
-      vf16 wt[Q];
-      for (int q = 0; q < Q; ++q) wt[q] = load16(w + t * k + 16 * q);
+      vf wt[Q];
+      for (int q = 0; q < Q; ++q) wt[q] = loadv(w + t * k + lanes * q);
       for (int i = 0; i < R; ++i) {
-        const vf16 v = splat(cols[(r + i) * rc + t]);
+        const vf v = splat(cols[(r + i) * rc + t]);
         for (int q = 0; q < Q; ++q) acc[i][q] += v * wt[q];
       }
     }
     for (int i = 0; i < R; ++i) {
-      for (int q = 0; q < Q; ++q) store16(y + (r + i) * k + 16 * q, acc[i][q]);
+      for (int q = 0; q < Q; ++q) storev(y + (r + i) * k + lanes * q, acc[i][q]);
       bias_act(y + (r + i) * k, nullptr, k, act);
     }
   }
   for (; r < rows; ++r) {
-    vf16 acc[Q];
-    for (int q = 0; q < Q; ++q) acc[q] = load16(b + 16 * q);
+    vf acc[Q];
+    for (int q = 0; q < Q; ++q) acc[q] = loadv(b + lanes * q);
     for (int64_t t = 0; t < rc; ++t) {
-      const vf16 v = splat(cols[r * rc + t]);
-      for (int q = 0; q < Q; ++q) acc[q] += v * load16(w + t * k + 16 * q);
+      const vf v = splat(cols[r * rc + t]);
+      for (int q = 0; q < Q; ++q) acc[q] += v * loadv(w + t * k + lanes * q);
     }
-    for (int q = 0; q < Q; ++q) store16(y + r * k + 16 * q, acc[q]);
+    for (int q = 0; q < Q; ++q) storev(y + r * k + lanes * q, acc[q]);
     bias_act(y + r * k, nullptr, k, act);
   }
 }
@@ -58,11 +62,12 @@ inline void tile_forward(const float* cols, const float* w, const float* b, floa
     for (int64_t r = 0; r < rows; ++r) bias_act(y + r * k, b, k, act);
     return;
   }
+  constexpr int q16 = 16 / lanes;  // vectors per 16 outputs
   switch (k / 16) {
-    case 1: return narrow_rows<1>(cols, w, b, y, rows, rc, act);
-    case 2: return narrow_rows<2>(cols, w, b, y, rows, rc, act);
-    case 3: return narrow_rows<3>(cols, w, b, y, rows, rc, act);
-    default: return narrow_rows<4>(cols, w, b, y, rows, rc, act);
+    case 1: return narrow_rows<q16>(cols, w, b, y, rows, rc, act);
+    case 2: return narrow_rows<2 * q16>(cols, w, b, y, rows, rc, act);
+    case 3: return narrow_rows<3 * q16>(cols, w, b, y, rows, rc, act);
+    default: return narrow_rows<4 * q16>(cols, w, b, y, rows, rc, act);
   }
 }
 

@@ -15,25 +15,25 @@ constexpr float inf = std::numeric_limits<float>::infinity();
 float act_lo(Act act) { return act == Act::none ? -inf : 0.0f; }
 float act_hi(Act act) { return act == Act::relu6 ? 6.0f : inf; }
 
-// Clamps and masks in 16-lane vectors: GCC leaves std::min/std::max loops scalar (NaN rules).
+// Clamps and masks in native-width vectors: GCC leaves std::min/std::max loops scalar (NaN rules).
 void clamp_range(const float* x, float* y, int64_t b, int64_t e, float lo, float hi) {
-  const vf16 vlo = splat(lo), vhi = splat(hi);
+  const vf vlo = splat(lo), vhi = splat(hi);
   int64_t i = b;
-  for (; i + 16 <= e; i += 16) {
-    vf16 v = load16(x + i);
+  for (; i + lanes <= e; i += lanes) {
+    vf v = loadv(x + i);
     v = v < vlo ? vlo : v;  // written so that NaN passes through, as std::max/std::min do
-    store16(y + i, v > vhi ? vhi : v);
+    storev(y + i, v > vhi ? vhi : v);
   }
   for (; i < e; ++i) y[i] = std::min(std::max(x[i], lo), hi);
 }
 
 void mask_range(const float* __restrict y, const float* __restrict dy, float* __restrict dx, int64_t b, int64_t e,
                 float lo, float hi) {
-  const vf16 vlo = splat(lo), vhi = splat(hi), zero = splat(0.0f);
+  const vf vlo = splat(lo), vhi = splat(hi), zero = splat(0.0f);
   int64_t i = b;
-  for (; i + 16 <= e; i += 16) {
-    const vf16 v = load16(y + i);
-    store16(dx + i, (v > vlo) & (v < vhi) ? load16(dy + i) : zero);
+  for (; i + lanes <= e; i += lanes) {
+    const vf v = loadv(y + i);
+    storev(dx + i, (v > vlo) & (v < vhi) ? loadv(dy + i) : zero);
   }
   for (; i < e; ++i) dx[i] = (y[i] > lo && y[i] < hi) ? dy[i] : 0.0f;
 }

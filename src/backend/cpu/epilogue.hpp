@@ -1,5 +1,5 @@
 // The step after a matrix product or a convolution's accumulation: y = act(y + bias), on one
-// row of k outputs while it is still in cache. Written with 16-lane vectors: GCC does not
+// row of k outputs while it is still in cache. Written with native-width vectors: GCC does not
 // vectorise std::max/std::min clamps on its own (NaN semantics).
 #pragma once
 
@@ -12,14 +12,14 @@ namespace dltrain::cpu {
 
 // bias may be null (already added).
 inline void bias_act(float* __restrict y, const float* __restrict bias, int64_t k, Act act) {
-  const vf16 zero = splat(0.0f), six = splat(6.0f);
+  const vf zero = splat(0.0f), six = splat(6.0f);
   int64_t j = 0;
-  for (; j + 16 <= k; j += 16) {
-    vf16 v = load16(y + j);
-    if (bias) v += load16(bias + j);
+  for (; j + lanes <= k; j += lanes) {
+    vf v = loadv(y + j);
+    if (bias) v += loadv(bias + j);
     if (act != Act::none) v = v < zero ? zero : v;  // NaN passes through, as with std::max
     if (act == Act::relu6) v = v > six ? six : v;
-    store16(y + j, v);
+    storev(y + j, v);
   }
   for (; j < k; ++j) {
     float v = y[j] + (bias ? bias[j] : 0.0f);

@@ -14,7 +14,7 @@ namespace dltrain::cpu {
 // floats, 5 for a 5x5 conv on grayscale) and a library call per run cost more than the copy.
 inline void copy_run(float* dst, const float* src, int64_t n) {
   int64_t i = 0;
-  for (; i + 16 <= n; i += 16) store16(dst + i, src ? load16(src + i) : vf16{});
+  for (; i + lanes <= n; i += lanes) storev(dst + i, src ? loadv(src + i) : vf{});
   for (; i + 4 <= n; i += 4) {
     float t[4] = {};
     if (src) std::memcpy(t, src + i, sizeof t);

@@ -1,6 +1,8 @@
-// Portable 16-lane vectors (GCC/Clang vector extensions): one AVX-512 register, two AVX2 ones.
-// Used where a kernel keeps accumulators in registers across a loop the compiler will not
-// vectorise on its own.
+// Portable vectors of the build's native width (GCC/Clang vector extensions): 16 floats with
+// AVX-512, 8 with AVX/AVX2, 4 with SSE. Used where a kernel keeps accumulators in registers
+// across a loop the compiler will not vectorise on its own. Kernels size their register blocks
+// from `lanes` and `vector_registers`: a vector twice the native width, or more live vectors than
+// there are registers, makes the compiler split and spill them through the stack.
 #pragma once
 
 #include <cstdint>
@@ -8,25 +10,33 @@
 
 namespace dltrain::cpu {
 
-using vf16 = float __attribute__((vector_size(64)));
-using vi16 = int32_t __attribute__((vector_size(64)));
-using vu8x16 = uint8_t __attribute__((vector_size(16)));
+#if defined(__AVX512F__)
+inline constexpr int lanes = 16, vector_registers = 32;
+#elif defined(__AVX__)
+inline constexpr int lanes = 8, vector_registers = 16;
+#else
+inline constexpr int lanes = 4, vector_registers = 16;
+#endif
 
-inline vf16 load16(const float* p) {
-  vf16 v;
+using vf = float __attribute__((vector_size(lanes * 4)));
+using vi = int32_t __attribute__((vector_size(lanes * 4)));
+using vu8 = uint8_t __attribute__((vector_size(lanes)));
+
+inline vf loadv(const float* p) {
+  vf v;
   std::memcpy(&v, p, sizeof v);
   return v;
 }
-inline void store16(float* p, vf16 v) { std::memcpy(p, &v, sizeof v); }
-inline vi16 load16_u8(const uint8_t* p) {
-  vu8x16 v;
+inline void storev(float* p, vf v) { std::memcpy(p, &v, sizeof v); }
+inline vi loadv_u8(const uint8_t* p) {
+  vu8 v;
   std::memcpy(&v, p, sizeof v);
-  return __builtin_convertvector(v, vi16);
+  return __builtin_convertvector(v, vi);
 }
-inline void store16_u8(uint8_t* p, vi16 v) {
-  const vu8x16 b = __builtin_convertvector(v, vu8x16);
+inline void storev_u8(uint8_t* p, vi v) {
+  const vu8 b = __builtin_convertvector(v, vu8);
   std::memcpy(p, &b, sizeof b);
 }
-inline vf16 splat(float v) { return vf16{} + v; }
+inline vf splat(float v) { return vf{} + v; }
 
 }  // namespace dltrain::cpu
