@@ -24,6 +24,16 @@ void gather_window(const float* x, const Window& g, int64_t pool, int64_t n, int
     im2col_pixel(x, g, n, py * pool + q / pool, px * pool + q % pool, cols + q * g.cols());
 }
 
+// The offsets of a pooling window's conv outputs (q = qy*pool + qx) from the window's first one,
+// in an image whose rows are `row` floats apart: computed once, not divided out per position.
+struct Corners {
+  Corners(const Window& g, int64_t row, int64_t pool) : n(pool * pool) {
+    for (int64_t q = 0; q < n; ++q) at[q] = (q / pool) * g.sh * row + (q % pool) * g.sw * g.c;
+  }
+  int64_t n;
+  int64_t at[max_window];
+};
+
 // Register-blocked kernels for a fixed tap count T and KB vectors of channels: channels
 // [c0, c0 + KB * lanes) of nk, where w, b, y and argmax (or dy, dw and db) already point at
 // channel c0. The weights stay in registers, each conv output costs T broadcasts and T*KB FMAs.
@@ -37,12 +47,14 @@ void forward_image(const float* img, int64_t row, const int64_t* off, const floa
     for (int k = 0; k < KB; ++k) wr[t][k] = loadv(w + t * nk + k * lanes);
   for (int k = 0; k < KB; ++k) br[k] = loadv(b + k * lanes);
   const int64_t ph = g.oh / pool, pw = g.ow / pool;
+  const Corners qoff(g, row, pool);
   for (int64_t py = 0; py < ph; ++py)
     for (int64_t px = 0; px < pw; ++px) {
       vf best[KB] = {};
       vi arg[KB] = {};
-      for (int64_t q = 0; q < pool * pool; ++q) {
-        const float* corner = img + (py * pool + q / pool) * g.sh * row + (px * pool + q % pool) * g.sw * g.c;
+      const float* window = img + py * pool * g.sh * row + px * pool * g.sw * g.c;
+      for (int64_t q = 0; q < qoff.n; ++q) {
+        const float* corner = window + qoff.at[q];
         vf acc[KB];
         for (int k = 0; k < KB; ++k) acc[k] = br[k];
         for (int t = 0; t < T; ++t) {
@@ -73,6 +85,7 @@ void grad_image(const float* img, int64_t row, const int64_t* off, const float* 
     for (int k = 0; k < KB; ++k) acc[t][k] = loadv(dw + t * nk + k * lanes);
   for (int k = 0; k < KB; ++k) bacc[k] = loadv(db + k * lanes);
   const int64_t ph = g.oh / pool, pw = g.ow / pool;
+  const Corners qoff(g, row, pool);
   for (int64_t py = 0; py < ph; ++py)
     for (int64_t px = 0; px < pw; ++px) {
       const int64_t o = (py * pw + px) * nk;
@@ -83,8 +96,9 @@ void grad_image(const float* img, int64_t row, const int64_t* off, const float* 
         a[k] = loadv_u8(argmax + o + k * lanes);
         bacc[k] += a[k] != 255 ? d[k] : vf{};
       }
-      for (int64_t q = 0; q < pool * pool; ++q) {
-        const float* corner = img + (py * pool + q / pool) * g.sh * row + (px * pool + q % pool) * g.sw * g.c;
+      const float* window = img + py * pool * g.sh * row + px * pool * g.sw * g.c;
+      for (int64_t q = 0; q < qoff.n; ++q) {
+        const float* corner = window + qoff.at[q];
         vf m[KB];
         for (int k = 0; k < KB; ++k) m[k] = a[k] == int32_t(q) ? d[k] : vf{};
         for (int t = 0; t < T; ++t) {

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <cstring>
+#include <utility>
 
 namespace dltrain::cpu {
 
@@ -33,8 +34,17 @@ inline vi loadv_u8(const uint8_t* p) {
   std::memcpy(&v, p, sizeof v);
   return __builtin_convertvector(v, vi);
 }
+namespace detail {
+using vbytes = uint8_t __attribute__((vector_size(lanes * 4)));
+template <size_t... I>
+inline vu8 low_bytes(vbytes b, std::index_sequence<I...>) {
+  return __builtin_shufflevector(b, b, (I * 4)...);
+}
+}  // namespace detail
+// Stores the low byte of each lane (the lanes hold 0..255). A byte shuffle, where a narrowing
+// conversion becomes one extract per lane without AVX-512's vpmovdb.
 inline void storev_u8(uint8_t* p, vi v) {
-  const vu8 b = __builtin_convertvector(v, vu8);
+  const vu8 b = detail::low_bytes(reinterpret_cast<detail::vbytes>(v), std::make_index_sequence<lanes>{});
   std::memcpy(p, &b, sizeof b);
 }
 inline vf splat(float v) { return vf{} + v; }
