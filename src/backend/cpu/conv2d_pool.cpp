@@ -50,19 +50,23 @@ void forward_image(const float* img, int64_t row, const int64_t* off, const floa
   const Corners qoff(g, row, pool);
   for (int64_t py = 0; py < ph; ++py)
     for (int64_t px = 0; px < pw; ++px) {
-      vf best[KB] = {};
-      vi arg[KB] = {};
       const float* window = img + py * pool * g.sh * row + px * pool * g.sw * g.c;
-      for (int64_t q = 0; q < qoff.n; ++q) {
+      const auto conv_at = [&](int64_t q, vf* acc) {
         const float* corner = window + qoff.at[q];
-        vf acc[KB];
         for (int k = 0; k < KB; ++k) acc[k] = br[k];
         for (int t = 0; t < T; ++t) {
           const float v = corner[off[t]];
           for (int k = 0; k < KB; ++k) acc[k] += v * wr[t][k];
         }
+      };
+      vf best[KB];
+      vi arg[KB] = {};
+      conv_at(0, best);
+      for (int64_t q = 1; q < qoff.n; ++q) {
+        vf acc[KB];
+        conv_at(q, acc);
         for (int k = 0; k < KB; ++k) {
-          const vi better = q == 0 ? vi{} - 1 : acc[k] > best[k];  // first maximum wins ties
+          const vi better = acc[k] > best[k];  // the first maximum wins ties
           best[k] = better ? acc[k] : best[k];
           arg[k] = better ? vi{} + int32_t(q) : arg[k];
         }
