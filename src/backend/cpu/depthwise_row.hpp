@@ -11,14 +11,14 @@
 
 namespace dltrain::cpu {
 
-// Output columns [ox0, ox1) of one channel vector whose windows lie wholly inside the row (3x3):
-// four columns at a time, so four independent accumulator chains hide the FMA latency. Each
-// output adds its taps in the same order as the general loop below, so the results are identical.
+// Output columns [ox0, ox0 + 4 * groups) of one channel vector, whose 3x3 windows lie wholly
+// inside the row: four columns at a time, so four independent accumulator chains hide the FMA
+// latency. Each output adds its taps in the same order as the general loop below, so the results
+// are identical.
 inline void depthwise_interior3x3(const float* const* rows, const vf* taps, vf bias, float* yr, const Window& g,
-                                  int64_t j, int64_t ox0, int64_t ox1) {
+                                  int64_t j, int64_t ox0, int64_t groups) {
   const int64_t c = g.c, step = g.sw * c;
-  int64_t ox = ox0;
-  for (; ox + 4 <= ox1; ox += 4) {
+  for (int64_t ox = ox0; ox < ox0 + 4 * groups; ox += 4) {
     vf acc[4] = {bias, bias, bias, bias};
     for (int ky = 0; ky < 3; ++ky) {
       const float* m = rows[ky] + (ox * g.sw - g.pad_left) * c + j;
@@ -26,14 +26,6 @@ inline void depthwise_interior3x3(const float* const* rows, const vf* taps, vf b
         for (int u = 0; u < 4; ++u) acc[u] += loadv(m + u * step + kx * c) * taps[ky * 3 + kx];
     }
     for (int u = 0; u < 4; ++u) storev(yr + (ox + u) * c + j, acc[u]);
-  }
-  for (; ox < ox1; ++ox) {
-    vf acc = bias;
-    for (int ky = 0; ky < 3; ++ky) {
-      const float* m = rows[ky] + (ox * g.sw - g.pad_left) * c + j;
-      for (int kx = 0; kx < 3; ++kx) acc += loadv(m + kx * c) * taps[ky * 3 + kx];
-    }
-    storev(yr + ox * c + j, acc);
   }
 }
 
@@ -44,11 +36,12 @@ inline void depthwise_row(const float* const* rows, const float* w, const float*
     lo = std::max<int64_t>(0, -left), hi = std::min<int64_t>(g.kw, g.w - left);
     return left;
   };
-  // The columns whose 3x3 windows need no padding, when no tap row is padding either.
-  int64_t in0 = 0, in1 = 0;
+  // The columns whose 3x3 windows need no padding, when no tap row is padding either, in whole
+  // groups of four from the first; the general loop takes the rest.
+  int64_t in0 = 0, groups = 0;
   if (g.kh == 3 && g.kw == 3 && g.w >= 3 && rows[0] && rows[1] && rows[2]) {
     in0 = std::min<int64_t>(g.ow, (g.pad_left + g.sw - 1) / g.sw);
-    in1 = std::max<int64_t>(in0, std::min<int64_t>(g.ow, (g.w - 3 + g.pad_left) / g.sw + 1));
+    groups = std::max<int64_t>(0, std::min<int64_t>(g.ow, (g.w - 3 + g.pad_left) / g.sw + 1) - in0) / 4;
   }
   int64_t j = 0;
   if (g.kh * g.kw <= 9) {
@@ -57,9 +50,9 @@ inline void depthwise_row(const float* const* rows, const float* w, const float*
       for (int64_t t = 0; t < g.kh * g.kw; ++t) taps[t] = loadv(w + t * c + j);
       const vf bias = loadv(b + j);
       for (int64_t ox = 0; ox < g.ow; ++ox) {
-        if (ox == in0 && in1 > in0) {
-          depthwise_interior3x3(rows, taps, bias, yr, g, j, in0, in1);
-          ox = in1 - 1;
+        if (ox == in0 && groups > 0) {
+          depthwise_interior3x3(rows, taps, bias, yr, g, j, in0, groups);
+          ox += 4 * groups - 1;
           continue;
         }
         int64_t lo = 0, hi = 0;
