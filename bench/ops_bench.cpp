@@ -1,5 +1,6 @@
 // Op micro-benchmarks at the shapes of the `cnn` preset (batch 32) and the MLP, fast kernels
-// against their references. Run: build/bench/ops_bench [--benchmark_filter=conv]
+// against their references, and MobileNetV2's inverted-residual blocks on one 224x224 image.
+// Run: build/bench/ops_bench [--benchmark_filter=conv]
 #include <benchmark/benchmark.h>
 
 #include "backend/cpu/ref/ref.hpp"
@@ -85,6 +86,33 @@ void BM_reference_conv_pool_forward(benchmark::State& st) {
   for (auto _ : st) cpu::ref::conv2d_pool_forward(x.f32(), w.f32(), b.f32(), Act::relu, 2, y.f32(), arg.u8(), conv_window);
 }
 BENCHMARK(BM_reference_conv_pool_forward);
+
+// One MobileNetV2 block on one image, one thread (as feature extraction runs it): 1x1 expansion
+// to e channels (relu6), 3x3 depthwise (relu6, stride s), 1x1 projection to k, residual when the
+// shape is kept. Args: input side, c, e, k, stride.
+void BM_mobilenet_block(benchmark::State& st) {
+  set_num_threads(1);
+  const int64_t h = st.range(0), c = st.range(1), e = st.range(2), k = st.range(3), s = st.range(4);
+  Tensor x = random_tensor({1, h, h, c}, 1), w1 = random_tensor({1, 1, c, e}, 2), b1 = random_tensor({e}, 3);
+  Tensor w2 = random_tensor({3, 3, e}, 4), b2 = random_tensor({e}, 5);
+  Tensor w3 = random_tensor({1, 1, e, k}, 6), b3 = random_tensor({k}, 7);
+  const Window g = Window::make({1, h, h, e}, 3, 3, s, s, Padding::same, e);
+  const ops::ConvDepthwiseChain chain{&w1, &b1, Act::relu6, 1, Padding::valid, &w2, &b2, Act::relu6, &w3, &b3, Act::none,
+                                      s == 1 && c == k};
+  Tensor y({1, g.oh, g.ow, k});
+  for (auto _ : st) ops::conv_depthwise_forward(x, chain, y, g);
+  const double flops = 2.0 * (h * h * c * e + g.oh * g.ow * e * (9 + k));
+  st.counters["GFLOP/s"] =
+      benchmark::Counter(flops, benchmark::Counter::kIsIterationInvariantRate, benchmark::Counter::kIs1000);
+}
+BENCHMARK(BM_mobilenet_block)
+    ->Args({112, 16, 96, 24, 2})
+    ->Args({56, 24, 144, 24, 1})
+    ->Args({28, 32, 192, 32, 1})
+    ->Args({14, 64, 384, 64, 1})
+    ->Args({14, 96, 576, 96, 1})
+    ->Args({7, 160, 960, 160, 1})
+    ->Args({7, 160, 960, 320, 1});
 
 }  // namespace
 }  // namespace dltrain

@@ -3,6 +3,7 @@
 // B packed or read in place, C written transposed), plain and accumulating; then the threaded split.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <array>
 #include <cmath>
 #include <cstdio>
@@ -71,10 +72,36 @@ TEST_P(Gemm, EveryIsaLevelMatchesDoubleLoops) {
   ASSERT_GE(count, 1);
   for (int l = 0; l < count; ++l) {
     Operands o = make(t, 10);
-    levels[l]->gemm(t.m, t.n, t.k, o.av, o.bv, o.cv, t.acc);
+    levels[l]->gemm(t.m, t.n, t.k, o.av, o.bv, o.cv, t.acc, nullptr);
     EXPECT_TRUE(test::close(o.c, o.want, tolerance(t.k))) << cpu::isa_name(levels[l]->isa) << " kernels";
   }
   if (count < 3) std::printf("[  NOTE    ] this CPU runs %d of the 3 kernel levels; the others were not checked\n", count);
+}
+
+// The fused epilogue gives exactly what the product followed by bias, activation and residual
+// passes gives (the same float operations in the same order), for every activation.
+TEST_P(Gemm, EpilogueEqualsSeparatePasses) {
+  const GemmCase t = GetParam();
+  std::vector<float> bias = random_values(t.n, 30), residual = random_values(t.m * t.n, 31);
+  for (float& v : bias) v *= 8;  // values on both sides of relu6's 0 and 6
+  int count = 0;
+  const GemmKernels* const* levels = cpu::runnable_gemm_kernels(count);
+  for (int l = 0; l < count; ++l)
+    for (uint8_t act : {0, 1, 2}) {
+      Operands fused = make(t, 40), separate = make(t, 40);
+      const cpu::Epilogue ep{bias.data(), act == 1 ? nullptr : residual.data(), t.n, act};
+      levels[l]->gemm(t.m, t.n, t.k, fused.av, fused.bv, fused.cv, t.acc, &ep);
+      levels[l]->gemm(t.m, t.n, t.k, separate.av, separate.bv, separate.cv, t.acc, nullptr);
+      for (int64_t i = 0; i < t.m; ++i)
+        for (int64_t j = 0; j < t.n; ++j) {
+          float& x = separate.c[size_t(i * separate.cv.rs + j * separate.cv.cs)];
+          x += bias[size_t(j)];
+          if (act != 0) x = std::max(x, 0.0f);
+          if (act == 2) x = std::min(x, 6.0f);
+          if (ep.residual) x += residual[size_t(i * t.n + j)];
+        }
+      ASSERT_EQ(fused.c, separate.c) << cpu::isa_name(levels[l]->isa) << " kernels, act " << int(act);
+    }
 }
 
 TEST_P(Gemm, ThreadedSplitMatchesDoubleLoops) {

@@ -11,7 +11,6 @@
 #include "cpu.hpp"
 #include "depthwise_row.hpp"
 #include "conv_tile.hpp"
-#include "epilogue.hpp"
 #include "im2col.hpp"
 #include "parallel.hpp"
 
@@ -78,19 +77,14 @@ void conv_depthwise_forward(const float* x, const ConvDepthwiseArgs& p, float* y
           for (int64_t ky = 0; ky < g.kh; ++ky)
             rows[ky] = top + ky >= 0 && top + ky < g.h ? buf + (top + ky - base) * row : nullptr;
           float* yr = p.w3 ? dw + (oy - ob) * g.ow * e : y + (n * g.oh + oy) * g.ow * e;
-          depthwise_row(rows, p.w2, p.b2, yr, g);
-          bias_act(yr, nullptr, g.ow * e, p.act2);
+          depthwise_row(rows, p.w2, p.b2, yr, g, p.act2);
         }
-        if (p.w3) {  // project the block's depthwise rows: y = act3(dw . w3 + b3)
+        if (p.w3) {  // project the block's depthwise rows: y = act3(dw . w3 + b3) [+ x]
           const int64_t m = (oe - ob) * g.ow;
           float* yb = y + (n * g.oh + ob) * g.ow * p.k;
-          gemm(m, p.k, e, {dw, e, 1}, {p.w3, p.k, 1}, {yb, p.k, 1}, Accumulate::no);
-          for (int64_t q = 0; q < m; ++q) bias_act(yb + q * p.k, p.b3, p.k, p.act3);
-          if (p.residual) {  // same shape in and out: the block's pixels of x line up with yb
-            const float* __restrict xb = x + (n * g.h + ob) * g.w * c;
-#pragma omp simd
-            for (int64_t q = 0; q < m * p.k; ++q) yb[q] += xb[q];
-          }
+          // With a residual, shapes are the same in and out: the block's pixels of x line up with yb.
+          const Epilogue ep{p.b3, p.residual ? x + (n * g.h + ob) * g.w * c : nullptr, c, uint8_t(p.act3)};
+          gemm(m, p.k, e, {dw, e, 1}, {p.w3, p.k, 1}, {yb, p.k, 1}, Accumulate::no, &ep);
         }
       }
     }

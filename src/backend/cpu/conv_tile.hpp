@@ -11,6 +11,8 @@
 
 namespace dltrain::cpu {
 
+static_assert(uint8_t(Act::relu) == 1 && uint8_t(Act::relu6) == 2, "Epilogue::act takes Act's values");
+
 constexpr int64_t narrow_cols = 32;   // at most this many taps per output: the register kernel
 constexpr int64_t narrow_max_k = 64;  // narrow rows keep K/lanes accumulators per row in registers
 
@@ -35,10 +37,8 @@ inline void narrow_rows(const float* cols, const float* w, const float* b, float
         for (int q = 0; q < Q; ++q) acc[i][q] += v * wt[q];
       }
     }
-    for (int i = 0; i < R; ++i) {
-      for (int q = 0; q < Q; ++q) storev(y + (r + i) * k + lanes * q, acc[i][q]);
-      bias_act(y + (r + i) * k, nullptr, k, act);
-    }
+    for (int i = 0; i < R; ++i)
+      for (int q = 0; q < Q; ++q) storev(y + (r + i) * k + lanes * q, activate(acc[i][q], act));
   }
   for (; r < rows; ++r) {
     vf acc[Q];
@@ -47,19 +47,18 @@ inline void narrow_rows(const float* cols, const float* w, const float* b, float
       const vf v = splat(cols[r * rc + t]);
       for (int q = 0; q < Q; ++q) acc[q] += v * loadv(w + t * k + lanes * q);
     }
-    for (int q = 0; q < Q; ++q) storev(y + r * k + lanes * q, acc[q]);
-    bias_act(y + r * k, nullptr, k, act);
+    for (int q = 0; q < Q; ++q) storev(y + r * k + lanes * q, activate(acc[q], act));
   }
 }
 
 // y (rows,K) = act(bias + cols (rows,RC) . w (RC,K)). Narrow rows with a small multiple of 16
-// outputs use a vectorised loop; the rest dltrain's GEMM, with bias and activation applied to the tile
-// while it is in cache.
+// outputs use a vectorised loop; the rest dltrain's GEMM, which applies bias and activation as it
+// stores each vector.
 inline void tile_forward(const float* cols, const float* w, const float* b, float* y, int64_t rows, int64_t rc, int64_t k,
                   Act act) {
   if (rc > narrow_cols || k % 16 != 0 || k > narrow_max_k) {
-    gemm(rows, k, rc, {cols, rc, 1}, {w, k, 1}, {y, k, 1}, Accumulate::no);
-    for (int64_t r = 0; r < rows; ++r) bias_act(y + r * k, b, k, act);
+    const Epilogue ep{b, nullptr, 0, uint8_t(act)};
+    gemm(rows, k, rc, {cols, rc, 1}, {w, k, 1}, {y, k, 1}, Accumulate::no, &ep);
     return;
   }
   constexpr int q16 = 16 / lanes;  // vectors per 16 outputs

@@ -7,7 +7,6 @@
 
 #include "cpu.hpp"
 #include "depthwise_row.hpp"
-#include "epilogue.hpp"
 #include "parallel.hpp"
 
 namespace dltrain::cpu {
@@ -29,8 +28,7 @@ void depthwise_forward(const float* x, const float* w, const float* b, float* y,
       const int64_t n = r / g.oh, top = r % g.oh * g.sh - g.pad_top;
       for (int64_t ky = 0; ky < g.kh; ++ky)
         rows[ky] = top + ky >= 0 && top + ky < g.h ? x + (n * g.h + top + ky) * g.w * g.c : nullptr;
-      depthwise_row(rows, w, b, y + r * g.ow * g.c, g);
-      bias_act(y + r * g.ow * g.c, nullptr, g.ow * g.c, act);
+      depthwise_row(rows, w, b, y + r * g.ow * g.c, g, act);
     }
   });
 }

@@ -1,22 +1,23 @@
 // One output row of a depthwise convolution, shared by the depthwise kernel and the fused
 // expand/depthwise/project chain. rows[ky] points at the input row under tap row ky (column 0,
-// channel 0), or is null where that row is padding. Channels go one vector at a time; for windows
-// of up to 3x3 the group's taps stay in registers across the whole row.
+// channel 0), or is null where that row is padding. The activation is applied as each output is
+// stored. Every output adds its taps in the same order (rows, then columns), whichever path takes
+// it, so results do not depend on the path.
 #pragma once
 
 #include <algorithm>
 
 #include "dltrain/ops.hpp"
+#include "epilogue.hpp"
 #include "simd.hpp"
 
 namespace dltrain::cpu {
 
 // Output columns [ox0, ox0 + 4 * groups) of one channel vector, whose 3x3 windows lie wholly
 // inside the row: four columns at a time, so four independent accumulator chains hide the FMA
-// latency. Each output adds its taps in the same order as the general loop below, so the results
-// are identical.
+// latency.
 inline void depthwise_interior3x3(const float* const* rows, const vf* taps, vf bias, float* yr, const Window& g,
-                                  int64_t j, int64_t ox0, int64_t groups) {
+                                  int64_t j, int64_t ox0, int64_t groups, Act act) {
   const int64_t c = g.c, step = g.sw * c;
   for (int64_t ox = ox0; ox < ox0 + 4 * groups; ox += 4) {
     vf acc[4] = {bias, bias, bias, bias};
@@ -25,57 +26,74 @@ inline void depthwise_interior3x3(const float* const* rows, const vf* taps, vf b
       for (int kx = 0; kx < 3; ++kx)
         for (int u = 0; u < 4; ++u) acc[u] += loadv(m + u * step + kx * c) * taps[ky * 3 + kx];
     }
-    for (int u = 0; u < 4; ++u) storev(yr + (ox + u) * c + j, acc[u]);
+    for (int u = 0; u < 4; ++u) storev(yr + (ox + u) * c + j, activate(acc[u], act));
   }
 }
 
-inline void depthwise_row(const float* const* rows, const float* w, const float* b, float* yr, const Window& g) {
-  const int64_t c = g.c;
-  auto columns = [&](int64_t ox, int64_t& lo, int64_t& hi) {
-    const int64_t left = ox * g.sw - g.pad_left;
-    lo = std::max<int64_t>(0, -left), hi = std::min<int64_t>(g.kw, g.w - left);
-    return left;
-  };
+// Output column ox for U channel vectors from channel j, U independent accumulator chains, taps
+// read from memory; windows of any size, padding skipped (null rows, columns out of bounds).
+template <int U>
+inline void depthwise_column(const float* const* rows, const float* w, const float* b, float* yr, const Window& g,
+                             int64_t ox, int64_t j, Act act) {
+  const int64_t c = g.c, left = ox * g.sw - g.pad_left;
+  const int64_t lo = std::max<int64_t>(0, -left), hi = std::min<int64_t>(g.kw, g.w - left);
+  vf acc[U];
+  for (int u = 0; u < U; ++u) acc[u] = loadv(b + j + u * lanes);
+  for (int64_t ky = 0; ky < g.kh; ++ky) {
+    if (!rows[ky]) continue;
+    const float* m = rows[ky] + left * c + j;
+    const float* t = w + ky * g.kw * c + j;
+    for (int64_t kx = lo; kx < hi; ++kx)
+      for (int u = 0; u < U; ++u) acc[u] += loadv(m + kx * c + u * lanes) * loadv(t + kx * c + u * lanes);
+  }
+  for (int u = 0; u < U; ++u) storev(yr + ox * c + j + u * lanes, activate(acc[u], act));
+}
+
+// Output columns [ox0, ox1) over the channels in whole vectors, four vectors at a time.
+inline void depthwise_columns(const float* const* rows, const float* w, const float* b, float* yr, const Window& g,
+                              int64_t ox0, int64_t ox1, Act act) {
+  const int64_t vectors = g.c / lanes;
+  for (int64_t ox = ox0; ox < ox1; ++ox) {
+    int64_t v = 0;
+    for (; v + 4 <= vectors; v += 4) depthwise_column<4>(rows, w, b, yr, g, ox, v * lanes, act);
+    switch (vectors - v) {
+      case 3: depthwise_column<3>(rows, w, b, yr, g, ox, v * lanes, act); break;
+      case 2: depthwise_column<2>(rows, w, b, yr, g, ox, v * lanes, act); break;
+      case 1: depthwise_column<1>(rows, w, b, yr, g, ox, v * lanes, act); break;
+      default: break;
+    }
+  }
+}
+
+inline void depthwise_row(const float* const* rows, const float* w, const float* b, float* yr, const Window& g,
+                          Act act) {
+  const int64_t c = g.c, whole = c / lanes * lanes;
   // The columns whose 3x3 windows need no padding, when no tap row is padding either, in whole
-  // groups of four from the first; the general loop takes the rest.
+  // groups of four from the first: their taps stay in registers per channel vector. The rest go
+  // column by column with several channel vectors at a time.
   int64_t in0 = 0, groups = 0;
   if (g.kh == 3 && g.kw == 3 && g.w >= 3 && rows[0] && rows[1] && rows[2]) {
     in0 = std::min<int64_t>(g.ow, (g.pad_left + g.sw - 1) / g.sw);
     groups = std::max<int64_t>(0, std::min<int64_t>(g.ow, (g.w - 3 + g.pad_left) / g.sw + 1) - in0) / 4;
   }
-  int64_t j = 0;
-  if (g.kh * g.kw <= 9) {
-    for (; j + lanes <= c; j += lanes) {
+  if (groups > 0)
+    for (int64_t j = 0; j < whole; j += lanes) {
       vf taps[9];
-      for (int64_t t = 0; t < g.kh * g.kw; ++t) taps[t] = loadv(w + t * c + j);
-      const vf bias = loadv(b + j);
-      for (int64_t ox = 0; ox < g.ow; ++ox) {
-        if (ox == in0 && groups > 0) {
-          depthwise_interior3x3(rows, taps, bias, yr, g, j, in0, groups);
-          ox += 4 * groups - 1;
-          continue;
-        }
-        int64_t lo = 0, hi = 0;
-        const int64_t left = columns(ox, lo, hi);
-        vf acc = bias;
-        for (int64_t ky = 0; ky < g.kh; ++ky) {
-          if (!rows[ky]) continue;
-          const float* m = rows[ky] + left * c + j;
-          for (int64_t kx = lo; kx < hi; ++kx) acc += loadv(m + kx * c) * taps[ky * g.kw + kx];
-        }
-        storev(yr + ox * c + j, acc);
-      }
+      for (int t = 0; t < 9; ++t) taps[t] = loadv(w + t * c + j);
+      depthwise_interior3x3(rows, taps, loadv(b + j), yr, g, j, in0, groups, act);
     }
-  }
-  for (int64_t ox = 0; ox < g.ow; ++ox) {  // wider windows, and channels past the last whole vector
-    int64_t lo = 0, hi = 0;
-    const int64_t left = columns(ox, lo, hi);
-    for (int64_t k = j; k < c; ++k) {
+  const int64_t in1 = groups > 0 ? in0 + 4 * groups : 0;
+  depthwise_columns(rows, w, b, yr, g, 0, groups > 0 ? in0 : g.ow, act);
+  depthwise_columns(rows, w, b, yr, g, in1 > 0 ? in1 : g.ow, g.ow, act);
+  for (int64_t ox = 0; ox < g.ow; ++ox) {  // channels past the last whole vector
+    const int64_t left = ox * g.sw - g.pad_left;
+    const int64_t lo = std::max<int64_t>(0, -left), hi = std::min<int64_t>(g.kw, g.w - left);
+    for (int64_t k = whole; k < c; ++k) {
       float acc = b[k];
       for (int64_t ky = 0; ky < g.kh; ++ky)
         if (rows[ky])
           for (int64_t kx = lo; kx < hi; ++kx) acc += rows[ky][(left + kx) * c + k] * w[(ky * g.kw + kx) * c + k];
-      yr[ox * c + k] = acc;
+      yr[ox * c + k] = activate(acc, act);
     }
   }
 }

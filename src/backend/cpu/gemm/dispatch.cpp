@@ -108,20 +108,20 @@ void gemm_parallel(int64_t m, int64_t n, int64_t k, MatView a, MatView b, MutVie
   const GemmKernels& kern = gemm_kernels();
   const int64_t threads = op_threads();
   const int64_t flops_per_thread_min = int64_t{1} << 18;  // below this a split costs more than it saves
-  if (threads == 1 || m * n * k < threads * flops_per_thread_min) return kern.gemm(m, n, k, a, b, c, acc);
+  if (threads == 1 || m * n * k < threads * flops_per_thread_min) return kern.gemm(m, n, k, a, b, c, acc, nullptr);
   // Rows or columns, whichever splits into whole micro-tiles with enough of them per thread.
   const int64_t row_tiles = (m + kern.mr - 1) / kern.mr, col_tiles = (n + kern.nr - 1) / kern.nr;
   if (row_tiles >= 4 * threads || (row_tiles >= threads && row_tiles >= col_tiles)) {
     parallel_chunks(row_tiles, 1, [&](int64_t t0, int64_t t1, int64_t) {
       const int64_t i0 = t0 * kern.mr, i1 = std::min(m, t1 * kern.mr);
-      kern.gemm(i1 - i0, n, k, {a.p + i0 * a.rs, a.rs, a.cs}, b, {c.p + i0 * c.rs, c.rs, c.cs}, acc);
+      kern.gemm(i1 - i0, n, k, {a.p + i0 * a.rs, a.rs, a.cs}, b, {c.p + i0 * c.rs, c.rs, c.cs}, acc, nullptr);
     });
     return;
   }
   if (col_tiles >= 4 * threads) {
     parallel_chunks(col_tiles, 1, [&](int64_t t0, int64_t t1, int64_t) {
       const int64_t j0 = t0 * kern.nr, j1 = std::min(n, t1 * kern.nr);
-      kern.gemm(m, j1 - j0, k, a, {b.p + j0 * b.cs, b.rs, b.cs}, {c.p + j0 * c.cs, c.rs, c.cs}, acc);
+      kern.gemm(m, j1 - j0, k, a, {b.p + j0 * b.cs, b.rs, b.cs}, {c.p + j0 * c.cs, c.rs, c.cs}, acc, nullptr);
     });
     return;
   }
@@ -135,9 +135,9 @@ void gemm_parallel(int64_t m, int64_t n, int64_t k, MatView a, MatView b, MutVie
   parallel_chunks(k, 64, [&](int64_t p0, int64_t p1, int64_t t) {
     const MatView ap{a.p + p0 * a.cs, a.rs, a.cs}, bp{b.p + p0 * b.rs, b.rs, b.cs};
     if (t == 0)
-      kern.gemm(m, n, p1 - p0, ap, bp, c, acc);
+      kern.gemm(m, n, p1 - p0, ap, bp, c, acc, nullptr);
     else
-      kern.gemm(m, n, p1 - p0, ap, bp, {partials + (t - 1) * m * n, n, 1}, Accumulate::no);
+      kern.gemm(m, n, p1 - p0, ap, bp, {partials + (t - 1) * m * n, n, 1}, Accumulate::no, nullptr);
   });
   for (int64_t t = 1; t < chunks; ++t) {
     const float* part = partials + (t - 1) * m * n;

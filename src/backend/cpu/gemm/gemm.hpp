@@ -25,9 +25,10 @@ std::string gemm_choice();
 // The kernel sets this CPU can run, for tests that check every path.
 const GemmKernels* const* runnable_gemm_kernels(int& count);
 
-// Single-threaded product on the chosen kernels.
-inline void gemm(int64_t m, int64_t n, int64_t k, MatView a, MatView b, MutView c, Accumulate acc) {
-  gemm_kernels().gemm(m, n, k, a, b, c, acc);
+// Single-threaded product on the chosen kernels; the epilogue, if any, as C is stored.
+inline void gemm(int64_t m, int64_t n, int64_t k, MatView a, MatView b, MutView c, Accumulate acc,
+                 const Epilogue* ep = nullptr) {
+  gemm_kernels().gemm(m, n, k, a, b, c, acc, ep);
 }
 // The same product split over dltrain's threads (by rows, by columns, or, when both are small,
 // by K with per-thread partial products added in thread order: deterministic for a thread count).
