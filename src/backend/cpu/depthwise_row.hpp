@@ -6,6 +6,7 @@
 #pragma once
 
 #include <algorithm>
+#include <limits>
 
 #include "dltrain/ops.hpp"
 #include "epilogue.hpp"
@@ -13,20 +14,43 @@
 
 namespace dltrain::cpu {
 
-// Output columns [ox0, ox0 + 4 * groups) of one channel vector, whose 3x3 windows lie wholly
-// inside the row: four columns at a time, so four independent accumulator chains hide the FMA
-// latency.
-inline void depthwise_interior3x3(const float* const* rows, const vf* taps, vf bias, float* yr, const Window& g,
-                                  int64_t j, int64_t ox0, int64_t groups, Act act) {
-  const int64_t c = g.c, step = g.sw * c;
+// Output columns [ox0, ox0 + 4 * groups), whose 3x3 windows lie wholly inside the row, stride S:
+// four columns at a time (four independent accumulator chains), every channel vector of them
+// before the next four, so the input is read in the order it lies in memory. Each input vector
+// is loaded once per group and row and serves every output column whose window covers it. Not
+// inlined: inside the fused chain's loop the compiler spilled its registers to the stack.
+template <int S>
+[[gnu::noinline]] void depthwise_interior3x3(const float* const* rows, const float* w, const float* b, float* yr,
+                                             const Window& g, int64_t ox0, int64_t groups, Act act) {
+  constexpr int span = 3 * S + 3;  // input columns under four outputs: (4 - 1) * S + 3
+  const int64_t c = g.c, whole = c / lanes * lanes;
+  const float* const r[3] = {rows[0] - g.pad_left * c, rows[1] - g.pad_left * c, rows[2] - g.pad_left * c};
+  const vf lo = splat(act == Act::none ? -std::numeric_limits<float>::infinity() : 0.0f);
+  const vf hi = splat(act == Act::relu6 ? 6.0f : std::numeric_limits<float>::infinity());
   for (int64_t ox = ox0; ox < ox0 + 4 * groups; ox += 4) {
-    vf acc[4] = {bias, bias, bias, bias};
-    for (int ky = 0; ky < 3; ++ky) {
-      const float* m = rows[ky] + (ox * g.sw - g.pad_left) * c + j;
-      for (int kx = 0; kx < 3; ++kx)
-        for (int u = 0; u < 4; ++u) acc[u] += loadv(m + u * step + kx * c) * taps[ky * 3 + kx];
+    const int64_t left = ox * S * c;
+    for (int64_t j = 0; j < whole; j += lanes) {
+      // The compiler would otherwise keep one pointer per input column, tap and output (31), in
+      // 16 general registers, and spill them; hiding c's value makes it form addresses from c.
+      int64_t cs = c;
+      __asm__("" : "+r"(cs));
+      const vf bias = loadv(b + j);
+      vf acc[4] = {bias, bias, bias, bias};
+      for (int ky = 0; ky < 3; ++ky) {
+        const float* m = r[ky] + left + j;
+        const float* t = w + ky * 3 * cs + j;
+        vf in[span];
+        for (int q = 0; q < span; ++q) in[q] = loadv(m + q * cs);
+        for (int kx = 0; kx < 3; ++kx) {
+          const vf tap = loadv(t + kx * cs);
+          for (int u = 0; u < 4; ++u) acc[u] += in[u * S + kx] * tap;
+        }
+      }
+      for (int u = 0; u < 4; ++u) {  // act as a clamp: the same results as activate()
+        vf v = acc[u] < lo ? lo : acc[u];
+        storev(yr + (ox + u) * cs + j, v > hi ? hi : v);
+      }
     }
-    for (int u = 0; u < 4; ++u) storev(yr + (ox + u) * c + j, activate(acc[u], act));
   }
 }
 
@@ -68,20 +92,20 @@ inline void depthwise_columns(const float* const* rows, const float* w, const fl
 inline void depthwise_row(const float* const* rows, const float* w, const float* b, float* yr, const Window& g,
                           Act act) {
   const int64_t c = g.c, whole = c / lanes * lanes;
-  // The columns whose 3x3 windows need no padding, when no tap row is padding either, in whole
-  // groups of four from the first: their taps stay in registers per channel vector. The rest go
-  // column by column with several channel vectors at a time.
+  // The columns whose 3x3 windows (stride 1 or 2) need no padding, when no tap row is padding
+  // either, in whole groups of four from the first; the rest column by column, several channel
+  // vectors at a time.
   int64_t in0 = 0, groups = 0;
-  if (g.kh == 3 && g.kw == 3 && g.w >= 3 && rows[0] && rows[1] && rows[2]) {
+  if (g.kh == 3 && g.kw == 3 && g.sw <= 2 && g.w >= 3 && rows[0] && rows[1] && rows[2]) {
     in0 = std::min<int64_t>(g.ow, (g.pad_left + g.sw - 1) / g.sw);
     groups = std::max<int64_t>(0, std::min<int64_t>(g.ow, (g.w - 3 + g.pad_left) / g.sw + 1) - in0) / 4;
   }
-  if (groups > 0)
-    for (int64_t j = 0; j < whole; j += lanes) {
-      vf taps[9];
-      for (int t = 0; t < 9; ++t) taps[t] = loadv(w + t * c + j);
-      depthwise_interior3x3(rows, taps, loadv(b + j), yr, g, j, in0, groups, act);
-    }
+  if (groups > 0) {
+    if (g.sw == 1)
+      depthwise_interior3x3<1>(rows, w, b, yr, g, in0, groups, act);
+    else
+      depthwise_interior3x3<2>(rows, w, b, yr, g, in0, groups, act);
+  }
   const int64_t in1 = groups > 0 ? in0 + 4 * groups : 0;
   depthwise_columns(rows, w, b, yr, g, 0, groups > 0 ? in0 : g.ow, act);
   depthwise_columns(rows, w, b, yr, g, in1 > 0 ? in1 : g.ow, g.ow, act);
