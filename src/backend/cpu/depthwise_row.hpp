@@ -6,7 +6,6 @@
 #pragma once
 
 #include <algorithm>
-#include <limits>
 
 #include "dltrain/ops.hpp"
 #include "epilogue.hpp"
@@ -25,8 +24,6 @@ template <int S>
   constexpr int span = 3 * S + 3;  // input columns under four outputs: (4 - 1) * S + 3
   const int64_t c = g.c, whole = c / lanes * lanes;
   const float* const r[3] = {rows[0] - g.pad_left * c, rows[1] - g.pad_left * c, rows[2] - g.pad_left * c};
-  const vf lo = splat(act == Act::none ? -std::numeric_limits<float>::infinity() : 0.0f);
-  const vf hi = splat(act == Act::relu6 ? 6.0f : std::numeric_limits<float>::infinity());
   for (int64_t ox = ox0; ox < ox0 + 4 * groups; ox += 4) {
     const int64_t left = ox * S * c;
     for (int64_t j = 0; j < whole; j += lanes) {
@@ -46,10 +43,7 @@ template <int S>
           for (int u = 0; u < 4; ++u) acc[u] += in[u * S + kx] * tap;
         }
       }
-      for (int u = 0; u < 4; ++u) {  // act as a clamp: the same results as activate()
-        vf v = acc[u] < lo ? lo : acc[u];
-        storev(yr + (ox + u) * cs + j, v > hi ? hi : v);
-      }
+      for (int u = 0; u < 4; ++u) storev(yr + (ox + u) * cs + j, activate(acc[u], act));
     }
   }
 }
@@ -106,9 +100,8 @@ inline void depthwise_row(const float* const* rows, const float* w, const float*
     else
       depthwise_interior3x3<2>(rows, w, b, yr, g, in0, groups, act);
   }
-  const int64_t in1 = groups > 0 ? in0 + 4 * groups : 0;
-  depthwise_columns(rows, w, b, yr, g, 0, groups > 0 ? in0 : g.ow, act);
-  depthwise_columns(rows, w, b, yr, g, in1 > 0 ? in1 : g.ow, g.ow, act);
+  depthwise_columns(rows, w, b, yr, g, 0, in0, act);
+  depthwise_columns(rows, w, b, yr, g, in0 + 4 * groups, g.ow, act);
   for (int64_t ox = 0; ox < g.ow; ++ox) {  // channels past the last whole vector
     const int64_t left = ox * g.sw - g.pad_left;
     const int64_t lo = std::max<int64_t>(0, -left), hi = std::min<int64_t>(g.kw, g.w - left);
