@@ -24,6 +24,7 @@ const Shape3 shapes[] = {
     {"cnn_dense_fwd_b32", 32, 100, 5408, false, false},  {"cnn_dense_dw_b32", 5408, 100, 32, true, false},
     {"cnn_dense_dxT_b32", 5408, 32, 100, false, true},    {"cnn_dense_fwd_b256", 256, 100, 5408, false, false},
     {"mlp_dense1_fwd_b32", 32, 512, 784, false, false},   {"mlp_dense1_dw_b32", 784, 512, 32, true, false},
+    {"mobilenet_expand_16x96", 896, 96, 16, false, false},  {"mobilenet_project_96x24", 224, 24, 96, false, false},
     {"mobilenet_expand_24x144", 256, 144, 24, false, false}, {"mobilenet_project_576x96", 256, 96, 576, false, false},
     {"mobilenet_expand_160x960", 256, 960, 160, false, false}, {"mobilenet_last_320x1280", 256, 1280, 320, false, false},
 };

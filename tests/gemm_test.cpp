@@ -41,7 +41,8 @@ std::vector<float> random_values(int64_t n, uint64_t seed) {
   return {t.values().begin(), t.values().end()};
 }
 
-Operands make(const GemmCase& t, uint64_t seed) {
+// The operands of case t; with `reference`, also the product in double precision (want).
+Operands make(const GemmCase& t, uint64_t seed, bool reference = true) {
   Operands o;
   o.a = random_values(t.m * t.k, seed);
   o.b = random_values(t.k * t.n, seed + 1);
@@ -50,7 +51,7 @@ Operands make(const GemmCase& t, uint64_t seed) {
   o.bv = t.tb ? cpu::MatView{o.b.data(), 1, t.k} : cpu::MatView{o.b.data(), t.n, 1};
   o.cv = t.tc ? cpu::MutView{o.c.data(), 1, t.m} : cpu::MutView{o.c.data(), t.n, 1};
   o.want = o.c;
-  for (int64_t i = 0; i < t.m; ++i)
+  for (int64_t i = 0; i < t.m && reference; ++i)
     for (int64_t j = 0; j < t.n; ++j) {
       double s = t.acc == Accumulate::yes ? o.c[size_t(i * o.cv.rs + j * o.cv.cs)] : 0.0;
       for (int64_t p = 0; p < t.k; ++p)
@@ -87,15 +88,16 @@ TEST_P(Gemm, EpilogueEqualsSeparatePasses) {
   int count = 0;
   const GemmKernels* const* levels = cpu::runnable_gemm_kernels(count);
   for (int l = 0; l < count; ++l)
-    for (uint8_t act : {0, 1, 2}) {
-      Operands fused = make(t, 40), separate = make(t, 40);
-      const cpu::Epilogue ep{bias.data(), act == 1 ? nullptr : residual.data(), t.n, act};
+    for (int parts = 0; parts < 16; ++parts) {  // every activation, with and without bias and residual
+      const uint8_t act = uint8_t(parts % 3);
+      Operands fused = make(t, 40, false), separate = make(t, 40, false);
+      const cpu::Epilogue ep{parts & 4 ? nullptr : bias.data(), parts & 8 ? nullptr : residual.data(), t.n, act};
       levels[l]->gemm(t.m, t.n, t.k, fused.av, fused.bv, fused.cv, t.acc, &ep);
       levels[l]->gemm(t.m, t.n, t.k, separate.av, separate.bv, separate.cv, t.acc, nullptr);
       for (int64_t i = 0; i < t.m; ++i)
         for (int64_t j = 0; j < t.n; ++j) {
           float& x = separate.c[size_t(i * separate.cv.rs + j * separate.cv.cs)];
-          x += bias[size_t(j)];
+          if (ep.bias) x += bias[size_t(j)];
           if (act != 0) x = std::max(x, 0.0f);
           if (act == 2) x = std::min(x, 6.0f);
           if (ep.residual) x += residual[size_t(i * t.n + j)];
@@ -115,6 +117,7 @@ std::vector<GemmCase> cases() {
   std::vector<GemmCase> all;
   const std::vector<std::array<int64_t, 3>> sizes = {{1, 1, 1},   {13, 7, 5},    {12, 32, 256}, {25, 100, 300},
                                                      {37, 17, 513}, {32, 100, 5408}, {300, 100, 32}, {6, 48, 0},
+                                                     {49, 272, 300},  // B rows over 1 KB apart: packed
                                                      {3, 10, 60000}};  // few rows and columns: split over K
   for (auto [m, n, k] : sizes)
     for (int layout = 0; layout < 8; ++layout)

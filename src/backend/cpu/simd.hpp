@@ -47,6 +47,7 @@ inline void storev_u8(uint8_t* p, vi v) {
   const vu8 b = detail::low_bytes(reinterpret_cast<detail::vbytes>(v), std::make_index_sequence<lanes>{});
   std::memcpy(p, &b, sizeof b);
 }
-inline vf splat(float v) { return vf{} + v; }
+// x - 0 is x for every x (x + 0 is not: -0 + 0 = +0), so this is one broadcast.
+inline vf splat(float v) { return v - vf{}; }
 
 }  // namespace dltrain::cpu
