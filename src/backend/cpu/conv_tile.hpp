@@ -13,8 +13,12 @@ namespace dltrain::cpu {
 
 static_assert(uint8_t(Act::relu) == 1 && uint8_t(Act::relu6) == 2, "Epilogue::act takes Act's values");
 
-constexpr int64_t narrow_cols = 32;   // at most this many taps per output: the register kernel
+constexpr int64_t narrow_cols = 32;   // at most this many taps: the weight gradient's loop (conv2d.cpp)
 constexpr int64_t narrow_max_k = 64;  // narrow rows keep K/lanes accumulators per row in registers
+// The forward register kernel takes at most this many taps: beyond, the GEMM (6x16 tiles on AVX2,
+// epilogue at the store) was measured faster (rc 25-27 with 32 outputs, a 3x3 RGB stem: 77 against
+// 54 GFLOP/s), below it slower (rc 4-16: 36-75 against 61-89).
+constexpr int64_t narrow_forward_cols = 16;
 
 // Narrow rows, K = lanes * Q outputs: the outputs of R rows at a time stay in R * Q vector
 // registers over all taps (R independent accumulator chains hide the FMA latency): about 128
@@ -56,7 +60,7 @@ inline void narrow_rows(const float* cols, const float* w, const float* b, float
 // stores each vector.
 inline void tile_forward(const float* cols, const float* w, const float* b, float* y, int64_t rows, int64_t rc, int64_t k,
                   Act act) {
-  if (rc > narrow_cols || k % 16 != 0 || k > narrow_max_k) {
+  if (rc > narrow_forward_cols || k % 16 != 0 || k > narrow_max_k) {
     const Epilogue ep{b, nullptr, 0, uint8_t(act)};
     gemm(rows, k, rc, {cols, rc, 1}, {w, k, 1}, {y, k, 1}, Accumulate::no, &ep);
     return;

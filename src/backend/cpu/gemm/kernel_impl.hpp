@@ -103,6 +103,7 @@ void micro(int64_t kc, const float* a, int64_t ars, int64_t acs, const float* b,
   vec acc[R][NV];
   for (int i = 0; i < R; ++i)
     for (int v = 0; v < NV; ++v) acc[i][v] = vec{};
+#pragma GCC unroll 4
   for (int64_t p = 0; p < kc; ++p) {
     vec bv[NV];
     for (int v = 0; v < NV; ++v) bv[v] = load(b + p * brs + v * W);
