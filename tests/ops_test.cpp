@@ -143,7 +143,10 @@ TEST(ConvDepthwise, MatchesReference) {
     for (const int variant : {0, 1, 2})  // depthwise output, projected, projected + residual
       for (const DepthwiseCase p : {DepthwiseCase{2, 9, 7, 16, 3, 3, 2, Padding::same}, DepthwiseCase{1, 8, 8, 24, 3, 3, 1, Padding::same},
                                     DepthwiseCase{3, 5, 6, 40, 3, 3, 1, Padding::valid}, DepthwiseCase{1, 12, 12, 17, 5, 5, 2, Padding::same},
-                                    DepthwiseCase{2, 14, 14, 48, 3, 3, 1, Padding::same}}) {
+                                    DepthwiseCase{2, 14, 14, 48, 3, 3, 1, Padding::same},
+                                    // several 7x7 images per work item, and a last item with fewer
+                                    DepthwiseCase{11, 7, 7, 24, 3, 3, 1, Padding::same},
+                                    DepthwiseCase{7, 6, 6, 16, 3, 3, 2, Padding::valid}}) {
         const bool project = variant > 0, residual = variant == 2;
         if (residual && (stem || p.stride != 1 || p.pad != Padding::same)) continue;  // residuals keep the shape
         const int64_t c = residual ? 7 : stem ? 3 : 5, k = project ? 7 : p.c, k1 = stem ? 3 : 1, s1 = stem ? 2 : 1;

@@ -213,10 +213,12 @@ void copy_weights(const Model& src, size_t src_from, Model& dst, size_t dst_from
 //   conv:32x3x3,relu,he_uniform maxpool:2 flatten dense:100,relu,he_uniform dense:10,softmax
 // Throws dltrain::Error naming the token on a mistake.
 std::unique_ptr<Model> parse_model(const std::string& text, const Shape& input_shape);
-// Inference on many inputs, one input at a time per thread, each thread on its own replica of a
-// model (weights copied once, when this is made): one input's activations stay in the core's
-// caches, where a whole batch's would stream through memory layer by layer, and no layer waits for
-// the other threads. The replicas read the model's weights as they are when this is made.
+// Inference on many inputs, a few (up to group_max) at a time per thread, each thread on its own
+// replica of a model (weights copied once, when this is made): a few inputs' activations stay in
+// the core's caches, where a whole batch's would stream through memory layer by layer, each
+// layer's weights are read once for the group, and no layer waits for the other threads. Each
+// output equals the model's own output for that input alone, bit for bit. The replicas read the
+// model's weights as they are when this is made.
 class ParallelInference {
  public:
   explicit ParallelInference(Model& model);
@@ -226,6 +228,7 @@ class ParallelInference {
   using Input = std::function<void(int64_t i, float* x)>;
   void run(int64_t begin, int64_t end, const Input& input, float* out);
   int threads() const { return int(replicas_.size()) + 1; }
+  static constexpr int64_t group_max = 4;  // MobileNetV2 features: 2-33% faster than one at a time
 
  private:
   Model& model_;

@@ -1,4 +1,4 @@
-// ParallelInference: a model replica per OpenMP thread, each running one input at a time. The ops
+// ParallelInference: a model replica per OpenMP thread, each running a few inputs at a time. The ops
 // inside see omp_in_parallel() and stay on their thread (backend/cpu/parallel.hpp).
 #include <omp.h>
 
@@ -18,22 +18,27 @@ ParallelInference::ParallelInference(Model& model) : model_(model) {
 
 void ParallelInference::run(int64_t begin, int64_t end, const Input& input, float* out) {
   if (end <= begin) return;
-  const int64_t per_out = model_.output_shape().numel();
+  const int64_t per_in = model_.input_shape().numel(), per_out = model_.output_shape().numel();
   const int threads = int(std::min<int64_t>(this->threads(), end - begin));
-  std::vector<std::exception_ptr> failed(size_t(end - begin));
+  // Up to group_max inputs per forward pass, fewer when that would leave a thread without work.
+  const int64_t group = std::clamp<int64_t>((end - begin) / threads, 1, group_max);
+  const int64_t groups = (end - begin + group - 1) / group;
+  std::vector<std::exception_ptr> failed(static_cast<size_t>(groups));
 #pragma omp parallel num_threads(threads)
   {
     const int t = omp_get_thread_num();
     Model& m = t == 0 ? model_ : *replicas_[size_t(t - 1)];
-    Tensor x(m.input_shape().with_batch(1));
+    Tensor x;
 #pragma omp for schedule(dynamic)
-    for (int64_t i = begin; i < end; ++i) {
+    for (int64_t g = 0; g < groups; ++g) {
       try {  // nothing may leave an OpenMP region
-        input(i, x.f32());
+        const int64_t i0 = begin + g * group, n = std::min(group, end - i0);
+        if (x.shape().rank() == 0 || x.shape()[0] != n) x = Tensor(m.input_shape().with_batch(n));
+        for (int64_t i = 0; i < n; ++i) input(i0 + i, x.f32() + i * per_in);
         const Tensor& y = m.forward(x, Context{}, Output::probabilities);
-        std::copy(y.f32(), y.f32() + per_out, out + (i - begin) * per_out);
+        std::copy(y.f32(), y.f32() + n * per_out, out + (i0 - begin) * per_out);
       } catch (...) {
-        failed[size_t(i - begin)] = std::current_exception();
+        failed[size_t(g)] = std::current_exception();
       }
     }
   }
