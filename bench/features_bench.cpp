@@ -28,7 +28,7 @@ int main(int argc, char** argv) try {
   Rng rng(1);
   Tensor x(m.input_shape.with_batch(batch));
   for (float& v : x.values()) v = float(rng.uniform()) * 2 - 1;
-  // As compute_features runs it: one image per thread at a time, a model replica per thread.
+  // As compute_features runs it: a model replica per thread, up to 4 images per forward pass.
   ParallelInference replicas(*backbone);
   const int64_t per_in = m.input_shape.numel();
   const auto input = [&](int64_t i, float* d) {

@@ -73,8 +73,8 @@ def main():
     head = min(r["head_10_epochs_s"] for r in rounds)
     print(f"MobileNetV2 224x224, batch {a.batch}, {a.threads} threads, images/s (higher is better), "
           f"best of {a.rounds} rounds")
-    print(f"  dltrain (float32, imported from the uint8 file) {best['images_per_s']:8.1f}   one image per thread, "
-          "as training extracts features")
+    print(f"  dltrain (float32, imported from the uint8 file) {best['images_per_s']:8.1f}   up to 4 images per pass "
+          "and thread, as training extracts features")
     print(f"  dltrain, whole batches through one model       {best['batched_images_per_s']:8.1f}")
     print(f"  LiteRT float32 path (XNNPACK)                  {best['lite_float']:8.1f}   dltrain / LiteRT = "
           f"{best['images_per_s'] / best['lite_float']:.2f}x")
