@@ -178,7 +178,9 @@ TEST_P(Conformance, ConvPool) {
     EXPECT_TRUE(close(down(dw), dw_ref, tol_gemm));
     EXPECT_TRUE(close(down(db), db_ref, tol_reduction));
     const bool fast = be_->conv2d_pool_is_fast(g, pool);  // a CPU fact for cpu; the GPU fuses these
-    if (device_.is_cuda()) EXPECT_TRUE(fast);
+    if (device_.is_cuda()) {
+      EXPECT_TRUE(fast);
+    }
   }
 }
 
