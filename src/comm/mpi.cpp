@@ -1,11 +1,15 @@
 // Open MPI ranks: the deterministic all-reduce (each rank sums one slice in rank order, then every
-// rank gathers all slices), with a deadline on every collective.
+// rank gathers all slices; a rank's own part never leaves its buffer), with a deadline on every
+// collective.
 #include <mpi.h>
 
+#include <algorithm>
 #include <chrono>
 #include <climits>
 #include <cstdlib>
 #include <thread>
+#include <type_traits>
+#include <vector>
 
 #include "dltrain/core.hpp"
 #include "mpi_backend.hpp"
@@ -87,29 +91,56 @@ class Mpi final : public Communicator {
     if (size_ == 1 || n == 0) return;
     DLT_CHECK(n <= INT_MAX, "an all-reduce of more than 2^31 values");
     const auto lo = [&](int j) { return int(n * j / size_); };
-    const int mine = lo(rank_ + 1) - lo(rank_);
+    const int begin = lo(rank_), mine = lo(rank_ + 1) - begin;
     const auto ranks = static_cast<size_t>(size_);
-    std::vector<int> send_counts(ranks), send_displs(ranks), recv_counts(ranks, mine), recv_displs(ranks);
+    counts_.assign(ranks, 0);
+    displs_.assign(ranks, 0);
+    send_counts_.assign(ranks, 0);
+    recv_counts_.assign(ranks, 0);
+    recv_displs_.assign(ranks, 0);
     for (int j = 0; j < size_; ++j) {
-      send_counts[size_t(j)] = lo(j + 1) - lo(j);
-      send_displs[size_t(j)] = lo(j);
-      recv_displs[size_t(j)] = j * mine;
+      const auto u = size_t(j);
+      counts_[u] = lo(j + 1) - lo(j);
+      displs_[u] = lo(j);
+      if (j == rank_) continue;  // this rank's own part of its slice stays in place
+      send_counts_[u] = counts_[u];
+      recv_counts_[u] = mine;
+      recv_displs_[u] = (j < rank_ ? j : j - 1) * mine;
     }
-    // 1. Slice j of every rank goes to rank j.
-    std::vector<T> parts(size_t(mine) * size_t(size_));
+    // 1. Slice j of every other rank goes to rank j. (A buffer kept across calls: a step's
+    // gradients are megabytes, which malloc would map and the kernel zero again every step.)
+    std::vector<T>& parts = buffer<T>();
+    parts.resize(size_t(mine) * (ranks - 1));
     MPI_Request r;
-    check(MPI_Ialltoallv(data, send_counts.data(), send_displs.data(), type, parts.data(), recv_counts.data(),
-                         recv_displs.data(), type, MPI_COMM_WORLD, &r),
+    check(MPI_Ialltoallv(data, send_counts_.data(), displs_.data(), type, parts.data(), recv_counts_.data(),
+                         recv_displs_.data(), type, MPI_COMM_WORLD, &r),
           "MPI_Ialltoallv");
     wait(r, "all-reduce (scatter)");
-    // 2. This rank's slice, summed in rank order.
-    std::vector<T> sum(parts.begin(), parts.begin() + mine);
-    for (int j = 1; j < size_; ++j)
-      for (int k = 0; k < mine; ++k) sum[size_t(k)] += parts[size_t(j) * size_t(mine) + size_t(k)];
-    // 3. Every rank gathers every slice.
-    check(MPI_Iallgatherv(sum.data(), mine, type, data, send_counts.data(), send_displs.data(), type, MPI_COMM_WORLD, &r),
+    // 2. This rank's slice, summed in rank order 0, 1, ... (the same order for every slice).
+    // A block of 1024 values at a time is summed in a small array (vector adds) and only then
+    // written over this rank's own part, which is one of the summands.
+    T* own = data + begin;
+    std::vector<const T*> from(ranks);
+    for (int j = 0; j < size_; ++j)
+      from[size_t(j)] = j == rank_ ? own : parts.data() + size_t(j < rank_ ? j : j - 1) * size_t(mine);
+    constexpr int block = 1024;
+    T sum[block];
+    for (int k0 = 0; k0 < mine; k0 += block) {
+      const int len = std::min(block, mine - k0);
+      std::copy_n(from[0] + k0, len, sum);
+      for (size_t j = 1; j < ranks; ++j)
+        for (int k = 0; k < len; ++k) sum[k] += from[j][k0 + k];
+      std::copy_n(sum, len, own + k0);
+    }
+    // 3. Every rank gathers every slice, in place.
+    check(MPI_Iallgatherv(MPI_IN_PLACE, 0, type, data, counts_.data(), displs_.data(), type, MPI_COMM_WORLD, &r),
           "MPI_Iallgatherv");
     wait(r, "all-reduce (gather)");
+  }
+  template <class T>
+  std::vector<T>& buffer() {
+    if constexpr (std::is_same_v<T, float>) return parts_f32_;
+    else return parts_f64_;
   }
 
   void wait(MPI_Request& r, const char* what) {
@@ -135,6 +166,9 @@ class Mpi final : public Communicator {
 
   int rank_ = 0, size_ = 1, local_rank_ = 0, local_size_ = 1;
   double timeout_ = 300;
+  std::vector<int> counts_, displs_, send_counts_, recv_counts_, recv_displs_;
+  std::vector<float> parts_f32_;
+  std::vector<double> parts_f64_;
 };
 
 }  // namespace
