@@ -162,6 +162,48 @@ TEST(Graph, FusedExecutionMatchesLayerByLayerOps) {
   EXPECT_TRUE(close(logits, out, 1e-5));
 }
 
+// The gradients as views into one flat buffer: every kernel writes the same values there as into
+// a gradient of its own (two models, same weights, one with the buffer), each gradient starts on
+// a 64-byte boundary in trainable_params() order, the gaps stay zero, and making the buffer again
+// (another spare count) keeps the values.
+TEST(Graph, FlatGradientsAreTheGradients) {
+  const std::string text = "conv:5x3x3,relu maxpool:2 res{ bn conv:5x3x3,same } flatten dense:7,relu dense:3";
+  auto a = parse_model(text, {9, 9, 2}), b = parse_model(text, {9, 9, 2});
+  a->init_params(5);
+  b->init_params(5);
+  const std::span<float> flat = b->flat_gradients(2);
+  const Tensor x = random_tensor({4, 9, 9, 2}, 3, 0, 1);
+  const Context ctx{Mode::train, 1, 1};
+  for (Model* m : {a.get(), b.get()}) {
+    const Tensor& y = m->forward(x, ctx, Output::logits);
+    m->backward(random_tensor(y.shape(), 8));
+  }
+  const std::vector<Param*> pa = a->trainable_params(), pb = b->trainable_params();
+  ASSERT_EQ(pa.size(), pb.size());
+  std::vector<bool> covered(flat.size(), false);
+  int64_t at = 0;
+  for (size_t i = 0; i < pb.size(); ++i) {
+    const int64_t offset = pb[i]->grad.f32() - flat.data();
+    EXPECT_GE(offset, at);
+    EXPECT_EQ(offset % 16, 0);
+    EXPECT_EQ(std::vector<float>(pa[i]->grad.values().begin(), pa[i]->grad.values().end()),
+              std::vector<float>(flat.begin() + offset, flat.begin() + offset + pb[i]->grad.numel()))
+        << "parameter " << i;
+    std::fill_n(covered.begin() + offset, pb[i]->grad.numel(), true);
+    at = offset + pb[i]->grad.numel();
+  }
+  EXPECT_EQ(int64_t(flat.size()), (at + 15) / 16 * 16 + 2);
+  for (size_t j = 0; j < flat.size(); ++j)
+    if (!covered[j]) {
+      EXPECT_EQ(flat[j], 0.0f) << "gap or spare float " << j;
+    }
+  const std::vector<float> before(flat.begin(), flat.end() - 2);
+  const std::span<float> again = b->flat_gradients(1);
+  EXPECT_NE(again.data(), flat.data());
+  EXPECT_EQ(before, std::vector<float>(again.begin(), again.end() - 1));
+  EXPECT_EQ(b->trainable_params()[0]->grad.f32(), again.data());
+}
+
 // Each input through its own thread's replica gives what the model itself gives for that input,
 // with every kind of layer a backbone has (the fused expand/depthwise/project chain included).
 TEST(Graph, ParallelInferenceMatchesTheModel) {

@@ -90,14 +90,15 @@ class Shape {
 };
 
 // Owns one aligned allocation on one device (host memory from aligned_alloc, GPU memory from the
-// device's caching allocator), or borrows host memory another owner keeps alive (a NumPy array in
-// the Python module). Move-only: copies are explicit (Tensor::clone, Tensor::to).
+// device's caching allocator), or borrows memory another owner keeps alive (a NumPy array in the
+// Python module, a slice of a model's flat gradient buffer). Move-only: copies are explicit (Tensor::clone, Tensor::to).
 class Storage {
  public:
   Storage() = default;
   Storage(size_t bytes, Device device);
-  // Host memory that is not dltrain's: never freed here; `keep_alive` is released instead.
-  static Storage borrow(void* data, size_t bytes, std::shared_ptr<void> keep_alive);
+  // Memory on `device` that this storage does not own: never freed here; `keep_alive` is
+  // released instead.
+  static Storage borrow(void* data, size_t bytes, std::shared_ptr<void> keep_alive, Device device = Device::cpu);
   ~Storage();
   Storage(Storage&& o) noexcept;
   Storage& operator=(Storage&& o) noexcept;
@@ -122,9 +123,10 @@ class Tensor {
   Tensor(Shape shape, DType dtype = DType::f32, Device device = Device::cpu);
   static Tensor zeros(Shape shape, DType dtype = DType::f32);
   static Tensor from(Shape shape, std::span<const float> values);
-  // A tensor over host memory owned elsewhere, without a copy (see Storage::borrow). The memory
-  // must hold shape.numel() elements of dtype, contiguous and row-major.
-  static Tensor borrow(Shape shape, DType dtype, void* data, std::shared_ptr<void> keep_alive);
+  // A tensor over memory owned elsewhere, without a copy (see Storage::borrow). The memory must
+  // hold shape.numel() elements of dtype, contiguous and row-major, on `device`.
+  static Tensor borrow(Shape shape, DType dtype, void* data, std::shared_ptr<void> keep_alive,
+                       Device device = Device::cpu);
 
   const Shape& shape() const { return shape_; }
   DType dtype() const { return dtype_; }

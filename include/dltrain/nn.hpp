@@ -165,6 +165,12 @@ class Model {
   int64_t n_classes() const;
   std::vector<Param*> params();              // every parameter and state tensor, in order
   std::vector<Param*> trainable_params();
+  // Every trainable parameter's gradient in one buffer on their device, in trainable_params()
+  // order, each starting on a 64-byte boundary (the gaps stay zero), then `spare` floats
+  // for the caller (the trainer sends its stop flag with the gradients). Made on the first call,
+  // when the gradients become views into it, and kept; made again (the gradients copied over) when
+  // `spare` or the trainable parameters differ. One all-reduce, one optimizer pass, one transfer.
+  std::span<float> flat_gradients(int64_t spare = 0);
   std::string param_key(const Layer& l, const Param& p) const { return l.name() + "/" + p.name; }
   size_t size() const { return nodes_.size(); }
   Layer& layer(size_t i) { return *nodes_[i].layer; }
@@ -202,6 +208,9 @@ class Model {
   int end_ = 0;
   std::vector<Tensor> scratch_;  // input gradients that are added to an existing one
   std::vector<Param*> ready_;
+  std::shared_ptr<Tensor> flat_grads_;      // see flat_gradients(); each gradient view holds it too
+  std::vector<const float*> flat_views_;    // where each trainable gradient starts in it
+  int64_t flat_spare_ = 0, flat_size_ = 0;
 };
 
 // Copies the parameters of src's nodes [src_from, src_from + count) into dst's nodes from dst_from

@@ -65,6 +65,9 @@ struct EpochStats {
   double seconds = 0;      // training steps only
   double val_seconds = 0;  // the evaluation after the epoch
   double comm_seconds = 0; // of `seconds`, spent in the gradient all-reduce (several ranks)
+  // Of that, the exchange itself: at each step the least any rank spent in the all-reduce (the
+  // rank that arrives last waits for no one); the rest is waiting for slower ranks.
+  double exchange_seconds = 0;
 };
 
 struct StepStats {
@@ -229,8 +232,9 @@ class Trainer {
   Tensor dlogits_;
   std::vector<Tensor> grad_sum_;       // --grad-accum: the earlier micro-batches' gradients
   Communicator& comm_;
-  std::vector<float> flat_;            // several ranks: every gradient (and a stop flag), all-reduced at once
   double comm_seconds_ = 0;            // in the all-reduce, this epoch
+  double exchange_seconds_ = 0;        // the least over ranks, step by step (EpochStats)
+  double last_comm_ = 0;               // this rank's previous all-reduce, sent with the next one
 };
 
 // The dataset name of runs whose data was given in memory (NumPy arrays from Python): such a run

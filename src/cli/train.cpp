@@ -109,10 +109,13 @@ void run(const TrainArgs& args, const CLI::App& cmd) {
   if (!a.quiet) {
     const auto& h = trainer->history();
     if (comm.size() > 1 && !h.empty())
-      std::printf("All-reduce of %s gradients: %.2f ms per step, %.1f%% of the last epoch's training time.\n",
+      std::printf("All-reduce of %s gradients: %.2f ms per step, %.1f%% of the last epoch's training time "
+                  "(the exchange %.2f ms, %.1f%%; the rest is waiting for slower ranks).\n",
                   thousands(count_params(trainer->model(), true)).c_str(),
                   1e3 * h.back().comm_seconds / double(std::max<int64_t>(h.back().steps, 1)),
-                  100 * h.back().comm_seconds / std::max(h.back().seconds, 1e-9));
+                  100 * h.back().comm_seconds / std::max(h.back().seconds, 1e-9),
+                  1e3 * h.back().exchange_seconds / double(std::max<int64_t>(h.back().steps, 1)),
+                  100 * h.back().exchange_seconds / std::max(h.back().seconds, 1e-9));
     if (!h.empty() && h.back().validated)
       std::printf("Test accuracy %.4f, loss %.4f after %lld epochs.\n", h.back().val_accuracy, h.back().val_loss,
                   (long long)h.back().epoch);

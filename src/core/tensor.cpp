@@ -52,11 +52,12 @@ Storage::Storage(size_t bytes, Device device) : bytes_(bytes), device_(device) {
   if (!data_) throw Error("out of memory allocating " + std::to_string(bytes) + " bytes");
 }
 
-Storage Storage::borrow(void* data, size_t bytes, std::shared_ptr<void> keep_alive) {
+Storage Storage::borrow(void* data, size_t bytes, std::shared_ptr<void> keep_alive, Device device) {
   DLT_CHECK(data != nullptr && keep_alive != nullptr, "borrowed memory needs an address and an owner");
   Storage s;
   s.data_ = data;
   s.bytes_ = bytes;
+  s.device_ = device;
   s.borrowed_ = std::move(keep_alive);
   return s;
 }
@@ -113,12 +114,12 @@ Tensor Tensor::from(Shape shape, std::span<const float> values) {
   return t;
 }
 
-Tensor Tensor::borrow(Shape shape, DType dtype, void* data, std::shared_ptr<void> keep_alive) {
+Tensor Tensor::borrow(Shape shape, DType dtype, void* data, std::shared_ptr<void> keep_alive, Device device) {
   Tensor t;
   const size_t bytes = checked_bytes(shape, dtype);
   t.shape_ = shape;
   t.dtype_ = dtype;
-  t.storage_ = Storage::borrow(data, bytes, std::move(keep_alive));
+  t.storage_ = Storage::borrow(data, bytes, std::move(keep_alive), device);
   return t;
 }
 

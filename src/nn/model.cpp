@@ -194,6 +194,37 @@ std::vector<Param*> Model::trainable_params() {
   return out;
 }
 
+std::span<float> Model::flat_gradients(int64_t spare) {
+  DLT_CHECK(spare >= 0, "flat_gradients: a negative count of spare floats");
+  const std::vector<Param*> params = trainable_params();
+  bool current = flat_grads_ && flat_spare_ == spare && flat_views_.size() == params.size();
+  for (size_t i = 0; current && i < params.size(); ++i) current = params[i]->grad.f32() == flat_views_[i];
+  if (!current) {
+    constexpr int64_t align = 16;  // floats: 64 bytes, as every tensor's own allocation
+    const Device device = params.empty() ? Device::cpu : params[0]->grad.device();
+    int64_t total = spare;
+    for (const Param* p : params) {
+      DLT_CHECK(p->grad.device() == device, "flat_gradients: the gradients are on different devices");
+      total += (p->grad.numel() + align - 1) / align * align;
+    }
+    auto flat = std::make_shared<Tensor>(Shape{std::max<int64_t>(total, 1)}, DType::f32, device);
+    flat->fill(0.0f);
+    flat_views_.clear();
+    int64_t at = 0;
+    for (Param* p : params) {
+      Tensor view = Tensor::borrow(p->grad.shape(), DType::f32, flat->f32() + at, flat, device);
+      view.copy_from(p->grad);
+      p->grad = std::move(view);
+      flat_views_.push_back(p->grad.f32());
+      at += (p->grad.numel() + align - 1) / align * align;
+    }
+    flat_grads_ = std::move(flat);
+    flat_spare_ = spare;
+    flat_size_ = total;
+  }
+  return {flat_grads_->f32(), size_t(flat_size_)};
+}
+
 void copy_weights(const Model& src, size_t src_from, Model& dst, size_t dst_from, size_t count) {
   for (size_t i = 0; i < count; ++i) {
     auto& to = dst.layer(dst_from + i).params();

@@ -1,6 +1,7 @@
 // Trainer: the epoch loop (forward, fused loss, backward, update), validation and the per-epoch
 // writes of the run folder.
 #include <algorithm>
+#include <bit>
 #include <chrono>
 #include <cmath>
 #include <filesystem>
@@ -110,6 +111,9 @@ Trainer::Trainer(TrainConfig config, DatasetSplits data, std::string run_dir, st
     info_.preprocessing = Preprocessing{1.0f / 255.0f, 0.0f};
   }
   optimizer_ = naming(setting(config_, "optim"), [&] { return make_optimizer(config_.optim, model_->trainable_params()); });
+  // The gradients live in one buffer from here on, with spare floats after them that several ranks
+  // all-reduce with the gradients (see accumulated_step).
+  model_->flat_gradients(1 + comm_.size());
   // Locked after every check above (a refused run leaves no folder) and before the run folder is
   // read or written.
   if (!lock_ && lead()) lock_ = std::make_unique<RunLock>(run_dir_);
@@ -237,7 +241,7 @@ EpochStats Trainer::run_epoch(const TrainCallbacks& cb, bool& stopped) {
   cb.epoch_begin(e.epoch, config_.epochs, e.steps);
   double loss_sum = 0;
   int64_t correct = 0, seen = 0, step = 0;
-  comm_seconds_ = 0;
+  comm_seconds_ = exchange_seconds_ = last_comm_ = 0;
   float lr = 0;
   while (const Batch* b = loader.next()) {
     ++step;
@@ -269,6 +273,12 @@ EpochStats Trainer::run_epoch(const TrainCallbacks& cb, bool& stopped) {
   e.accuracy = totals[1] / totals[2];
   e.lr = lr;
   e.comm_seconds = comm_seconds_;
+  if (comm_.size() > 1) {  // the last step's exchange: no later all-reduce carried it
+    double least = last_comm_;
+    for (const uint64_t bits : comm_.allgather(std::bit_cast<uint64_t>(last_comm_)))
+      least = std::min(least, std::bit_cast<double>(bits));
+    e.exchange_seconds = exchange_seconds_ + least;
+  }
   e.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   if (config_.validate && data_.test.size() > 0) {
     const EvalResult v = evaluate(*model_, data_.test, info_.preprocessing);
@@ -333,22 +343,21 @@ LossStats Trainer::accumulated_step(const Batch& b, float lr, int64_t step_rows,
       }
     }
   }
-  if (comm_.size() > 1) {  // one all-reduce of every gradient, in parameter order
-    int64_t count = 0;
-    for (const Param* p : params) count += p->grad.numel();
-    flat_.resize(size_t(count) + 1);
-    float* at = flat_.data();
-    for (const Param* p : params) at = std::copy_n(p->grad.f32(), p->grad.numel(), at);
-    *at = want_stop ? 1.0f : 0.0f;
+  if (comm_.size() > 1) {
+    // One all-reduce of the flat gradient buffer. Its spare floats carry the stop flag (summed:
+    // any rank's wish) and, in rank r's slot, how long rank r's previous all-reduce took, so that
+    // every rank learns the least of them (the exchange without waiting; 0 before the first).
+    const int ranks = comm_.size();
+    const std::span<float> flat = model_->flat_gradients(1 + ranks);
+    float* spare = flat.data() + flat.size() - size_t(1 + ranks);
+    spare[0] = want_stop ? 1.0f : 0.0f;
+    for (int r = 0; r < ranks; ++r) spare[1 + r] = r == comm_.rank() ? float(last_comm_) : 0.0f;
     const auto t0 = std::chrono::steady_clock::now();
-    comm_.allreduce_sum(flat_.data(), count + 1);
-    comm_seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    const float* from = flat_.data();
-    for (Param* p : params) {
-      std::copy_n(from, p->grad.numel(), p->grad.f32());
-      from += p->grad.numel();
-    }
-    stop = *from > 0;
+    comm_.allreduce_sum(flat.data(), int64_t(flat.size()));
+    last_comm_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    comm_seconds_ += last_comm_;
+    exchange_seconds_ += double(*std::min_element(spare + 1, spare + 1 + ranks));
+    stop = spare[0] > 0;
   }
   optimizer_->step(lr);
   return total;
