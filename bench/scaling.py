@@ -7,7 +7,8 @@ images, global batch 64, SGD 0.01/0.9) as 1 process x 2 threads and as 2 process
 
 Epoch seconds are history.csv's (training steps only); the fastest epoch of each counts. The
 all-reduce time is what rank 0 spent in it (waiting for the other rank included) and the exchange
-itself (at each step the least any rank spent), from `dltrain train`'s closing line. Root needs OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1.
+itself (at each step the least any rank spent), from `dltrain train`'s closing line. Root needs
+OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1.
 """
 import argparse
 import os

@@ -91,7 +91,8 @@ class Shape {
 
 // Owns one aligned allocation on one device (host memory from aligned_alloc, GPU memory from the
 // device's caching allocator), or borrows memory another owner keeps alive (a NumPy array in the
-// Python module, a slice of a model's flat gradient buffer). Move-only: copies are explicit (Tensor::clone, Tensor::to).
+// Python module, a slice of a model's flat gradient buffer). Move-only: copies are explicit
+// (Tensor::clone, Tensor::to).
 class Storage {
  public:
   Storage() = default;
