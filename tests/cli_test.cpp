@@ -103,7 +103,7 @@ TEST(Cli, TrainErrorsAreClear) {
 }
 
 // --device: a GPU that cannot be used is an error with doctor's hint (exit 1, as other errors), on
-// this machine for any of its reasons (no CUDA build, no driver, or training not on GPUs yet).
+// this machine for any of its reasons (no CUDA build, no driver, no GPU).
 TEST(Cli, DeviceErrorsAreClear) {
   TempDir cache;
   for (const char* cmd : {"train", "eval", "predict"}) {

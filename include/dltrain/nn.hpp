@@ -152,6 +152,11 @@ class Model {
   int last() const { return int(nodes_.size()) - 1; }
 
   void init_params(uint64_t seed);
+  // Moves every parameter, gradient and piece of layer state to `device` (explicit copies; the
+  // flat gradient buffer and the fusion plan are made again there on next use). Activations follow
+  // the input: forward takes x on the model's device.
+  void to(Device device);
+  Device device() const { return device_; }
   // x: (N, input_shape...) float32
   const Tensor& forward(const Tensor& x, const Context& ctx, Output out = Output::probabilities);
   // dL/d(output of the last forward) -> parameter gradients. `ready`, when set, is called with
@@ -211,6 +216,7 @@ class Model {
   std::shared_ptr<Tensor> flat_grads_;      // see flat_gradients(); each gradient view holds it too
   std::vector<const float*> flat_views_;    // where each trainable gradient starts in it
   int64_t flat_spare_ = 0, flat_size_ = 0;
+  Device device_ = Device::cpu;
 };
 
 // Copies the parameters of src's nodes [src_from, src_from + count) into dst's nodes from dst_from

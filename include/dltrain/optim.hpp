@@ -33,6 +33,8 @@ class Optimizer {
   virtual std::vector<std::string> slot_names() const = 0;
   Tensor& slot(size_t param, size_t slot) { return slots_[param][slot]; }
   size_t n_params() const { return params_.size(); }
+  // Moves the state tensors to `device` (after the model's parameters went there).
+  void to(Device device);
 
  protected:
   Optimizer(std::vector<Param*> params, float lr, std::string spec, size_t n_slots);

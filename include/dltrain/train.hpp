@@ -15,12 +15,13 @@
 
 namespace dltrain {
 
-// --device: "auto" (a GPU when this dltrain has the CUDA backend, the Trainer can run there and
+// --device: "auto" (a GPU when this dltrain has the CUDA backend, auto_picks_gpu() and
 // doctor's smoke test passes on GPU 0; else the CPU), "cpu", "cuda" or "cuda:N". A named GPU that
 // cannot be used (no CUDA build, no driver, no such GPU) is an Error with doctor's hint.
 Device resolve_device(std::string_view request);
-// Whether the Trainer, evaluate and predict can run on a GPU (false: only the kernels exist yet).
-bool trainer_runs_on_gpu();
+// Whether --device auto may choose a GPU for the Trainer, evaluate and predict. They run on one
+// when asked (--device cuda); auto waits until the GPU path has passed tools/gpu-check.sh.
+bool auto_picks_gpu();
 
 // --grad-accum: at most this many micro-batches per step.
 constexpr int64_t max_grad_accum = 4096;
@@ -187,6 +188,12 @@ class Trainer {
   static std::unique_ptr<Trainer> resume(const std::string& run_dir, DatasetSplits data, int64_t epochs);
   ~Trainer();
 
+  // Moves the training to `device` (the model, the optimizer state and the gradient buffer; each
+  // batch is copied there as it trains), before fit. Not saved in the run: a run may resume on
+  // another device. Several ranks on GPUs are refused (their all-reduce needs NCCL, not built).
+  void use_device(Device device);
+  Device device() const { return model_->device(); }
+
   // Trains until config.epochs are done. Returns false when stopped by the callbacks (the last
   // finished epoch's checkpoint stays on disk), true when complete.
   bool fit(const TrainCallbacks& cb = {});
@@ -207,6 +214,7 @@ class Trainer {
   Model& saved_model();
   EpochStats run_epoch(const TrainCallbacks& cb, bool& stopped);
   bool lead() const { return comm_.rank() == 0; }       // the rank that writes the run folder
+  const Tensor& on_model_device(const Tensor& x);       // x, or its copy on the model's GPU
   LossStats train_step(const Batch& b, float lr);        // one batch, one update
   // --grad-accum micro-batches and/or several ranks: gradients summed over both, one update.
   // `step_rows`: the step's rows on all ranks. `stop` becomes whether any rank wanted to stop.
@@ -230,6 +238,7 @@ class Trainer {
   int64_t global_step_ = 0;
   std::vector<EpochStats> history_;
   Tensor dlogits_;
+  Tensor x_on_device_;                 // the batch, copied to the model's device when that is a GPU
   std::vector<Tensor> grad_sum_;       // --grad-accum: the earlier micro-batches' gradients
   Communicator& comm_;
   double comm_seconds_ = 0;            // in the all-reduce, this epoch

@@ -193,7 +193,7 @@ class PyModel {
 
   nb::dict fit(const HostArray& x, const HostArray& y, const std::optional<HostArray>& x_val,
                const std::optional<HostArray>& y_val, const std::vector<std::string>& class_names, TrainConfig config,
-               std::string run_dir, bool resume, nb::callable on_event);
+               std::string run_dir, bool resume, Device device, nb::callable on_event);
 
  private:
   // While fit runs, the model object is about to be replaced by the run's: using it (from a
@@ -227,7 +227,7 @@ Dataset array_split(const HostArray& x, const HostArray& y, const char* xs, cons
 
 nb::dict PyModel::fit(const HostArray& x, const HostArray& y, const std::optional<HostArray>& x_val,
                       const std::optional<HostArray>& y_val, const std::vector<std::string>& class_names,
-                      TrainConfig config, std::string run_dir, bool resume, nb::callable on_event) {
+                      TrainConfig config, std::string run_dir, bool resume, Device device, nb::callable on_event) {
   if (x_val.has_value() != y_val.has_value()) throw Error("validation_data must be (x, y)");
   if (training_.exchange(true)) throw Error("this model is already training (fit was called again before it returned)");
   struct Done {
@@ -263,6 +263,7 @@ nb::dict PyModel::fit(const HostArray& x, const HostArray& y, const std::optiona
     try {
       std::unique_ptr<Trainer> t = continuing ? Trainer::resume(run_dir, std::move(data), total)
                                               : std::make_unique<Trainer>(config, std::move(data), run_dir);
+      t->use_device(device);
       started = true;  // the folder is this model's run from here on
       TrainCallbacks cb;
       cb.epoch_begin = [&](int64_t e, int64_t n, int64_t steps) { channel.epoch_begin({e, n, steps}); };
@@ -375,9 +376,10 @@ void bind_model(nb::module_& m) {
               const std::optional<HostArray>& y_val, const std::vector<std::string>& class_names, int64_t epochs,
               int64_t batch, int64_t grad_accum, const std::string& optim, const std::string& schedule, uint64_t seed, int threads,
               const std::string& run_dir, bool resume, const std::string& device, nb::callable on_event) {
-             resolve_device(device);  // as `train --device`: an unusable GPU is an Error with doctor's hint
+             // As `train --device`: an unusable GPU is an Error with doctor's hint.
+             const Device on = resolve_device(device);
              return self.fit(x, y, x_val, y_val, class_names, train_config(epochs, batch, grad_accum, optim, schedule, seed, threads),
-                             run_dir, resume, on_event);
+                             run_dir, resume, on, on_event);
            },
            nb::arg("x"), nb::arg("y"), nb::arg("x_val").none(), nb::arg("y_val").none(), nb::arg("class_names"),
            nb::arg("epochs"), nb::arg("batch"), nb::arg("grad_accum"), nb::arg("optim"), nb::arg("schedule"), nb::arg("seed"),

@@ -42,9 +42,10 @@ void print_report(const SystemReport& r) {
     std::printf("GPU %d    %s, compute capability %d.%d (%s), %.1f GiB, %d SMs\n", g.index, g.name.c_str(), g.cc_major,
                 g.cc_minor, g.arch().c_str(), double(g.memory_bytes) / double(1ull << 30), g.sm_count);
   std::printf("Smoke    %s%s\n", r.smoke.ran ? (r.smoke.passed ? "passed: " : "FAILED: ") : "", r.smoke.detail.c_str());
+  const std::string first_gpu = std::to_string(c.gpus.empty() ? 0 : c.gpus[0].index);
   const std::string why = !c.runtime_version ? "this dltrain was built without CUDA"
-                                              : "the CUDA kernels are built (ctest -L gpu checks them), but the "
-                                                "Trainer does not run on a GPU yet";
+                                              : "by default: the GPU path has not passed tools/gpu-check.sh yet; "
+                                                "--device cuda trains on GPU " + first_gpu;
   std::printf("Training %s\n", c.gpus.empty() ? "on the CPU" : ("on the CPU (" + why + ")").c_str());
   // Data-parallel: what this build can do, and where this process stands when mpirun started it.
   const std::string mpi = mpi_library_version();

@@ -39,10 +39,11 @@ void print_confusion(const EvalResult& r, const std::vector<std::string>& labels
 
 void run(const EvalArgs& a) {
   ops::cpu_kernel_level();  // a DLTRAIN_CPU_ISA that cannot be followed is an error before any work
-  resolve_device(a.device);
+  const Device device = resolve_device(a.device);
   set_num_threads(a.threads);
   const std::string model_path = model_argument(a.model_path);
   LoadedModel m = load_model(model_path);
+  m.model->to(device);
   if (a.data.empty() && m.info.dataset.empty())
     throw Error(a.model_path + ": the model does not say what it was trained on", "pass --data NAME_OR_FOLDER");
   const TestEvaluation e = evaluate_test_split(m, a.data, a.batch);

@@ -23,7 +23,7 @@ struct PredictArgs {
 
 void run(const PredictArgs& a) {
   ops::cpu_kernel_level();  // a DLTRAIN_CPU_ISA that cannot be followed is an error before any work
-  resolve_device(a.device);
+  const Device device = resolve_device(a.device);
   LoadedModel m;
   std::vector<std::string> images = a.files;
   std::string model_path = a.backbone;
@@ -52,6 +52,7 @@ void run(const PredictArgs& a) {
     m = load_model(model_path);
     images.erase(images.begin());
   }
+  m.model->to(device);
   const Shape in = m.model->input_shape();
   DLT_CHECK(in.rank() == 3, model_path + ": this model does not take images (input " + in.str() + ")");
   for (const std::string& path : images) require_file_argument(path, "IMAGE");  // all there before the first is classified

@@ -53,7 +53,7 @@ void run(const TrainArgs& args, const CLI::App& cmd) {
   const Communicator& comm = communicator();
   TrainArgs a = args;
   if (comm.rank() != 0) a.quiet = true, a.report = false;
-  resolve_device(a.device);  // an unusable GPU is an error before any work (only the CPU trains yet)
+  const Device device = resolve_device(a.device);  // an unusable GPU is an error before any work
   std::unique_ptr<Trainer> trainer;
   const bool terminal = ::isatty(STDOUT_FILENO);
   if (!a.resume.empty()) {
@@ -71,6 +71,7 @@ void run(const TrainArgs& args, const CLI::App& cmd) {
     trainer = start_training(config, dir, feature_progress(terminal, a.quiet));
     if (comm.rank() == 0) write_file_atomic(dir + "/command.txt", command_line + "\n");
   }
+  trainer->use_device(device);
   const TrainConfig& c = trainer->config();
   if (!a.quiet) {
     std::printf("%s %s (%s parameters) on %s: %s training / %s test images\n",
@@ -83,6 +84,9 @@ void run(const TrainArgs& args, const CLI::App& cmd) {
     std::printf("  %lld epochs (%lld done), batch %s, %s, schedule %s, seed %llu, %d threads\n  run folder: %s\n",
                 (long long)c.epochs, (long long)trainer->epochs_done(), batch.c_str(), c.optim.c_str(),
                 c.schedule.c_str(), (unsigned long long)c.seed, num_threads(), trainer->run_dir().c_str());
+    if (device.is_cuda())
+      std::printf("  on GPU %s (the CUDA kernels: tools/gpu-check.sh checks them against the CPU)\n",
+                  device_name(device).c_str());
     if (comm.size() > 1)
       std::printf("  data-parallel on %d processes (%s), batch %lld per process\n", comm.size(),
                   comm.describe().c_str(), (long long)(c.batch * c.grad_accum));

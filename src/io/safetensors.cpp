@@ -48,10 +48,13 @@ std::string encode_safetensors(const std::vector<TensorRef>& tensors, const Meta
   out.reserve(8 + json.size() + offset);
   put_u64_le(out, json.size());
   out += json;
-  for (const TensorRef& t : tensors)
-    out.append(reinterpret_cast<const char*>(t.tensor->dtype() == DType::f32 ? static_cast<const void*>(t.tensor->f32())
-                                                                             : static_cast<const void*>(t.tensor->u8())),
-               t.tensor->bytes());
+  for (const TensorRef& t : tensors) {
+    Tensor staged;  // a GPU tensor's bytes come through the host
+    const Tensor& host = t.tensor->device().is_cuda() ? (staged = t.tensor->to(Device::cpu)) : *t.tensor;
+    out.append(reinterpret_cast<const char*>(host.dtype() == DType::f32 ? static_cast<const void*>(host.f32())
+                                                                        : static_cast<const void*>(host.u8())),
+               host.bytes());
+  }
   return out;
 }
 

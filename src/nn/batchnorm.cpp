@@ -25,8 +25,6 @@ class BatchNorm final : public Layer {
     add_param("beta", {c});
     add_param("moving_mean", {c}, false);
     add_param("moving_variance", {c}, false);
-    mean_ = Tensor::zeros({c});
-    invstd_ = Tensor::zeros({c});
     return in[0];
   }
   void forward_impl(std::span<const Tensor* const> xs, const Context& ctx, Tensor& y) override {
@@ -34,6 +32,9 @@ class BatchNorm final : public Layer {
       ops::batchnorm_forward_infer(*xs[0], param(0).value, param(1).value, param(2).value, param(3).value, y, eps_);
       return;
     }
+    const int64_t c = param(0).value.numel();
+    mean_.ensure_on(xs[0]->device(), {c});
+    invstd_.ensure_on(xs[0]->device(), {c});
     ops::batchnorm_forward_train(*xs[0], param(0).value, param(1).value, y, mean_, invstd_, eps_);
     // Moving statistics use the unbiased batch variance, as Keras and PyTorch do.
     ops::batchnorm_update_running(mean_, invstd_, param(2).value, param(3).value, momentum_, eps_,

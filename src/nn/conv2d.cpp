@@ -199,7 +199,8 @@ std::unique_ptr<Layer> Conv2D::fuse_with(Layer& next) {
   const PoolDesc p = next.pool_desc();
   if (!p.max || p.stride != p.k || p.padding != Padding::valid || kh_ * kw_ * channels_ > 32 ||
       !ops::conv2d_pool_is_fast(Window::make(input_shapes()[0].with_batch(1), kh_, kw_, stride_, stride_, padding_,
-                                             filters_), p.k))
+                                             filters_),
+                                 p.k, param(0).value.device()))
     return nullptr;
   auto f = std::make_unique<Conv2DMaxPool>(param(0), param(1), stride_, padding_, act_, p.k);
   f->set_name(name() + "+" + next.name());

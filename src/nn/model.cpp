@@ -63,6 +63,21 @@ void Model::init_params(uint64_t seed) {
   for (Node& n : nodes_) n.layer->init_params(rng);
 }
 
+void Model::to(Device device) {
+  for (Param* p : params()) {
+    if (!p->value.empty()) p->value = p->value.to(device);
+    if (!p->grad.empty()) p->grad = p->grad.to(device);
+  }
+  for (Node& n : nodes_) n.grad = Tensor(), n.has_grad = false;
+  scratch_.clear();
+  flat_grads_.reset();
+  flat_views_.clear();
+  plan_.clear();  // what fuses depends on the device's kernels
+  fused_.clear();
+  x_ = nullptr;
+  device_ = device;
+}
+
 bool Model::has_softmax_head() const {
   return !nodes_.empty() && std::string(nodes_.back().layer->type()) == "Softmax";
 }
@@ -112,6 +127,9 @@ const Tensor& Model::forward(const Tensor& x, const Context& ctx, Output out) {
   DLT_CHECK(!nodes_.empty(), "the model has no layers");
   DLT_CHECK(x.shape().rank() >= 1 && x.shape().without_batch() == input_shape_,
             "model input must be (N, " + input_shape_.str().substr(1) + ", got " + x.shape().str());
+  DLT_CHECK(x.device() == device_, "the model input is on " + device_name(x.device()) + ", the model on " +
+                                       device_name(device_),
+            "copy the batch with Tensor::to(model.device())");
   if (plan_.empty()) plan();
   x_ = &x;
   end_ = end_node(out);

@@ -10,6 +10,7 @@
 namespace dltrain {
 
 ParallelInference::ParallelInference(Model& model) : model_(model) {
+  if (model.device().is_cuda()) return;  // one GPU model: the inputs are prepared on one thread
   for (int t = 1; t < std::max(1, num_threads()); ++t) {
     replicas_.push_back(parse_model(model.spec, model.input_shape()));
     copy_weights(model, 0, *replicas_.back(), 0, model.size());
@@ -28,15 +29,19 @@ void ParallelInference::run(int64_t begin, int64_t end, const Input& input, floa
   {
     const int t = omp_get_thread_num();
     Model& m = t == 0 ? model_ : *replicas_[size_t(t - 1)];
-    Tensor x;
+    Tensor x, x_on_gpu, y_on_host;
 #pragma omp for schedule(dynamic)
     for (int64_t g = 0; g < groups; ++g) {
       try {  // nothing may leave an OpenMP region
         const int64_t i0 = begin + g * group, n = std::min(group, end - i0);
         if (x.shape().rank() == 0 || x.shape()[0] != n) x = Tensor(m.input_shape().with_batch(n));
         for (int64_t i = 0; i < n; ++i) input(i0 + i, x.f32() + i * per_in);
-        const Tensor& y = m.forward(x, Context{}, Output::probabilities);
-        std::copy(y.f32(), y.f32() + n * per_out, out + (i0 - begin) * per_out);
+        const bool gpu = m.device().is_cuda();
+        if (gpu) x_on_gpu = x.to(m.device());
+        const Tensor& y = m.forward(gpu ? x_on_gpu : x, Context{}, Output::probabilities);
+        if (gpu) y_on_host = y.to(Device::cpu);
+        const Tensor& host = gpu ? y_on_host : y;
+        std::copy(host.f32(), host.f32() + n * per_out, out + (i0 - begin) * per_out);
       } catch (...) {
         failed[size_t(g)] = std::current_exception();
       }

@@ -11,9 +11,13 @@ namespace dltrain::ops::detail {
 // Every tensor must be non-empty float32 on `device` (one GPU of a backend serves all of its kind).
 template <class... T>
 void require_on(Device device, const char* op, const T&... t) {
-  const bool ok = ((t.device() == device && t.dtype() == DType::f32 && !t.empty()) && ...);
-  DLT_CHECK(ok, std::string(op) + ": expected non-empty float32 tensors, all on " + device_name(device),
-            "copy tensors to one device first (Tensor::to is explicit; nothing moves implicitly)");
+  if (((t.device() == device && t.dtype() == DType::f32 && !t.empty()) && ...)) return;
+  std::string got;
+  ((got += (got.empty() ? "" : ", ") + std::string(t.empty() ? "empty" : dtype_name(t.dtype())) + " on " +
+           device_name(t.device())),
+   ...);
+  throw Error(std::string(op) + ": expected non-empty float32 tensors, all on " + device_name(device) + "; got " + got,
+              "copy tensors to one device first (Tensor::to is explicit; nothing moves implicitly)");
 }
 
 // The one dispatch point: the backend of the first tensor's device, after checking that every

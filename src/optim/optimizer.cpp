@@ -53,6 +53,11 @@ Optimizer::Optimizer(std::vector<Param*> params, float lr, std::string spec, siz
   }
 }
 
+void Optimizer::to(Device device) {
+  for (std::vector<Tensor>& s : slots_)
+    for (Tensor& t : s) t = t.to(device);
+}
+
 void Optimizer::step(float lr) {
   begin_step();
   finish_step(lr);

@@ -119,6 +119,19 @@ Trainer::Trainer(TrainConfig config, DatasetSplits data, std::string run_dir, st
   if (!lock_ && lead()) lock_ = std::make_unique<RunLock>(run_dir_);
 }
 
+void Trainer::use_device(Device device) {
+  if (device == model_->device()) return;
+  if (device.is_cuda() && comm_.size() > 1)
+    throw Error("--device " + device_name(device) + " under mpirun: data-parallel training on GPUs needs NCCL, "
+                "which this dltrain does not use yet",
+                "train on the CPUs (--device cpu) under mpirun, or on one GPU without mpirun");
+  model_->to(device);
+  optimizer_->to(device);
+  grad_sum_.clear();
+  dlogits_ = Tensor();
+  model_->flat_gradients(1 + comm_.size());
+}
+
 Trainer::Trainer(TrainConfig config, DatasetSplits data, std::string run_dir)
     : Trainer(std::move(config), std::move(data), std::move(run_dir), nullptr) {
   start_new_run();
@@ -290,9 +303,16 @@ EpochStats Trainer::run_epoch(const TrainCallbacks& cb, bool& stopped) {
   return e;
 }
 
+const Tensor& Trainer::on_model_device(const Tensor& x) {
+  if (!model_->device().is_cuda()) return x;
+  x_on_device_.ensure_on(model_->device(), x.shape());
+  x_on_device_.copy_from(x);
+  return x_on_device_;
+}
+
 LossStats Trainer::train_step(const Batch& b, float lr) {
   const Context ctx{Mode::train, config_.seed, uint64_t(global_step_)};
-  const Tensor& logits = model_->forward(b.x, ctx, Output::logits);
+  const Tensor& logits = model_->forward(on_model_device(b.x), ctx, Output::logits);
   dlogits_.ensure_on(logits.device(), logits.shape());
   const LossStats st = ops::softmax_cross_entropy(logits, b.labels, &dlogits_);
   if (!std::isfinite(st.loss_sum)) return st;  // diverged: no update
@@ -315,13 +335,14 @@ LossStats Trainer::accumulated_step(const Batch& b, float lr, int64_t step_rows,
     grad_sum_.clear();
     for (const Param* p : params) grad_sum_.emplace_back(p->grad.shape(), DType::f32, p->grad.device());
   }
-  const auto keep = std::make_shared<int>(0);  // the rows are b.x's, which outlives each micro-batch
+  const Tensor& all = on_model_device(b.x);
+  const auto keep = std::make_shared<int>(0);  // the rows are all's, which outlives each micro-batch
   LossStats total;
   int64_t k = 0;
   for (int64_t r0 = 0; r0 < n; r0 += config_.batch, ++k) {
     const int64_t m = std::min(config_.batch, n - r0);
-    const Tensor x = Tensor::borrow(b.x.shape().without_batch().with_batch(m), DType::f32,
-                                    const_cast<float*>(b.x.f32()) + r0 * per_row, keep);
+    const Tensor x = Tensor::borrow(all.shape().without_batch().with_batch(m), DType::f32,
+                                    const_cast<float*>(all.f32()) + r0 * per_row, keep, all.device());
     const Context ctx{Mode::train, config_.seed,
                       uint64_t((global_step_ * config_.grad_accum + k) * comm_.size() + comm_.rank())};
     const Tensor& logits = model_->forward(x, ctx, Output::logits);
