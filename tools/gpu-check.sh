@@ -6,8 +6,9 @@
 #   2. if the project builds there (or a bundle from tools/gpu-bundle.sh is here): the gpu tests,
 #      the CUDA backend's conformance (every kernel of kernels.inc on the GPU against the CPU
 #      reference, GPU memory round trips), `dltrain doctor` (with its smoke test), `dltrain cuda
-#      run` of each built-in example, and one short `dltrain train --device cuda` epoch on a small
-#      synthetic IDX dataset (written here: the machine has no network).
+#      run` of each built-in example, and `dltrain train` of mlp and cnn on the GPU and on the CPU
+#      (2 epochs each on a small synthetic IDX dataset, written here: the machine has no network),
+#      the GPU-trained models evaluated on both devices.
 # Prints a one-screen summary; exit status 0 when everything that ran passed.
 set -u
 cd "$(dirname "$0")/.."
@@ -65,14 +66,33 @@ check_project() {  # $1: dltrain binary, $2: gpu_test binary, $3: conformance_te
   else
     fail "cuda conformance: $(grep -E '^\[  FAILED' "$work/conformance.log" | head -4 | tr '\n' ' ' | cut -c1-120) (see $work/conformance.log)"
   fi
-  if write_tiny_idx "$work/tiny" &&
-     timeout 120 "$1" train --device cuda --data "$work/tiny" --model mlp --epochs 1 --batch 32 \
-       --runs "$work/runs" > "$work/train.log" 2>&1; then
-    note "ok   train --device cuda: $(grep -iE 'accuracy' "$work/train.log" | tail -1 | cut -c1-80)"
-  elif grep -q "do not run on a GPU yet" "$work/train.log"; then
-    note "todo train --device cuda: the Trainer does not run on a GPU yet (refused with a clear error)"
+  # Training on the GPU against the CPU, same seed: test accuracy and loss after 2 epochs should
+  # agree closely (float sums in another order: not bit for bit); then the GPU-trained model evaluated
+  # on the GPU and on the CPU.
+  write_tiny_idx "$work/tiny"
+  for model in mlp cnn; do
+    for dev in cuda cpu; do
+      log="$work/train-$model-$dev.log"
+      timeout 120 "$1" train --device "$dev" --data "$work/tiny" --model "$model" --epochs 2 --batch 32 \
+        --run-dir "$work/runs/$model-$dev" > "$log" 2>&1 ||
+        fail "train --device $dev --model $model: $(grep -iE 'error' "$log" | head -1 | cut -c1-90)"
+    done
+    acc() { grep -oE 'Test accuracy [0-9.]+, loss [0-9.]+' "$work/train-$model-$1.log" | tail -1; }
+    note "$( [ -n "$(acc cuda)" ] && echo ok || echo '?' )   train --model $model: cuda $(acc cuda) / cpu $(acc cpu)"
+    for dev in cuda cpu; do
+      log="$work/eval-$model-$dev.log"
+      "$1" eval "$work/runs/$model-cuda" --data "$work/tiny" --device "$dev" > "$log" 2>&1 ||
+        fail "eval --device $dev of the GPU-trained $model: $(grep -iE 'error' "$log" | head -1 | cut -c1-80)"
+    done
+    evacc() { grep -oE 'accuracy: [0-9.]+' "$work/eval-$model-$1.log"; }
+    note "     eval $model (trained on cuda): on cuda $(evacc cuda), on cpu $(evacc cpu)"
+  done
+  # Training on the GPU against the CPU (20 steps of three networks), same-seed runs, resume.
+  if "$(dirname "$2")/gpu_train_test" > "$work/gpu_train.log" 2>&1; then
+    note "ok   gpu training tests: $(grep -E '^\[  (PASSED|SKIPPED)' "$work/gpu_train.log" | tr '\n' ' ' | cut -c1-80)"
+    while read -r l; do note "     $l"; done < <(grep -E 'largest relative' "$work/gpu_train.log")
   else
-    fail "train --device cuda: $(grep -E 'error' "$work/train.log" | head -1 | cut -c1-100) (see $work/train.log)"
+    fail "gpu training tests: $(grep -E '^\[  FAILED' "$work/gpu_train.log" | head -4 | tr '\n' ' ' | cut -c1-110)"
   fi
   if DLTRAIN_TEST_BINARY="$1" "$2" > "$work/gtest.log" 2>&1; then
     note "ok   gpu tests: $(grep -E 'PASSED|SKIPPED' "$work/gtest.log" | tr '\n' ' ' | cut -c1-90)"
