@@ -78,7 +78,14 @@ check_project() {  # $1: dltrain binary, $2: gpu_test binary, $3: conformance_te
         fail "train --device $dev --model $model: $(grep -iE 'error' "$log" | head -1 | cut -c1-90)"
     done
     acc() { grep -oE 'Test accuracy [0-9.]+, loss [0-9.]+' "$work/train-$model-$1.log" | tail -1; }
-    note "$( [ -n "$(acc cuda)" ] && echo ok || echo '?' )   train --model $model: cuda $(acc cuda) / cpu $(acc cpu)"
+    # Within 0.02 of each other in both accuracy and loss.
+    if [ -n "$(acc cuda)" ] && [ -n "$(acc cpu)" ] &&
+       printf '%s\n%s\n' "$(acc cuda)" "$(acc cpu)" | awk -F'[ ,]+' '{a[NR] = $3; l[NR] = $5}
+         END { d = a[1] - a[2]; e = l[1] - l[2]; exit !(d * d < 0.0004 && e * e < 0.0004) }'; then
+      note "ok   train --model $model: cuda $(acc cuda) / cpu $(acc cpu)"
+    else
+      fail "train --model $model: cuda '$(acc cuda)' / cpu '$(acc cpu)' (more than 0.02 apart, or missing)"
+    fi
     for dev in cuda cpu; do
       log="$work/eval-$model-$dev.log"
       "$1" eval "$work/runs/$model-cuda" --data "$work/tiny" --device "$dev" > "$log" 2>&1 ||

@@ -233,7 +233,8 @@ std::unique_ptr<Model> parse_model(const std::string& text, const Shape& input_s
 // the core's caches, where a whole batch's would stream through memory layer by layer, each
 // layer's weights are read once for the group, and no layer waits for the other threads. Each
 // output equals the model's own output for that input alone, bit for bit. The replicas read the
-// model's weights as they are when this is made.
+// model's weights as they are when this is made. A model on a GPU gets no replicas: one thread
+// prepares the inputs and each run() is one forward pass.
 class ParallelInference {
  public:
   explicit ParallelInference(Model& model);

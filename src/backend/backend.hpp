@@ -10,6 +10,9 @@ namespace dltrain {
 struct Backend {
   const char* name;  // "cpu", "cpu-reference", "cuda"
   Device device;     // the kind of device its pointers must point to (cuda: any GPU, the current one)
+  // Makes `device` the one the kernels run on (the tensors' GPU), before each call; null: nothing
+  // to choose (the host).
+  void (*select)(Device device);
 #define DLT_KERNEL(ret, name, params) ret(*name) params;
 #include "kernels.inc"
 #undef DLT_KERNEL

@@ -64,6 +64,7 @@ void Model::init_params(uint64_t seed) {
 }
 
 void Model::to(Device device) {
+  if (device == device_) return;
   for (Param* p : params()) {
     if (!p->value.empty()) p->value = p->value.to(device);
     if (!p->grad.empty()) p->grad = p->grad.to(device);

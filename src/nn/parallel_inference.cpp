@@ -21,8 +21,9 @@ void ParallelInference::run(int64_t begin, int64_t end, const Input& input, floa
   if (end <= begin) return;
   const int64_t per_in = model_.input_shape().numel(), per_out = model_.output_shape().numel();
   const int threads = int(std::min<int64_t>(this->threads(), end - begin));
-  // Up to group_max inputs per forward pass, fewer when that would leave a thread without work.
-  const int64_t group = std::clamp<int64_t>((end - begin) / threads, 1, group_max);
+  // Up to group_max inputs per forward pass, fewer when that would leave a thread without work;
+  // a GPU model takes them all in one pass.
+  const int64_t group = model_.device().is_cuda() ? end - begin : std::clamp<int64_t>((end - begin) / threads, 1, group_max);
   const int64_t groups = (end - begin + group - 1) / group;
   std::vector<std::exception_ptr> failed(static_cast<size_t>(groups));
 #pragma omp parallel num_threads(threads)

@@ -21,14 +21,15 @@ void require_on(Device device, const char* op, const T&... t) {
 }
 
 // The one dispatch point: the backend of the first tensor's device, after checking that every
-// tensor is non-empty float32 on that device. (GPU kernels run on the current CUDA device, which
-// the Trainer selects once: one GPU per process for now.)
+// tensor is non-empty float32 on that device, made the current one (a GPU's kernels run on the
+// calling thread's current CUDA device).
 template <class... T>
 const Backend& backend(const char* op, const Tensor& first, const T&... rest) {
   const Backend* be = backend_for(first.device());
   DLT_CHECK(be, std::string(op) + ": this dltrain has no " + device_name(first.device()) + " backend",
             "`dltrain doctor` says which devices this build can train on");
   require_on(first.device(), op, first, rest...);
+  if (be->select) be->select(first.device());
   return *be;
 }
 

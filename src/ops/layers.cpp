@@ -24,7 +24,10 @@ void dense_backward(const Tensor& x, const Tensor& w, const Tensor& dy, Tensor* 
   const int64_t n = x.shape()[0], in = w.shape()[0], out = w.shape()[1];
   require_shape("dense_backward", "dy", dy, {n, out});
   require_shape("dense_backward", "dw", dw, w.shape());
-  if (dx) require_shape("dense_backward", "dx", *dx, x.shape());
+  if (dx) {
+    require_on(x.device(), "dense_backward", *dx);
+    require_shape("dense_backward", "dx", *dx, x.shape());
+  }
   be.dense_backward(x.f32(), w.f32(), dy.f32(), dx ? dx->f32() : nullptr, dw.f32(), db.f32(), n, in, out);
 }
 
@@ -42,7 +45,10 @@ void conv2d_backward(const Tensor& x, const Tensor& w, const Tensor& dy, Tensor*
   const Backend& be = backend("conv2d_backward", x, w, dy, dw, db);
   require_shape("conv2d_backward", "dy", dy, {g.n, g.oh, g.ow, g.k});
   require_shape("conv2d_backward", "dw", dw, w.shape());
-  if (dx) require_shape("conv2d_backward", "dx", *dx, x.shape());
+  if (dx) {
+    require_on(x.device(), "conv2d_backward", *dx);
+    require_shape("conv2d_backward", "dx", *dx, x.shape());
+  }
   be.conv2d_backward(x.f32(), w.f32(), dy.f32(), dx ? dx->f32() : nullptr, dw.f32(), db.f32(), g);
 }
 
@@ -64,7 +70,10 @@ void depthwise_backward(const Tensor& x, const Tensor& w, const Tensor& dy, Tens
   require_shape("depthwise_backward", "dy", dy, {g.n, g.oh, g.ow, g.c});
   require_shape("depthwise_backward", "dw", dw, w.shape());
   require_shape("depthwise_backward", "db", db, {g.c});
-  if (dx) require_shape("depthwise_backward", "dx", *dx, x.shape());
+  if (dx) {
+    require_on(x.device(), "depthwise_backward", *dx);
+    require_shape("depthwise_backward", "dx", *dx, x.shape());
+  }
   be.depthwise_backward(x.f32(), w.f32(), dy.f32(), dx ? dx->f32() : nullptr, dw.f32(), db.f32(), g);
 }
 
@@ -152,7 +161,10 @@ void conv2d_pool_backward(const Tensor& x, const Tensor& w, const Tensor& argmax
   const Backend& be = backend("conv2d_pool_backward", x, w, dy, dw, db);
   check_conv_pool("conv2d_pool_backward", x, w, pool, dy, argmax, g);
   require_shape("conv2d_pool_backward", "dw", dw, w.shape());
-  if (dx) require_shape("conv2d_pool_backward", "dx", *dx, x.shape());
+  if (dx) {
+    require_on(x.device(), "conv2d_pool_backward", *dx);
+    require_shape("conv2d_pool_backward", "dx", *dx, x.shape());
+  }
   be.conv2d_pool_backward(x.f32(), w.f32(), argmax.u8(), dy.f32(), pool, dx ? dx->f32() : nullptr, dw.f32(),
                           db.f32(), g);
 }

@@ -3,6 +3,7 @@
 
 #include "../backend/backend.hpp"
 #include "core/device_memory.hpp"
+#include "dltrain/comm.hpp"
 #include "dltrain/system.hpp"
 #include "dltrain/train.hpp"
 
@@ -22,6 +23,9 @@ Device resolve_device(std::string_view request) {
   const Device d = parse_device(request);
   if (!d.is_cuda()) return d;
   const std::string flag = "--device " + std::string(request) + ": ";
+  if (communicator().size() > 1)  // refused before any run folder is made
+    throw Error(flag + "data-parallel training on GPUs needs NCCL, which this dltrain does not use yet",
+                "under mpirun, train on the CPUs (--device cpu); one GPU trains without mpirun");
   if (!cuda_backend())
     throw Error(flag + "this dltrain was built without the CUDA backend",
                 "train on the CPU (--device cpu), or rebuild with the CUDA toolkit; "

@@ -121,10 +121,8 @@ Trainer::Trainer(TrainConfig config, DatasetSplits data, std::string run_dir, st
 
 void Trainer::use_device(Device device) {
   if (device == model_->device()) return;
-  if (device.is_cuda() && comm_.size() > 1)
-    throw Error("--device " + device_name(device) + " under mpirun: data-parallel training on GPUs needs NCCL, "
-                "which this dltrain does not use yet",
-                "train on the CPUs (--device cpu) under mpirun, or on one GPU without mpirun");
+  DLT_CHECK(!device.is_cuda() || comm_.size() == 1, "data-parallel training on GPUs needs NCCL (not used yet)",
+            "under mpirun, train on the CPUs (--device cpu)");
   model_->to(device);
   optimizer_->to(device);
   grad_sum_.clear();

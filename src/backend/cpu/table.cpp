@@ -6,7 +6,7 @@
 namespace dltrain {
 
 const Backend& cpu_backend() {
-  static const Backend b{"cpu", Device::cpu,
+  static const Backend b{"cpu", Device::cpu, nullptr,
 #define DLT_KERNEL(ret, name, params) &cpu::name,
 #include "../kernels.inc"
 #undef DLT_KERNEL
@@ -15,7 +15,7 @@ const Backend& cpu_backend() {
 }
 
 const Backend& reference_backend() {
-  static const Backend b{"cpu-reference", Device::cpu,
+  static const Backend b{"cpu-reference", Device::cpu, nullptr,
 #define DLT_KERNEL(ret, name, params) &cpu::ref::name,
 #include "../kernels.inc"
 #undef DLT_KERNEL

@@ -10,6 +10,12 @@ void check(cudaError_t e, const char* what) {
                 "`dltrain doctor` checks the driver and the GPU; compare with --device cpu");
 }
 
+void select(Device device) {
+  int now = -1;
+  check(cudaGetDevice(&now), "cudaGetDevice");
+  if (now != device.index) check(cudaSetDevice(device.index), "cudaSetDevice");
+}
+
 namespace {
 Device current() {
   int index = 0;

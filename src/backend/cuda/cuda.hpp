@@ -22,6 +22,10 @@ inline int blocks(int64_t n) {
   return int(std::max<int64_t>(1, std::min<int64_t>((n + threads - 1) / threads, 1 << 16)));
 }
 
+// Makes `device` the calling thread's current GPU (the Backend's `select`): kernels, scratch and
+// launches go to the current GPU, and a thread (Python's fit worker) starts on GPU 0.
+void select(Device device);
+
 // Throws a dltrain::Error for a failed launch or CUDA call, naming the kernel.
 void check(cudaError_t e, const char* what);
 inline void check_launch(const char* kernel) { check(cudaGetLastError(), kernel); }

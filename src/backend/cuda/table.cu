@@ -6,7 +6,7 @@
 namespace dltrain {
 
 const Backend* cuda_backend() {
-  static const Backend b{"cuda", Device::cuda,
+  static const Backend b{"cuda", Device::cuda, &cuda::select,
 #define DLT_KERNEL(ret, name, params) &cuda::name,
 #include "../kernels.inc"
 #undef DLT_KERNEL
