@@ -105,8 +105,8 @@ class Model:
         place until fit returns: do not change it meanwhile. uint8 images are
         pixels (scaled by 1/255); float32 images are used as they are. Ctrl-C stops at the next
         batch and raises KeyboardInterrupt; the last finished epoch stays resumable. ``device`` is
-        `dltrain train --device`'s: "auto", "cpu", "cuda" or "cuda:N" (training runs on the CPU until
-        the GPU trainer lands; a GPU that cannot be used is an error). ``grad_accum=K`` sums K
+        `dltrain train --device`'s: "auto" (the CPU until the GPU path has been checked on a GPU),
+        "cpu", "cuda" or "cuda:N" (a GPU that cannot be used is an error). ``grad_accum=K`` sums K
         micro-batches of ``batch_size`` per update, as `train --grad-accum`.
         """
         x = _images(x, "x")
