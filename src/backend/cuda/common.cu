@@ -1,4 +1,6 @@
 // What the CUDA kernels share: error checks, scratch memory, the tiled GEMM and column sums.
+#include <cstdlib>
+
 #include "core/device_memory.hpp"
 #include "cuda.hpp"
 
@@ -8,6 +10,15 @@ void check(cudaError_t e, const char* what) {
   if (e != cudaSuccess)
     throw Error(std::string("CUDA kernel ") + what + " failed: " + cudaGetErrorString(e),
                 "`dltrain doctor` checks the driver and the GPU; compare with --device cpu");
+}
+
+void check_launch(const char* kernel) {
+  static const bool sync = [] {
+    const char* v = std::getenv("DLTRAIN_CUDA_SYNC");
+    return v && std::string(v) == "1";
+  }();
+  check(cudaGetLastError(), kernel);
+  if (sync) check(cudaDeviceSynchronize(), kernel);
 }
 
 void select(Device device) {

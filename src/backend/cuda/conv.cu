@@ -6,12 +6,6 @@
 namespace dltrain::cuda {
 namespace {
 
-__device__ inline float act_forward(Act act, float v) {
-  if (act != Act::none) v = fmaxf(v, 0.0f);
-  if (act == Act::relu6) v = fminf(v, 6.0f);
-  return v;
-}
-
 // y (N,OH,OW,K); depthwise when `depthwise` (then K == C and w is (KH,KW,C)).
 __global__ void conv_forward_kernel(const float* x, const float* w, const float* b, float* y, Window g, Act act,
                                     bool depthwise) {
@@ -33,7 +27,7 @@ __global__ void conv_forward_kernel(const float* x, const float* w, const float*
         }
       }
     }
-    y[o] = act_forward(act, acc);
+    y[o] = activate(act, acc);
   }
 }
 

@@ -27,8 +27,7 @@ __global__ void conv_pool_forward_kernel(const float* x, const float* w, const f
           for (int64_t c = 0; c < g.c; ++c) acc += in[c] * wk[c * g.k];
         }
       }
-      if (act != Act::none) acc = fmaxf(acc, 0.0f);
-      if (act == Act::relu6) acc = fminf(acc, 6.0f);
+      acc = activate(act, acc);
       if (arg < 0 || acc > best) best = acc, arg = q;
     }
     const bool pass = act == Act::none || (best > 0 && (act == Act::relu || best < 6.0f));

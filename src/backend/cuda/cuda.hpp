@@ -26,9 +26,20 @@ inline int blocks(int64_t n) {
 // launches go to the current GPU, and a thread (Python's fit worker) starts on GPU 0.
 void select(Device device);
 
+// The fused activation as the reference applies it (std::max/std::min: a NaN stays NaN, where
+// fmaxf/fminf would make it 0 and hide a diverging run).
+__device__ inline float activate(Act act, float v) {
+  if (act != Act::none) v = v < 0.0f ? 0.0f : v;
+  if (act == Act::relu6) v = 6.0f < v ? 6.0f : v;
+  return v;
+}
+
 // Throws a dltrain::Error for a failed launch or CUDA call, naming the kernel.
 void check(cudaError_t e, const char* what);
-inline void check_launch(const char* kernel) { check(cudaGetLastError(), kernel); }
+// After each launch: a launch error names the kernel. With DLTRAIN_CUDA_SYNC=1 it also waits for
+// the kernel, so an error while it runs (an illegal address) names it too rather than a later
+// call (slow; for finding such errors).
+void check_launch(const char* kernel);
 
 // Device scratch for one kernel call (from the current GPU's caching allocator).
 class Scratch {

@@ -17,10 +17,7 @@ __device__ inline double hash_uniform(uint64_t key, uint64_t index) {
 
 __global__ void activation_forward_kernel(Act act, const float* x, float* y, int64_t n) {
   DLT_CUDA_FOR(i, n) {
-    float v = x[i];
-    if (act != Act::none) v = fmaxf(v, 0.0f);
-    if (act == Act::relu6) v = fminf(v, 6.0f);
-    y[i] = v;
+    y[i] = activate(act, x[i]);
   }
 }
 

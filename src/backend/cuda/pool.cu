@@ -1,6 +1,6 @@
 // Max and average pooling on the GPU. Backward passes gather: one thread per input element visits
 // the windows that contain it, in window order, so overlapping windows need no atomics.
-#include <cfloat>
+#include <cmath>
 
 #include "cuda.hpp"
 
@@ -17,7 +17,7 @@ __device__ inline Pos out_pos(const Window& g, int64_t o) {
 __global__ void maxpool_forward_kernel(const float* x, float* y, Window g) {
   DLT_CUDA_FOR(o, g.n * g.oh * g.ow * g.c) {
     const Pos p = out_pos(g, o);
-    float best = -FLT_MAX * 2;  // -inf, as the reference starts
+    float best = -INFINITY;  // as the reference starts
     for (int64_t ky = 0; ky < g.kh; ++ky)
       for (int64_t kx = 0; kx < g.kw; ++kx) {
         const int64_t iy = p.y * g.sh + ky - g.pad_top, ix = p.x * g.sw + kx - g.pad_left;
