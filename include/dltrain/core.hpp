@@ -148,6 +148,9 @@ class Tensor {
   Tensor clone() const;  // on the same device
   // A copy on `device` (an explicit host <-> GPU transfer; a plain clone when already there).
   Tensor to(Device device) const;
+  // This tensor when it is on `device` already, else its copy there in `staged` (whose memory is
+  // reused from call to call): how batches reach a GPU model and results come back to the host.
+  const Tensor& on(Device device, Tensor& staged) const;
   static Tensor from_labels(std::span<const int32_t> labels);  // (N) int32 on the host
   // Same numel and dtype; shape may differ; the devices may differ (the copy is explicit here).
   void copy_from(const Tensor& other);

@@ -214,7 +214,6 @@ class Trainer {
   Model& saved_model();
   EpochStats run_epoch(const TrainCallbacks& cb, bool& stopped);
   bool lead() const { return comm_.rank() == 0; }       // the rank that writes the run folder
-  const Tensor& on_model_device(const Tensor& x);       // x, or its copy on the model's GPU
   LossStats train_step(const Batch& b, float lr);        // one batch, one update
   // --grad-accum micro-batches and/or several ranks: gradients summed over both, one update.
   // `step_rows`: the step's rows on all ranks. `stop` becomes whether any rank wanted to stop.

@@ -156,6 +156,13 @@ Tensor Tensor::to(Device device) const {
   return t;
 }
 
+const Tensor& Tensor::on(Device device, Tensor& staged) const {
+  if (device == this->device()) return *this;
+  staged.ensure_on(device, shape_, dtype_);
+  staged.copy_from(*this);
+  return staged;
+}
+
 void Tensor::copy_from(const Tensor& other) {
   DLT_CHECK(other.numel() == numel() && other.dtype_ == dtype_,
             "copy between tensors of " + other.shape_.str() + " and " + shape_.str());

@@ -50,7 +50,7 @@ std::string encode_safetensors(const std::vector<TensorRef>& tensors, const Meta
   out += json;
   for (const TensorRef& t : tensors) {
     Tensor staged;  // a GPU tensor's bytes come through the host
-    const Tensor& host = t.tensor->device().is_cuda() ? (staged = t.tensor->to(Device::cpu)) : *t.tensor;
+    const Tensor& host = t.tensor->on(Device::cpu, staged);
     out.append(reinterpret_cast<const char*>(host.dtype() == DType::f32 ? static_cast<const void*>(host.f32())
                                                                         : static_cast<const void*>(host.u8())),
                host.bytes());

@@ -37,11 +37,8 @@ void ParallelInference::run(int64_t begin, int64_t end, const Input& input, floa
         const int64_t i0 = begin + g * group, n = std::min(group, end - i0);
         if (x.shape().rank() == 0 || x.shape()[0] != n) x = Tensor(m.input_shape().with_batch(n));
         for (int64_t i = 0; i < n; ++i) input(i0 + i, x.f32() + i * per_in);
-        const bool gpu = m.device().is_cuda();
-        if (gpu) x_on_gpu = x.to(m.device());
-        const Tensor& y = m.forward(gpu ? x_on_gpu : x, Context{}, Output::probabilities);
-        if (gpu) y_on_host = y.to(Device::cpu);
-        const Tensor& host = gpu ? y_on_host : y;
+        const Tensor& y = m.forward(x.on(m.device(), x_on_gpu), Context{}, Output::probabilities);
+        const Tensor& host = y.on(Device::cpu, y_on_host);
         std::copy(host.f32(), host.f32() + n * per_out, out + (i0 - begin) * per_out);
       } catch (...) {
         failed[size_t(g)] = std::current_exception();

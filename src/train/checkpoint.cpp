@@ -33,7 +33,8 @@ namespace {
 uint64_t weights_digest(Model& m) {
   uint64_t h = 1469598103934665603ULL;
   for (const Param* p : m.trainable_params()) {
-    const Tensor host = p->value.to(Device::cpu);
+    Tensor staged;
+    const Tensor& host = p->value.on(Device::cpu, staged);
     const auto* bytes = reinterpret_cast<const unsigned char*>(host.f32());
     for (size_t i = 0; i < host.bytes(); ++i) h = (h ^ bytes[i]) * 1099511628211ULL;
   }

@@ -6,16 +6,6 @@
 #include "dltrain/train.hpp"
 
 namespace dltrain {
-namespace {
-// x on `device`: itself when it is there already, else its copy in `staged` (the batch goes to
-// a GPU model's device, its outputs come back to the host).
-const Tensor& on(Device device, const Tensor& x, Tensor& staged) {
-  if (device == x.device()) return x;
-  staged.ensure_on(device, x.shape(), x.dtype());
-  staged.copy_from(x);
-  return staged;
-}
-}  // namespace
 
 EvalResult evaluate(Model& model, const Dataset& data, const Preprocessing& pre, int64_t batch) {
   const int64_t k = model.n_classes();
@@ -30,11 +20,11 @@ EvalResult evaluate(Model& model, const Dataset& data, const Preprocessing& pre,
   int64_t correct = 0;
   Tensor x_staged, logits_staged;
   while (const Batch* b = loader.next()) {
-    const Tensor& logits = model.forward(on(model.device(), b->x, x_staged), ctx, Output::logits);
+    const Tensor& logits = model.forward(b->x.on(model.device(), x_staged), ctx, Output::logits);
     const LossStats st = ops::softmax_cross_entropy(logits, b->labels, nullptr);
     loss_sum += st.loss_sum;
     correct += st.correct;
-    const float* p = on(Device::cpu, logits, logits_staged).f32();
+    const float* p = logits.on(Device::cpu, logits_staged).f32();
     for (size_t i = 0; i < b->labels.size(); ++i) {
       const float* row = p + int64_t(i) * k;
       int64_t arg = 0;
@@ -114,8 +104,8 @@ std::vector<float> predict(Model& model, const Tensor& image_u8, const Preproces
             "image is " + image_u8.shape().str() + ", the model takes " + model.input_shape().str());
   Tensor x(image_u8.shape());
   ops::u8_to_f32(image_u8, x, pre.scale, pre.offset);
-  Tensor staged;
-  const Tensor y = model.forward(on(model.device(), x, staged), Context{}, Output::logits).to(Device::cpu);
+  Tensor x_staged, y_staged;
+  const Tensor& y = model.forward(x.on(model.device(), x_staged), Context{}, Output::logits).on(Device::cpu, y_staged);
   Tensor probs(y.shape());
   ops::softmax(y, probs);
   return {probs.f32(), probs.f32() + probs.numel()};
@@ -137,11 +127,11 @@ Tensor predict_batch(Model& model, const Tensor& images, const Preprocessing& pr
   Tensor probs, x_staged, probs_staged;
   int64_t row = 0;
   while (const Batch* b = loader.next()) {
-    const Tensor& x = on(model.device(), b->x, x_staged);
+    const Tensor& x = b->x.on(model.device(), x_staged);
     const Tensor& logits = model.forward(x, Context{Mode::infer, 0, 0}, Output::logits);
     probs.ensure_on(logits.device(), logits.shape());
     ops::softmax(logits, probs);
-    std::copy_n(on(Device::cpu, probs, probs_staged).f32(), probs.numel(), out.f32() + row * k);
+    std::copy_n(probs.on(Device::cpu, probs_staged).f32(), probs.numel(), out.f32() + row * k);
     row += logits.shape()[0];
   }
   return out;

@@ -301,16 +301,9 @@ EpochStats Trainer::run_epoch(const TrainCallbacks& cb, bool& stopped) {
   return e;
 }
 
-const Tensor& Trainer::on_model_device(const Tensor& x) {
-  if (!model_->device().is_cuda()) return x;
-  x_on_device_.ensure_on(model_->device(), x.shape());
-  x_on_device_.copy_from(x);
-  return x_on_device_;
-}
-
 LossStats Trainer::train_step(const Batch& b, float lr) {
   const Context ctx{Mode::train, config_.seed, uint64_t(global_step_)};
-  const Tensor& logits = model_->forward(on_model_device(b.x), ctx, Output::logits);
+  const Tensor& logits = model_->forward(b.x.on(model_->device(), x_on_device_), ctx, Output::logits);
   dlogits_.ensure_on(logits.device(), logits.shape());
   const LossStats st = ops::softmax_cross_entropy(logits, b.labels, &dlogits_);
   if (!std::isfinite(st.loss_sum)) return st;  // diverged: no update
@@ -333,7 +326,7 @@ LossStats Trainer::accumulated_step(const Batch& b, float lr, int64_t step_rows,
     grad_sum_.clear();
     for (const Param* p : params) grad_sum_.emplace_back(p->grad.shape(), DType::f32, p->grad.device());
   }
-  const Tensor& all = on_model_device(b.x);
+  const Tensor& all = b.x.on(model_->device(), x_on_device_);
   const auto keep = std::make_shared<int>(0);  // the rows are all's, which outlives each micro-batch
   LossStats total;
   int64_t k = 0;
