@@ -107,17 +107,20 @@ TEST(LayerGradients, DropoutBatchNormAdd) {
   check_layer(make_add(), {{5, 2}, {5, 2}});
 }
 
-// Whole models: gradients of every trainable parameter of `text`, through Model::backward.
-void check_model(const std::string& text, Shape input) {
-  auto model = build_model(text, input, 3);
+// Whole models: gradients of every trainable parameter, through Model::backward. Two passes, as
+// training runs them: the second reuses the buffers (and handed-over gradients) of the first.
+void check_model(std::unique_ptr<Model> model) {
+  const Shape input = model->input_shape();
   model->init_params(3);
   uint64_t seed = 40;
   for (Param* p : model->trainable_params()) p->value = random_tensor(p->value.shape(), seed++, -0.5f, 0.5f);
   const Tensor x = random_tensor(input.with_batch(2), 7, 0, 1);
   const Context ctx{Mode::train, 1, 1};
   const Tensor r = random_tensor(model->forward(x, ctx, Output::logits).shape(), 8);
-  model->forward(x, ctx, Output::logits);
-  model->backward(r);
+  for (int pass = 0; pass < 2; ++pass) {
+    model->forward(x, ctx, Output::logits);
+    model->backward(r);
+  }
   for (size_t i = 0; i < model->size(); ++i)
     for (Param& p : model->layer(i).params()) {
       if (!p.trainable) continue;
@@ -125,6 +128,30 @@ void check_model(const std::string& text, Shape input) {
       check_positions(model->param_key(model->layer(i), p).c_str(), p.value, analytic,
                       [&] { return dot(model->forward(x, ctx, Output::logits), r); }, model_eps);
     }
+}
+
+void check_model(const std::string& text, Shape input) { check_model(build_model(text, input, 3)); }
+
+// A Flatten hands its gradient to the conv before it without a copy (Model::backward); here the
+// conv's output also feeds another branch, whose gradient reaches the conv after the Flatten's
+// (`flatten_first`: it is added to the handed-over one) or before it (the Flatten's is added to it).
+std::unique_ptr<Model> flatten_beside_another_branch(bool flatten_first) {
+  auto m = std::make_unique<Model>(Shape{4, 4, 2});
+  const int conv = m->add(make_conv2d(3, 3, 3, 1, Padding::same, Act::relu));
+  int branch_a = 0, branch_b = 0;
+  for (int i = 0; i < 2; ++i) {
+    if ((i == 0) == flatten_first)
+      branch_b = m->add(make_dense(3), {m->add(make_global_avgpool(), {conv})});
+    else
+      branch_a = m->add(make_dense(3), {m->add(make_flatten(), {conv})});
+  }
+  m->add(make_add(), {branch_a, branch_b});
+  return m;
+}
+
+TEST(ModelGradients, FlattenBesideAnotherBranch) {
+  check_model(flatten_beside_another_branch(true));
+  check_model(flatten_beside_another_branch(false));
 }
 
 TEST(ModelGradients, FusedConvPoolExecutor) {

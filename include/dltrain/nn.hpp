@@ -63,6 +63,10 @@ class Layer {
   // consumer of its output. The executor owns no parameters (it updates this layer's) and
   // produces `next`'s output. Null when there is no such fast path.
   virtual std::unique_ptr<Layer> fuse_with(Layer& next);
+  // A layer whose output is its input's elements in the same order under another shape (Flatten):
+  // its forward output is a view of its input, and the model hands its gradient back to the
+  // input's node without a copy where that node takes no other gradient.
+  virtual bool reshapes_only() const { return false; }
   // Pooling layers describe their window so that producers can fuse with them.
   struct PoolDesc {
     bool max = false;

@@ -175,7 +175,14 @@ void Model::backward(const Tensor& dout, const GradsReady& ready) {
         accumulate_into[j] = in;
       }
     }
-    s->layer->backward(*dy, dxs);
+    if (s->layer->reshapes_only() && dy == &n.grad && dxs[0] && accumulate_into[0] < 0) {
+      // The input's node takes its gradient over: the same elements under its own shape.
+      const int64_t batch = n.grad.shape()[0];
+      std::swap(*dxs[0], n.grad);
+      dxs[0]->reshape(nodes_[size_t(s->inputs[0])].layer->output_shape().with_batch(batch));
+    } else {
+      s->layer->backward(*dy, dxs);
+    }
     for (size_t j = 0; j < s->inputs.size(); ++j) {
       if (!dxs[j]) continue;
       if (accumulate_into[j] >= 0) ops::accumulate(scratch_[j], nodes_[size_t(accumulate_into[j])].grad);
