@@ -11,11 +11,15 @@ is patched to accept any batch size. dltrain imports the published file and
 runs the backbone in float32. LiteRT's figures include the classifier's last 1x1 conv and softmax
 (about 1.3 MFLOP of the ~600 MFLOP per image); dltrain's stop at the 1280-d embedding.
 On a shared host the figures swing by a third from run to run: each contender runs --rounds times,
-in turn, and the best run of each counts (every run is printed too).
+in turn (the order reversed every other round, so a slow spell that drifts in or out does not
+always favour the same one), and two figures count: each one's best run, and the median over the
+rounds of dltrain / LiteRT within a round (a paired ratio, robust to a round or two that a
+neighbour disturbed). Every run is printed too.
 """
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -63,13 +67,19 @@ def main():
         float_tflite.batchable_copy(a.model, u8_model)
         env = dict(os.environ, OMP_NUM_THREADS=str(a.threads), OPENBLAS_NUM_THREADS="1")
         rounds = []  # each round runs every contender once, in turn, so a busy spell hits all of them
-        for _ in range(a.rounds):
-            ours = json.loads(subprocess.run([a.binary, a.model, str(a.batch), str(a.batches)], env=env,
-                                             check=True, capture_output=True, text=True).stdout)
-            ours["lite_float"] = litert_images_per_s(float_model, a.batch, a.batches, a.threads)
-            ours["lite_u8"] = litert_images_per_s(u8_model, a.batch, a.batches, a.threads)
-            rounds.append(ours)
+        for i in range(a.rounds):
+            runs = {
+                "ours": lambda: json.loads(subprocess.run([a.binary, a.model, str(a.batch), str(a.batches)], env=env,
+                                                          check=True, capture_output=True, text=True).stdout),
+                "lite_float": lambda: litert_images_per_s(float_model, a.batch, a.batches, a.threads),
+                "lite_u8": lambda: litert_images_per_s(u8_model, a.batch, a.batches, a.threads),
+            }
+            got = {key: runs[key]() for key in (list(runs) if i % 2 == 0 else reversed(list(runs)))}
+            rounds.append(dict(got.pop("ours"), **got))
     best = {key: max(r[key] for r in rounds) for key in rounds[0] if key != "head_10_epochs_s"}
+    paired = {key: statistics.median(r["images_per_s"] / r[key] for r in rounds) for key in ("lite_float", "lite_u8")}
+    spread = {key: (min(r["images_per_s"] / r[key] for r in rounds), max(r["images_per_s"] / r[key] for r in rounds))
+              for key in paired}
     head = min(r["head_10_epochs_s"] for r in rounds)
     print(f"MobileNetV2 224x224, batch {a.batch}, {a.threads} threads, images/s (higher is better), "
           f"best of {a.rounds} rounds")
@@ -80,6 +90,9 @@ def main():
           f"{best['images_per_s'] / best['lite_float']:.2f}x")
     print(f"  LiteRT uint8 path                              {best['lite_u8']:8.1f}   dltrain / LiteRT = "
           f"{best['images_per_s'] / best['lite_u8']:.2f}x")
+    for key, name in (("lite_float", "float32"), ("lite_u8", "uint8")):
+        print(f"  dltrain / LiteRT {name} within each round: median {paired[key]:.2f}x "
+              f"(from {spread[key][0]:.2f}x to {spread[key][1]:.2f}x over {a.rounds} rounds)")
     print("  per round (dltrain, LiteRT float, LiteRT uint8): " +
           "; ".join(f"{r['images_per_s']:.0f} {r['lite_float']:.0f} {r['lite_u8']:.0f}" for r in rounds))
     print(f"  head training, 10 epochs on 2,000 cached features: {head:.2f} s")
