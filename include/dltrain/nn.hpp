@@ -41,7 +41,8 @@ struct Param {
 // - build(in): given per-sample input shapes (no batch dimension), checks them, creates parameters
 //   and returns the per-sample output shape. Called once.
 // - forward(xs, ctx): computes y from batch-first inputs into the layer's own output tensor (reused
-//   across steps of the same batch size) and returns it. The inputs must stay unchanged until
+//   across steps of the same batch size) and returns it; a layer that only reshapes returns a view
+//   of its input instead (reshapes_only()). The inputs must stay alive and unchanged until
 //   backward.
 // - backward(dy, dxs): for the most recent forward in Mode::train, given dL/dy, OVERWRITES the grad
 //   of each trainable parameter with dL/dparam and writes dL/dx_i into *dxs[i] for every non-null

@@ -15,9 +15,10 @@ class Flatten final : public Layer {
  protected:
   Shape build_impl(std::span<const Shape> in) override { return {in[0].numel()}; }
   // The output (shaped by Layer::forward) becomes a view of the input's memory: copying it was 3%
-  // of a `cnn` step, spent on one thread while the others waited. The view is valid while the
-  // producer's output keeps its allocation, that is until the next forward pass, which makes it
-  // again; nothing writes through it. It owns nothing, so its `owner` is a token.
+  // of a `cnn` step, spent on one thread while the others waited. The view is valid while that
+  // memory is (the producer's output, or the caller's batch when Flatten comes first), as the
+  // layer contract already requires of inputs until backward; each forward pass makes it again,
+  // and nothing writes through it. It owns nothing, so its `owner` is a token.
   void forward_impl(std::span<const Tensor* const> xs, const Context&, Tensor& y) override {
     const Tensor& x = *xs[0];
     if (x.numel() == 0) return;
